@@ -1,0 +1,256 @@
+"""Beam transforms shared by every build: plan shards, write them, commit the manifest.
+
+The graph is one chain (so every runner, Dask included, computes all of it)::
+
+    Create[(split, source path)] -> PlanShards -> Reshuffle -> WriteShard -> ToList -> CommitManifest
+
+``PlanShards`` opens each source file inside the pipeline, counts its samples and emits one
+task per shard (:mod:`spyx_data.sharding` fixes the ranges). ``WriteShard`` reads its
+contiguous range, rasterises it, writes the records in source order to a local ArrayRecord
+file and copies that file to the output through Beam's FileSystems. Shard bytes therefore
+depend only on the data and the config, never on the runner, the worker count or bundling.
+``CommitManifest`` checks that every shard arrived and writes ``manifest.json`` last.
+
+A dataset plugs in through a *spec*: a picklable object with ``dataset`` (name), ``layout``
+(:class:`spyx_data.records.RecordLayout`), ``config()`` and ``open(path)``, which returns a
+reader with ``len()``, ``blocks(start, stop)`` (-> :class:`spyx_data.records.Block` s in
+source order) and ``close()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from spyx_data import manifest as manifest_lib
+from spyx_data import sharding
+from spyx_data.raster import RasterCounts
+
+log = logging.getLogger(__name__)
+COUNTERS = "spyx_data"
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardTask:
+    """Write shard ``shard`` of ``num_shards`` of ``split``: source samples ``[start, stop)`` of ``path``."""
+
+    split: str
+    path: str
+    shard: int
+    num_shards: int
+    start: int
+    stop: int
+
+    @property
+    def name(self) -> str:
+        return sharding.shard_name(self.split, self.shard, self.num_shards)
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardResult:
+    task: ShardTask
+    info: manifest_lib.ShardInfo
+    counts: RasterCounts
+
+
+class PlanShards(beam.DoFn):
+    """``(split, path)`` -> one :class:`ShardTask` per shard of that split."""
+
+    def __init__(self, spec: Any, num_shards: int | None):
+        self.spec = spec
+        self.num_shards = num_shards
+
+    def process(self, element: tuple[str, str]) -> Iterator[ShardTask]:
+        split, path = element
+        with contextlib.closing(self.spec.open(path)) as source:
+            n = len(source)
+        if n == 0:
+            raise ValueError(f"{path}: split {split!r} has no samples")
+        num_shards = self.num_shards or sharding.default_num_shards(n, self.spec.layout.record_bytes)
+        if num_shards > n:
+            raise ValueError(f"{path}: --num_shards={num_shards} is more than the {n} samples of split {split!r}")
+        for shard, (start, stop) in enumerate(sharding.shard_ranges(n, num_shards)):
+            yield ShardTask(split, path, shard, num_shards, start, stop)
+
+
+def publish(local_path: str, destination: str) -> tuple[str, int]:
+    """Copy a local file to any Beam path; return its ``(sha256 hex, size in bytes)``.
+
+    The copy goes to a unique temporary name first and is renamed into place, so a retried or
+    duplicated bundle never leaves a partly written file under ``destination``.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    partial = f"{destination}.incomplete-{uuid.uuid4().hex}"
+    with open(local_path, "rb") as src, FileSystems.create(
+        partial, compression_type=CompressionTypes.UNCOMPRESSED
+    ) as dst:
+        while chunk := src.read(1 << 22):
+            digest.update(chunk)
+            dst.write(chunk)
+            size += len(chunk)
+    FileSystems.rename([partial], [destination])
+    return digest.hexdigest(), size
+
+
+class WriteShard(beam.DoFn):
+    """:class:`ShardTask` -> shard file in ``output_dir`` -> :class:`ShardResult`.
+
+    Source files stay open for the life of the DoFn instance (one open per worker, not per
+    sample).
+    """
+
+    def __init__(self, spec: Any, output_dir: str, writer_options: str):
+        self.spec = spec
+        self.output_dir = output_dir
+        self.writer_options = writer_options
+        self.samples = Metrics.counter(COUNTERS, "samples")
+        self.events = Metrics.counter(COUNTERS, "events")
+        self.dropped_nonfinite = Metrics.counter(COUNTERS, "dropped_nonfinite")
+        self.dropped_outside_window = Metrics.counter(COUNTERS, "dropped_outside_window")
+        self.bytes_written = Metrics.counter(COUNTERS, "bytes_written")
+
+    def setup(self) -> None:
+        self._sources: dict[str, Any] = {}
+
+    def teardown(self) -> None:
+        for source in self._sources.values():
+            source.close()
+        self._sources.clear()
+
+    def _source(self, path: str) -> Any:
+        if path not in self._sources:
+            self._sources[path] = self.spec.open(path)
+        return self._sources[path]
+
+    def process(self, task: ShardTask) -> Iterator[ShardResult]:
+        from array_record.python.array_record_module import ArrayRecordWriter
+
+        source = self._source(task.path)
+        layout = self.spec.layout
+        counts = RasterCounts()
+        local_dir = tempfile.mkdtemp(prefix="spyx-shard-")
+        try:
+            local = os.path.join(local_dir, task.name)
+            writer = ArrayRecordWriter(local, self.writer_options)
+            if not writer.ok():
+                raise OSError(f"{local}: cannot create ArrayRecord writer with {self.writer_options!r}")
+            for block in source.blocks(task.start, task.stop):
+                indices = range(block.start, block.start + len(block.labels))
+                for record in layout.split(layout.encode(block.obs, block.labels, indices)):
+                    writer.write(record)
+                counts += block.counts
+            writer.close()
+            sha256, size = publish(local, manifest_lib.join(self.output_dir, task.name))
+        finally:
+            shutil.rmtree(local_dir, ignore_errors=True)
+        self.samples.inc(task.stop - task.start)
+        self.events.inc(counts.events)
+        self.dropped_nonfinite.inc(counts.dropped_nonfinite)
+        self.dropped_outside_window.inc(counts.dropped_outside_window)
+        self.bytes_written.inc(size)
+        info = manifest_lib.ShardInfo(task.name, task.start, task.stop - task.start, size, sha256)
+        yield ShardResult(task, info, counts)
+
+
+class CommitManifest(beam.DoFn):
+    """All :class:`ShardResult` s -> ``manifest.json``, written last (the build's commit point)."""
+
+    def __init__(self, spec: Any, splits: list[str], output_dir: str, writer_options: str, config: dict):
+        self.spec = spec
+        self.splits = splits
+        self.output_dir = output_dir
+        self.writer_options = writer_options
+        self.config = config
+
+    def process(self, results: list[ShardResult]) -> Iterator[str]:
+        by_split: dict[str, list[ShardResult]] = {split: [] for split in self.splits}
+        for result in results:
+            by_split[result.task.split].append(result)
+        splits = {}
+        for split, shards in by_split.items():
+            shards.sort(key=lambda r: r.task.shard)
+            expected = shards[0].task.num_shards if shards else 0
+            if not shards or [r.task.shard for r in shards] != list(range(expected)):
+                raise RuntimeError(
+                    f"split {split!r}: got shards {[r.task.shard for r in shards]} of {expected}; "
+                    "not writing a manifest"
+                )
+            counts = sum((r.counts for r in shards), RasterCounts())
+            splits[split] = manifest_lib.SplitInfo(
+                num_records=sum(r.info.num_records for r in shards),
+                shards=tuple(r.info for r in shards),
+                counts=counts.as_dict(),
+            )
+        manifest = manifest_lib.Manifest(
+            self.spec.dataset, self.config, self.spec.layout, self.writer_options, splits
+        )
+        text = manifest.to_json()
+        manifest_lib.Manifest.from_json(text)  # the reader's own checks, before anything is published
+        local_dir = tempfile.mkdtemp(prefix="spyx-manifest-")
+        try:
+            local = os.path.join(local_dir, manifest_lib.MANIFEST_NAME)
+            with open(local, "w") as f:
+                f.write(text)
+            publish(local, manifest_lib.join(self.output_dir, manifest_lib.MANIFEST_NAME))
+        finally:
+            shutil.rmtree(local_dir, ignore_errors=True)
+        log.info("committed %s", manifest_lib.join(self.output_dir, manifest_lib.MANIFEST_NAME))
+        yield text
+
+
+class BuildShards(beam.PTransform):
+    """Build a dataset: ``{split: source path}`` -> shards and manifest in ``output_dir``.
+
+    Outputs a single element, the manifest text, once the manifest is written.
+    """
+
+    def __init__(
+        self,
+        spec: Any,
+        inputs: dict[str, str],
+        output_dir: str,
+        writer_options: str,
+        num_shards: int | None = None,
+    ):
+        super().__init__()
+        self.spec = spec
+        self.inputs = dict(sorted(inputs.items()))
+        self.output_dir = output_dir
+        self.writer_options = writer_options
+        self.num_shards = num_shards
+
+    def config(self) -> dict[str, Any]:
+        """What the output bytes depend on; stored in the manifest."""
+        return {
+            **self.spec.config(),
+            "num_shards": self.num_shards,
+            "inputs": {split: os.path.basename(path) for split, path in self.inputs.items()},
+        }
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        return (
+            pbegin
+            | "Sources" >> beam.Create(list(self.inputs.items()))
+            | "PlanShards" >> beam.ParDo(PlanShards(self.spec, self.num_shards))
+            | "Distribute" >> beam.Reshuffle()
+            | "WriteShards" >> beam.ParDo(WriteShard(self.spec, self.output_dir, self.writer_options))
+            | "Gather" >> beam.combiners.ToList()
+            | "CommitManifest"
+            >> beam.ParDo(
+                CommitManifest(self.spec, list(self.inputs), self.output_dir, self.writer_options, self.config())
+            )
+        )

@@ -1,0 +1,1 @@
+"""Runner presets and launch helpers for the spyx-data Beam pipelines."""

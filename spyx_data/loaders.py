@@ -1,0 +1,207 @@
+"""Epoch iterators over built splits, with the names and shapes of spyx.data."""
+
+from __future__ import annotations
+
+import collections
+import functools
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from spyx_data import manifest as manifest_lib
+from spyx_data.prestage import prestage
+from spyx_data.sources import SplitSource
+
+State = collections.namedtuple("State", "obs labels")
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """Sampler seed of one epoch: a hash of ``(seed, epoch)``, so epochs and seeds never collide."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0] >> 1)
+
+
+def _allow_grain_workers() -> None:
+    # grain 0.2.18 reads absl flags in its worker processes; unparsed flags raise there.
+    from absl import flags
+
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()
+
+
+def read_batch(dataset: Any, indices: np.ndarray) -> dict[str, np.ndarray]:
+    """Samples ``indices`` of ``dataset`` stacked into one batch dict.
+
+    Uses ``dataset.read_batch`` when it has one (:class:`~spyx_data.sources.SplitSource` reads
+    and decodes a whole batch at once), else ``dataset[i]`` for each index.
+    """
+    if hasattr(dataset, "read_batch"):
+        return dataset.read_batch(indices)
+    samples = [dataset[int(i)] for i in indices]
+    return {key: np.stack([s[key] for s in samples]) for key in samples[0]}
+
+
+class GrainLoader:
+    """Batches of a random-access source, one epoch per ``iter()``, as ``State(obs, labels)``.
+
+    Unlike spyx.data's GrainLoader, an epoch ends: each ``iter(loader)`` is one pass over the
+    source, and the next ``iter`` reshuffles with the seed of the next epoch
+    (:func:`epoch_seed` of ``(seed, epoch)``). Batches are formed from a shuffled index range
+    (``grain.MapDataset``) before any worker sees them, so the batches and their order are the
+    same for every ``worker_count``.
+
+    Args:
+        dataset: any ``len`` + ``__getitem__`` source returning ``{"obs", "labels", ...}``
+            dicts, e.g. :func:`spyx_data.open_split`.
+        batch_size: samples per ``State``.
+        shuffle: shuffle the order each epoch.
+        seed: shuffle seed.
+        worker_count: Grain worker processes (``mp_prefetch``). ``None`` or ``0`` reads in
+            this process (decoding prebuilt records is cheap; spyx.data started up to 4
+            workers); ``> 0`` spawns workers, which need a picklable ``dataset`` and a
+            ``__main__`` guard in the calling script.
+        drop_remainder: drop the last partial batch (spyx.data always did); with False the
+            last batch is short.
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        worker_count: int | None = None,
+        drop_remainder: bool = True,
+    ):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if worker_count is not None and worker_count < 0:
+            raise ValueError(f"worker_count must be >= 0, got {worker_count}")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.worker_count = worker_count or 0
+        self.drop_remainder = drop_remainder
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        """Batches per epoch."""
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_remainder else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[State]:
+        import grain
+
+        indices = grain.MapDataset.range(len(self.dataset))
+        if self.shuffle:
+            indices = indices.shuffle(seed=epoch_seed(self.seed, self.epoch))
+        self.epoch += 1
+        batches = (
+            indices.batch(self.batch_size, drop_remainder=self.drop_remainder)
+            .map(functools.partial(read_batch, self.dataset))
+            .to_iter_dataset()
+        )
+        if self.worker_count:
+            _allow_grain_workers()
+            batches = batches.mp_prefetch(grain.MultiprocessingOptions(num_workers=self.worker_count))
+        iterator = iter(batches)
+        try:
+            for batch in iterator:
+                # Worker batches arrive in shared memory: copy out so it is released at once.
+                yield State(obs=np.array(batch["obs"]), labels=np.array(batch["labels"]))
+        finally:
+            if hasattr(iterator, "close"):
+                iterator.close()
+
+
+def build_dir(download_dir: str, dataset: str, config: dict[str, Any]) -> str:
+    """Cache folder of a loader's build: ``download_dir/spyx_data/<dataset>-<k>-<v>...``."""
+    key = "-".join(f"{k}{v}" for k, v in sorted(config.items()))
+    return os.path.join(download_dir, "spyx_data", f"{dataset}-{key}")
+
+
+class SHD_loader:
+    """Spiking Heidelberg Digits from prebuilt shards, with spyx.data's names and shapes.
+
+    On first use for a configuration the shards are built once into ``shards_dir`` (default
+    ``download_dir/spyx_data/shd-...``) by running ``pipelines.shd`` locally on the tonic
+    data in ``download_dir`` (tonic downloads it if missing); that needs the ``build`` extra.
+    Later runs only read the shards.
+
+    ``obs`` is uint8 ``[batch, ceil(sample_T/8), channels]`` (time bit-packed, big bit order),
+    ``labels`` int32 ``[batch]``. ``train_epoch()`` shuffles (seed ``key``, reshuffled each
+    epoch) and drops the last partial batch, as spyx.data; ``test_epoch()`` keeps source
+    order and, unlike spyx.data, every sample: its last batch is short unless
+    ``test_drop_remainder=True``.
+    """
+
+    def __init__(
+        self,
+        batch_size: int = 256,
+        sample_T: int = 128,
+        channels: int = 128,
+        key: int = 0,
+        download_dir: str = "./data",
+        worker_count: int | None = None,
+        shards_dir: str | None = None,
+        duration_ms: int = 1000,
+        test_drop_remainder: bool = False,
+    ):
+        config = {"sample_T": sample_T, "channels": channels, "duration_ms": duration_ms}
+        self.batch_size = batch_size
+        self.sample_T = sample_T
+        self.obs_shape = (channels,)
+        self.act_shape = (20,)
+        self.shards_dir = shards_dir or build_dir(download_dir, "shd", config)
+        try:
+            manifest = manifest_lib.read_manifest(self.shards_dir)
+        except FileNotFoundError:
+            manifest = _build_shd(download_dir, self.shards_dir, config)
+        if manifest.layout.sample_T != sample_T or manifest.layout.dims != (channels,):
+            raise ValueError(
+                f"{self.shards_dir} holds sample_T={manifest.layout.sample_T}, dims={manifest.layout.dims}; "
+                f"asked for sample_T={sample_T}, channels={channels}"
+            )
+        self._train_dl = GrainLoader(
+            SplitSource(self.shards_dir, "train", manifest), batch_size, True, key, worker_count
+        )
+        self._test_dl = GrainLoader(
+            SplitSource(self.shards_dir, "test", manifest),
+            batch_size,
+            False,
+            key,
+            worker_count,
+            drop_remainder=test_drop_remainder,
+        )
+
+    def train_epoch(self) -> Iterator[State]:
+        """One shuffled pass over the train split."""
+        return iter(self._train_dl)
+
+    def test_epoch(self) -> Iterator[State]:
+        """One pass over the test split in source order."""
+        return iter(self._test_dl)
+
+    def prestage(self, split: str = "train", drop_remainder: bool = True):
+        """The whole split on the default JAX device; see :func:`spyx_data.prestage`."""
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+        return prestage(self.shards_dir, split, self.batch_size, drop_remainder)
+
+
+def _build_shd(download_dir: str, shards_dir: str, config: dict[str, Any]) -> manifest_lib.Manifest:
+    try:
+        from pipelines import shd
+    except ImportError as e:
+        raise ImportError(
+            f"no shards in {shards_dir} and the build dependencies are missing ({e}); "
+            "install them with: pip install 'spyx-data[build]', or pass shards_dir= a finished build"
+        ) from e
+    argv: Sequence[str] = [
+        f"--data_dir={download_dir}",
+        f"--output_dir={shards_dir}",
+        *(f"--{k}={v}" for k, v in config.items()),
+    ]
+    return shd.run(argv)

@@ -1,0 +1,155 @@
+"""Event-to-raster maths: pure numpy functions, no I/O.
+
+One rule, used by every pipeline and every test:
+
+* an event time ``t`` (seconds, float) becomes ``t_us = floor(t * 1e6)`` whole microseconds;
+* its time bin is ``floor(t_us * sample_T / duration_us)``, computed in exact int64
+  arithmetic, so bin ``k`` covers ``[k * duration_us / sample_T, (k + 1) * duration_us / sample_T)``;
+* events at or after ``duration_us`` (bin ``>= sample_T``) lie outside the window and are
+  dropped (counted in :class:`RasterCounts`);
+* a cell holds 1 if at least one event falls in it (binary presence: nothing can wrap).
+
+Rasters are ``uint8[sample_T, *dims]`` of 0/1; on disk and in readers they are bit-packed
+along time with :func:`pack_time` (``np.packbits(axis=0)``, big bit order).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+US_PER_S = 1_000_000
+#: Input units of the Heidelberg audio datasets (SHD, SSC): cochlear channels 0..699.
+HEIDELBERG_UNITS = 700
+
+
+@dataclasses.dataclass(frozen=True)
+class RasterCounts:
+    """Events seen by one rasterisation: ``events`` read, and how many were dropped."""
+
+    events: int = 0
+    dropped_nonfinite: int = 0
+    dropped_outside_window: int = 0
+
+    def __add__(self, other: RasterCounts) -> RasterCounts:
+        return RasterCounts(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
+
+    def as_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+def check_window(sample_T: int, duration_us: int) -> None:
+    """Raise ``ValueError`` unless ``sample_T`` bins over ``duration_us`` fit exact int64 maths."""
+    if not isinstance(sample_T, (int, np.integer)) or sample_T < 1:
+        raise ValueError(f"sample_T must be a positive integer, got {sample_T!r}")
+    if not isinstance(duration_us, (int, np.integer)) or duration_us < 1:
+        raise ValueError(f"the window must be at least 1 us long, got {duration_us!r} us")
+    if int(sample_T) * int(duration_us) >= 2**63:
+        raise ValueError(f"sample_T * duration_us = {sample_T} * {duration_us} overflows int64")
+
+
+def seconds_to_us(times_s: np.ndarray, duration_us: int) -> tuple[np.ndarray, np.ndarray, RasterCounts]:
+    """Convert event times in seconds to whole microseconds inside the window.
+
+    Args:
+        times_s: float array ``[n]`` of event times in seconds (any float dtype; the maths is
+            float64, so float16 input cannot overflow).
+        duration_us: window length in microseconds.
+
+    Returns:
+        ``(t_us, keep, counts)``: ``t_us`` int64 ``[m]`` = ``floor(t * 1e6)`` for the kept events,
+        ``keep`` bool ``[n]`` marking them, and the counts of dropped events. Non-finite times and
+        times at or after the window end are dropped.
+
+    Raises:
+        ValueError: a finite time is negative.
+    """
+    scaled = np.asarray(times_s, dtype=np.float64) * US_PER_S
+    finite = np.isfinite(scaled)
+    if np.any(scaled[finite] < 0):
+        first = int(np.flatnonzero(finite & (scaled < 0))[0])
+        raise ValueError(f"event {first} has a negative time ({scaled[first] / US_PER_S!r} s)")
+    # floor(y) < D  <=>  y < D for integer D, so this test needs no int conversion of huge values.
+    keep = finite & (scaled < duration_us)
+    counts = RasterCounts(
+        events=int(scaled.size),
+        dropped_nonfinite=int(scaled.size - np.count_nonzero(finite)),
+        dropped_outside_window=int(np.count_nonzero(finite) - np.count_nonzero(keep)),
+    )
+    return np.floor(scaled[keep]).astype(np.int64), keep, counts
+
+
+def time_bins(t_us: np.ndarray, sample_T: int, duration_us: int) -> np.ndarray:
+    """Bin of each in-window time: ``t_us * sample_T // duration_us`` (int64, exact).
+
+    ``t_us`` must already lie in ``[0, duration_us)`` (see :func:`seconds_to_us`).
+    """
+    return np.asarray(t_us, dtype=np.int64) * sample_T // duration_us
+
+
+def scale_units(units: np.ndarray, n_units: int, channels: int) -> np.ndarray:
+    """Map input units ``0..n_units-1`` onto ``channels`` channels: ``unit * channels // n_units``.
+
+    Raises:
+        ValueError: a unit lies outside ``0..n_units-1``.
+    """
+    units = np.asarray(units)
+    if units.size:
+        bad = (units < 0) | (units >= n_units)
+        if np.any(bad):
+            first = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"event {first} has unit {int(units[first])}, outside 0..{n_units - 1}")
+    return units.astype(np.int64) * channels // n_units
+
+
+def presence(bins: np.ndarray, coords: tuple[np.ndarray, ...], shape: tuple[int, ...]) -> np.ndarray:
+    """Binary raster ``uint8[len(shape)...]``: 1 where any event ``(bin, *coords)`` falls.
+
+    ``shape`` is ``(sample_T, *dims)``; every index must already be in range.
+    """
+    raster = np.zeros(int(np.prod(shape)), dtype=np.uint8)
+    raster[np.ravel_multi_index((bins, *coords), shape)] = 1
+    return raster.reshape(shape)
+
+
+def audio_raster(
+    times_s: np.ndarray,
+    units: np.ndarray,
+    sample_T: int,
+    channels: int,
+    duration_us: int = US_PER_S,
+    n_units: int = HEIDELBERG_UNITS,
+) -> tuple[np.ndarray, RasterCounts]:
+    """Rasterise one SHD/SSC sample: events ``(time in s, unit)`` -> ``uint8[sample_T, channels]``.
+
+    Channel is ``unit * channels // n_units``; time bins as in the module docstring. An empty
+    sample gives an all-zero raster.
+
+    Raises:
+        ValueError: a unit outside ``0..n_units-1``, a negative time, or ``times_s`` and
+            ``units`` of different lengths.
+    """
+    times_s = np.asarray(times_s)
+    units = np.asarray(units)
+    if times_s.shape != units.shape or times_s.ndim != 1:
+        raise ValueError(f"times {times_s.shape} and units {units.shape} must be 1-D and equal in length")
+    t_us, keep, counts = seconds_to_us(times_s, duration_us)
+    channel = scale_units(units, n_units, channels)[keep]
+    raster = presence(time_bins(t_us, sample_T, duration_us), (channel,), (sample_T, channels))
+    return raster, counts
+
+
+def pack_time(raster: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Bit-pack a 0/1 raster along its time axis: ``[T, ...] -> uint8[ceil(T/8), ...]`` (big bit order)."""
+    return np.packbits(raster, axis=axis, bitorder="big")
+
+
+def unpack_time(packed: np.ndarray, sample_T: int, axis: int = 0) -> np.ndarray:
+    """Inverse of :func:`pack_time`: ``uint8[ceil(T/8), ...] -> uint8[T, ...]`` of 0/1, pad bits dropped."""
+    return np.unpackbits(packed, axis=axis, count=sample_T, bitorder="big")
+
+
+def packed_length(sample_T: int) -> int:
+    """Bytes per packed time column: ``ceil(sample_T / 8)``."""
+    return (sample_T + 7) // 8

@@ -1,0 +1,147 @@
+"""The record layout: one fixed-size, self-describing binary record per sample.
+
+A record is a 36-byte little-endian header followed by the packed raster::
+
+    offset  type      field
+    0       4 bytes   magic      b"SPXR"
+    4       uint16    version    1
+    6       uint16    ndim       number of feature dims after time (1 for audio, 3 for [P, H, W])
+    8       int32     label
+    12      uint32    sample_T   time bins before packing
+    16      uint64    index      position of the sample in its source split
+    24      3 uint32  dims       feature dims, unused trailing entries are 1
+    36      uint8[]   obs        raster bit-packed along time: [ceil(sample_T / 8), *dims]
+
+Every record of a split has the same size, so a buffer of ``n`` concatenated records decodes
+with one ``np.frombuffer`` into a structured array (:meth:`RecordLayout.decode`). No pickle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from spyx_data.raster import RasterCounts, packed_length
+
+MAGIC = b"SPXR"
+VERSION = 1
+MAX_DIMS = 3
+HEADER_FIELDS: list[tuple] = [
+    ("magic", "S4"),
+    ("version", "<u2"),
+    ("ndim", "<u2"),
+    ("label", "<i4"),
+    ("sample_T", "<u4"),
+    ("index", "<u8"),
+    ("dims", "<u4", (MAX_DIMS,)),
+]
+HEADER_BYTES = np.dtype(HEADER_FIELDS).itemsize
+
+
+@dataclasses.dataclass(frozen=True)
+class Block:
+    """Rasterised source samples ``[start, start + n)``, ready to :meth:`RecordLayout.encode`."""
+
+    start: int
+    obs: np.ndarray  # uint8 [n, *packed_shape]
+    labels: np.ndarray  # int [n]
+    counts: RasterCounts
+
+
+class RecordError(ValueError):
+    """A record does not match the layout it is read with."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordLayout:
+    """Shape of the records of one split.
+
+    Attributes:
+        sample_T: time bins of the unpacked raster.
+        dims: feature dims after time, e.g. ``(channels,)`` or ``(P, H, W)``.
+    """
+
+    sample_T: int
+    dims: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if self.sample_T < 1:
+            raise ValueError(f"sample_T must be >= 1, got {self.sample_T}")
+        if not 1 <= len(self.dims) <= MAX_DIMS or min(self.dims) < 1:
+            raise ValueError(f"dims must be 1..{MAX_DIMS} positive sizes, got {self.dims}")
+
+    @property
+    def packed_shape(self) -> tuple[int, ...]:
+        """Shape of ``obs``: ``(ceil(sample_T / 8), *dims)``, uint8."""
+        return (packed_length(self.sample_T), *self.dims)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Structured numpy dtype of one record (header fields + ``obs``)."""
+        return np.dtype(HEADER_FIELDS + [("obs", "u1", self.packed_shape)])
+
+    @property
+    def record_bytes(self) -> int:
+        return self.dtype.itemsize
+
+    def encode(self, obs: np.ndarray, labels: np.ndarray, indices: np.ndarray) -> bytes:
+        """Encode ``n`` samples as ``n`` concatenated records.
+
+        Args:
+            obs: uint8 ``[n, *packed_shape]`` packed rasters.
+            labels: int ``[n]``, must fit int32.
+            indices: int ``[n]`` source indices, non-negative.
+        """
+        obs = np.asarray(obs, dtype=np.uint8)
+        if obs.shape[1:] != self.packed_shape:
+            raise ValueError(f"obs has shape {obs.shape[1:]}, layout expects {self.packed_shape}")
+        records = np.zeros(obs.shape[0], dtype=self.dtype)
+        records["magic"] = MAGIC
+        records["version"] = VERSION
+        records["ndim"] = len(self.dims)
+        labels = np.asarray(labels)
+        if labels.size and (labels.min() < np.iinfo(np.int32).min or labels.max() > np.iinfo(np.int32).max):
+            raise ValueError("labels must fit int32")
+        records["label"] = labels
+        records["sample_T"] = self.sample_T
+        records["index"] = indices
+        records["dims"] = self.dims + (1,) * (MAX_DIMS - len(self.dims))
+        records["obs"] = obs
+        return records.tobytes()
+
+    def split(self, buffer: bytes) -> list[bytes]:
+        """Cut a buffer of concatenated records into one ``bytes`` per record."""
+        size = self.record_bytes
+        return [buffer[i : i + size] for i in range(0, len(buffer), size)]
+
+    def decode(self, buffer: bytes | memoryview, first_index: int | None = None) -> np.ndarray:
+        """Decode concatenated records into a read-only structured array ``[n]`` of :attr:`dtype`.
+
+        Checks every header against this layout; when ``first_index`` is given, also that
+        record ``k`` holds source index ``first_index + k``.
+
+        Raises:
+            RecordError: wrong size, magic, version, shape or index; the message names the
+                first bad record (position in ``buffer``).
+        """
+        size = self.record_bytes
+        if len(buffer) % size:
+            raise RecordError(f"{len(buffer)} bytes is not a whole number of {size}-byte records")
+        records = np.frombuffer(buffer, dtype=self.dtype)
+        expected_dims = np.array(self.dims + (1,) * (MAX_DIMS - len(self.dims)), dtype=np.uint32)
+        checks = [
+            ("magic", records["magic"] == MAGIC),
+            ("version", records["version"] == VERSION),
+            ("ndim", records["ndim"] == len(self.dims)),
+            ("sample_T", records["sample_T"] == self.sample_T),
+            ("dims", np.all(records["dims"] == expected_dims, axis=1)),
+        ]
+        if first_index is not None:
+            expected = np.arange(first_index, first_index + len(records), dtype=np.uint64)
+            checks.append(("index", records["index"] == expected))
+        for field, ok in checks:
+            if not np.all(ok):
+                k = int(np.flatnonzero(~ok)[0])
+                raise RecordError(f"record {k}: {field} is {records[field][k]!r}, expected layout {self}")
+        return records

@@ -1,0 +1,121 @@
+"""Random access to a built split: a Grain data source over the manifest's shards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from spyx_data import manifest as manifest_lib
+from spyx_data.records import RecordLayout
+
+
+class ShardError(IOError):
+    """A shard file is missing, unreadable, or disagrees with the manifest."""
+
+
+def _open_shard(path: str, shard: manifest_lib.ShardInfo):
+    """An open ``ArrayRecordReader`` on ``path`` whose record count matches the manifest."""
+    from array_record.python.array_record_module import ArrayRecordReader
+
+    reader = ArrayRecordReader(path)
+    if not reader.ok():
+        raise ShardError(f"{path}: cannot open as ArrayRecord (missing, truncated or corrupt)")
+    found = reader.num_records()
+    if found != shard.num_records:
+        reader.close()
+        raise ShardError(f"{path}: {found} records, manifest says {shard.num_records}")
+    return reader
+
+
+def check_shard(path: str, shard: manifest_lib.ShardInfo) -> None:
+    """Open a shard and check its record count against the manifest.
+
+    Raises:
+        ShardError: naming ``path``.
+    """
+    _open_shard(path, shard).close()
+
+
+def read_shard(path: str, shard: manifest_lib.ShardInfo, layout: RecordLayout) -> np.ndarray:
+    """All records of one shard as a structured array ``[num_records]`` of ``layout.dtype``.
+
+    One read of the whole file and one ``np.frombuffer``; every header is checked, including
+    that record ``k`` holds source index ``shard.first_index + k``.
+
+    Raises:
+        ShardError: the file is unreadable or its records disagree with the manifest.
+    """
+    reader = _open_shard(path, shard)
+    try:
+        buffer = b"".join(reader.read_all())
+    finally:
+        reader.close()
+    try:
+        return layout.decode(buffer, first_index=shard.first_index)
+    except ValueError as e:
+        raise ShardError(f"{path}: {e}") from e
+
+
+def as_example(record: np.void | np.ndarray) -> dict[str, Any]:
+    """One decoded record as the dict readers yield: ``obs`` uint8 ``[ceil(T/8), *dims]``,
+    ``labels`` int32 scalar, ``index`` int64 scalar (source index)."""
+    return {"obs": record["obs"], "labels": np.int32(record["label"]), "index": np.int64(record["index"])}
+
+
+class SplitSource:
+    """A Grain random-access data source over one split of a build.
+
+    Record ``i`` is source sample ``i`` of the split; ``source[i]`` returns
+    ``{"obs": uint8[ceil(T/8), *dims], "labels": int32, "index": int64}``. Built on
+    ``grain.sources.ArrayRecordDataSource`` over the shards listed in the manifest (never a
+    glob); opening checks that each shard exists and holds the records the manifest says.
+    Picklable, so Grain worker processes can use it.
+    """
+
+    def __init__(self, directory: str, split: str, manifest: manifest_lib.Manifest | None = None):
+        import grain
+
+        self.directory = str(directory)
+        self.split = split
+        self.manifest = manifest or manifest_lib.read_manifest(self.directory)
+        self.info = self.manifest.split(split)
+        self.layout = self.manifest.layout
+        self.paths = [manifest_lib.join(self.directory, s.path) for s in self.info.shards]
+        with ThreadPoolExecutor(min(16, len(self.paths))) as pool:
+            list(pool.map(check_shard, self.paths, self.info.shards))
+        self._source = grain.sources.ArrayRecordDataSource(
+            [f"{p}[0:{s.num_records}]" for p, s in zip(self.paths, self.info.shards)]
+        )
+
+    def __len__(self) -> int:
+        return self.info.num_records
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return as_example(self.layout.decode(self._source[index])[0])
+
+    def __getitems__(self, indices: Sequence[int]) -> list[dict[str, Any]]:
+        return [as_example(r) for r in self._records(indices)]
+
+    def read_batch(self, indices: Sequence[int]) -> dict[str, np.ndarray]:
+        """Samples ``indices`` as one batch: ``obs`` uint8 ``[B, ceil(T/8), *dims]``,
+        ``labels`` int32 ``[B]``, ``index`` int64 ``[B]``; one read and one decode."""
+        records = self._records(indices)
+        return {
+            "obs": records["obs"],
+            "labels": records["label"].astype(np.int32),
+            "index": records["index"].astype(np.int64),
+        }
+
+    def _records(self, indices: Sequence[int]) -> np.ndarray:
+        return self.layout.decode(b"".join(self._source.__getitems__([int(i) for i in indices])))
+
+    def __repr__(self) -> str:
+        return f"SplitSource({self.directory!r}, {self.split!r}, num_records={len(self)})"
+
+
+def open_split(directory: str, split: str) -> SplitSource:
+    """Open ``split`` of the build in ``directory`` (the folder holding ``manifest.json``)."""
+    return SplitSource(directory, split)

@@ -1,0 +1,88 @@
+"""Shared fixtures: a network guard, small synthetic SHD data and one build of it."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import pytest
+
+from pipelines import shd
+from spyx_data import synthetic
+
+TRAIN, TEST = 300, 120  # synthetic samples per split in the shared build
+NUM_SHARDS = 3
+
+_network_attempts: list[str] = []
+
+
+def _is_local(host: object) -> bool:
+    if not isinstance(host, str) or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse(what: str) -> None:
+    _network_attempts.append(what)
+    raise OSError(f"test tried to reach the network: {what}")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_network():
+    """Refuse any connection or name lookup beyond loopback, and tonic downloads."""
+    import tonic.dataset
+
+    mp = pytest.MonkeyPatch()
+    connect, getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def guarded_connect(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):
+            _refuse(f"connect to {address}")
+        return connect(sock, address)
+
+    def guarded_getaddrinfo(host, *args, **kwargs):
+        if host is not None and not _is_local(host if isinstance(host, str) else host.decode()):
+            _refuse(f"resolve {host}")
+        return getaddrinfo(host, *args, **kwargs)
+
+    mp.setattr(socket.socket, "connect", guarded_connect)
+    mp.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+    mp.setattr(tonic.dataset.Dataset, "download", lambda self: _refuse(f"tonic download of {self.url}"))
+    yield
+    mp.undo()
+
+
+@pytest.fixture(autouse=True)
+def fail_on_network_attempt():
+    """Fail a test that tried the network even if the code under test swallowed the error."""
+    _network_attempts.clear()
+    yield
+    assert not _network_attempts, f"network access attempted: {_network_attempts}"
+
+
+@pytest.fixture
+def network_refused():
+    """For a test that expects the code to try the network: the attempts it made, refused."""
+    yield _network_attempts
+    assert _network_attempts, "expected a (refused) network attempt"
+    _network_attempts.clear()
+
+
+@pytest.fixture(scope="session")
+def shd_data(tmp_path_factory) -> str:
+    """A tonic save_to folder with small synthetic SHD train and test splits."""
+    data_dir = str(tmp_path_factory.mktemp("data"))
+    synthetic.write_shd(data_dir, "train", TRAIN)
+    synthetic.write_shd(data_dir, "test", TEST)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def shd_build(shd_data, tmp_path_factory) -> str:
+    """The shared build of ``shd_data`` (3 shards per split, in-process runner)."""
+    out = str(tmp_path_factory.mktemp("shards") / "shd")
+    shd.run([f"--data_dir={shd_data}", f"--output_dir={out}", f"--num_shards={NUM_SHARDS}"])
+    return out

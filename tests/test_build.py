@@ -1,0 +1,177 @@
+"""The SHD Beam build: contents, determinism across runners, and what it refuses."""
+
+import os
+
+import numpy as np
+import pytest
+import tonic
+
+from pipelines import shd
+from spyx_data import manifest as manifest_lib
+from spyx_data import raster, records, synthetic
+from spyx_data.sources import read_shard
+
+from .conftest import NUM_SHARDS, TEST, TRAIN
+
+
+def files(directory):
+    return {name: open(os.path.join(directory, name), "rb").read() for name in sorted(os.listdir(directory))}
+
+
+def expected_raster(events, sample_T=128, channels=128, duration_us=1_000_000):
+    """The raster rule written out independently of spyx_data.raster, on tonic's events."""
+    inside = events["t"] < duration_us
+    dense = np.zeros((sample_T, channels), np.uint8)
+    dense[events["t"][inside] * sample_T // duration_us, events["x"][inside] * channels // 700] = 1
+    return dense
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_every_record_is_tonics_sample_rasterised(shd_build, shd_data, split):
+    manifest = manifest_lib.read_manifest(shd_build)
+    info = manifest.split(split)
+    assert info.num_records == {"train": TRAIN, "test": TEST}[split]
+    assert len(info.shards) == NUM_SHARDS
+    dataset = tonic.datasets.SHD(shd_data, train=split == "train")
+    decoded = np.concatenate([read_shard(os.path.join(shd_build, s.path), s, manifest.layout) for s in info.shards])
+    assert decoded["index"].tolist() == list(range(len(dataset)))
+    outside = 0
+    for i in range(len(dataset)):
+        events, label = dataset[i]
+        assert decoded["label"][i] == label
+        np.testing.assert_array_equal(raster.unpack_time(decoded["obs"][i], 128), expected_raster(events))
+        outside += int(np.count_nonzero(events["t"] >= 1_000_000))
+    assert info.counts == {"events": sum(len(dataset[i][0]) for i in range(len(dataset))),
+                           "dropped_outside_window": outside, "dropped_nonfinite": 0}
+
+
+def test_two_worker_processes_write_identical_bytes(shd_build, shd_data, tmp_path):
+    out = str(tmp_path / "mp")
+    shd.run([
+        f"--data_dir={shd_data}", f"--output_dir={out}", f"--num_shards={NUM_SHARDS}",
+        "--direct_running_mode=multi_processing", "--direct_num_workers=2",
+    ])
+    assert files(out) == files(shd_build)
+
+
+def test_direct_runner_falls_back_offline_and_writes_identical_bytes(shd_build, shd_data, tmp_path):
+    out = str(tmp_path / "direct")
+    # Prism would download its binary; pointing it at a missing local file fails offline without
+    # touching the network, as a download does on a machine without one, and Beam falls back.
+    shd.run([
+        f"--data_dir={shd_data}", f"--output_dir={out}", f"--num_shards={NUM_SHARDS}",
+        "--runner=DirectRunner", f"--prism_location={tmp_path / 'no-prism'}",
+    ])
+    assert files(out) == files(shd_build)
+
+
+def test_default_shard_count_and_compression_option(shd_data, tmp_path):
+    out = str(tmp_path / "zstd")
+    manifest = shd.run([f"--data_dir={shd_data}", f"--output_dir={out}", "--splits=test", "--compression=zstd:3"])
+    assert list(manifest.splits) == ["test"] and len(manifest.split("test").shards) == 1
+    assert manifest.writer_options == "group_size:1,zstd:3"
+    shard = manifest.split("test").shards[0]
+    assert len(read_shard(os.path.join(out, shard.path), shard, manifest.layout)) == TEST
+
+
+def test_same_config_again_does_no_work(shd_build, shd_data, capsys):
+    before = {name: os.stat(os.path.join(shd_build, name)).st_mtime_ns for name in os.listdir(shd_build)}
+    assert shd.main([f"--data_dir={shd_data}", f"--output_dir={shd_build}", f"--num_shards={NUM_SHARDS}"]) == 0
+    after = {name: os.stat(os.path.join(shd_build, name)).st_mtime_ns for name in os.listdir(shd_build)}
+    assert after == before
+    out = capsys.readouterr().out
+    assert f"shd shards in {shd_build}" in out and f"train: {TRAIN} samples in {NUM_SHARDS} shards" in out
+
+
+def test_a_different_config_never_overwrites_a_build(shd_build, shd_data, capsys):
+    before = files(shd_build)
+    code = shd.main([f"--data_dir={shd_data}", f"--output_dir={shd_build}", "--sample_T=64"])
+    assert code == 2
+    assert "already holds a different build" in capsys.readouterr().err
+    assert files(shd_build) == before
+
+
+def write_samples(data_dir, samples):
+    synthetic.write_heidelberg(synthetic.shd_path(data_dir, "train"), samples)
+    return data_dir
+
+
+def test_a_bad_unit_fails_the_build_naming_file_and_sample(tmp_path):
+    good = (np.array([0.1, 0.2]), np.array([3, 4]), 1, 0)
+    data = write_samples(str(tmp_path / "data"), [good, good, (np.array([0.1]), np.array([700]), 1, 0), good])
+    out = tmp_path / "out"
+    with pytest.raises(Exception, match=r"shd_train\.h5: sample 2: event 0 has unit 700, outside 0\.\.699"):
+        shd.run([f"--data_dir={data}", f"--output_dir={out}", "--splits=train"])
+    assert not (out / manifest_lib.MANIFEST_NAME).exists()
+
+
+def test_a_label_out_of_range_fails_naming_file_and_sample(tmp_path):
+    data = write_samples(str(tmp_path / "data"), [(np.array([0.1]), np.array([3]), 20, 0)])
+    with pytest.raises(Exception, match=r"shd_train\.h5: sample 0: label 20 outside 0\.\.19"):
+        shd.run([f"--data_dir={data}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
+
+
+def test_non_finite_times_are_dropped_and_counted(tmp_path):
+    times = np.array([0.1, np.nan, np.inf, 0.2, 1.2])
+    data = write_samples(str(tmp_path / "data"), [(times, np.array([1, 2, 3, 4, 5]), 7, 0)])
+    manifest = shd.run([f"--data_dir={data}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
+    assert manifest.split("train").counts == {"events": 5, "dropped_nonfinite": 2, "dropped_outside_window": 1}
+    shard = manifest.split("train").shards[0]
+    record = read_shard(str(tmp_path / "out" / shard.path), shard, manifest.layout)[0]
+    assert record["label"] == 7
+    assert np.argwhere(raster.unpack_time(record["obs"], 128)).tolist() == [[12, 0], [25, 0]]
+
+
+def test_an_empty_split_fails_and_publishes_nothing(tmp_path):
+    data = write_samples(str(tmp_path / "data"), [])
+    out = tmp_path / "out"
+    with pytest.raises(Exception, match="has no samples"):
+        shd.run([f"--data_dir={data}", f"--output_dir={out}", "--splits=train"])
+    assert not (out / manifest_lib.MANIFEST_NAME).exists()
+
+
+@pytest.mark.parametrize(
+    "flag, message",
+    [("--channels=701", "channels must be in 1..700"), ("--duration_ms=0", "must be a positive integer"),
+     ("--sample_T=0", "must be a positive integer"), ("--num_shards=0", "must be a positive integer"),
+     ("--splits=valid", "unknown split")],
+)
+def test_invalid_options_are_refused_before_any_work(tmp_path, flag, message, capsys):
+    try:
+        code = shd.main([f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}", flag])
+    except SystemExit as e:  # argparse's own checks
+        code = e.code
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "SHD").exists() and not (tmp_path / "out").exists()
+
+
+def test_more_shards_than_samples_is_refused(shd_data, tmp_path):
+    with pytest.raises(Exception, match=r"--num_shards=500 is more than the 120 samples"):
+        shd.run([f"--data_dir={shd_data}", f"--output_dir={tmp_path}", "--splits=test", "--num_shards=500"])
+
+
+def test_missing_data_without_network_says_what_to_do(tmp_path, network_refused, capsys):
+    assert shd.main([f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: SHD train is not in") and "--synthetic=N" in err
+    assert err.count("\n") == 1
+
+
+def test_synthetic_flag_writes_data_once_and_never_replaces_real_data(tmp_path):
+    data, out = str(tmp_path / "data"), str(tmp_path / "out")
+    manifest = shd.run([f"--data_dir={data}", f"--output_dir={out}", "--synthetic=20"])
+    assert manifest.split("train").num_records == 20 and manifest.split("test").num_records == 20
+    assert synthetic.synthetic_params(synthetic.shd_path(data, "train")) == {"num_samples": 20, "seed": 0}
+    real = [(np.array([0.1]), np.array([3]), 1, 0)] * 3  # no synthetic marker: stands for real data
+    write_samples(data, real)
+    manifest = shd.run([f"--data_dir={data}", f"--output_dir={out}-2", "--synthetic=20", "--splits=train"])
+    assert manifest.split("train").num_records == 3
+
+
+def test_records_have_the_layout_the_manifest_states(shd_build):
+    manifest = manifest_lib.read_manifest(shd_build)
+    assert manifest.layout == records.RecordLayout(128, (128,))
+    for shard in manifest.split("train").shards:
+        size = os.path.getsize(os.path.join(shd_build, shard.path))
+        assert size == shard.num_bytes

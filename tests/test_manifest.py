@@ -1,0 +1,75 @@
+"""Manifest parsing, validation and the sharding rule."""
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from spyx_data import manifest as m
+from spyx_data import records, sharding
+
+
+def example(paths=("train-00000-of-00002.array_record", "train-00001-of-00002.array_record")):
+    shards = tuple(m.ShardInfo(p, 5 * k, 5, 100, "ab" * 32) for k, p in enumerate(paths))
+    return m.Manifest(
+        "shd",
+        {"sample_T": 16, "channels": 4},
+        records.RecordLayout(16, (4,)),
+        "group_size:1,uncompressed",
+        {"train": m.SplitInfo(5 * len(shards), shards, {"events": 3})},
+    )
+
+
+def test_round_trip_is_deterministic():
+    text = example().to_json()
+    assert m.Manifest.from_json(text) == example()
+    assert m.Manifest.from_json(text).to_json() == text
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../x.array_record", "a/../../x", "gs://other/x", "c:\\x"])
+def test_shard_paths_must_stay_inside_the_dataset(path):
+    with pytest.raises(m.ManifestError, match="leaves the dataset directory"):
+        m.Manifest.from_json(example(paths=(path,)).to_json(), where="here.json")
+
+
+def test_counts_must_add_up_and_shards_be_contiguous():
+    doc = json.loads(example().to_json())
+    doc["splits"]["train"]["num_records"] = 11
+    with pytest.raises(m.ManifestError, match="shards hold 10 records, manifest says 11"):
+        m.Manifest.from_json(json.dumps(doc))
+    doc = json.loads(example().to_json())
+    doc["splits"]["train"]["shards"][1]["first_index"] = 6
+    with pytest.raises(m.ManifestError, match="does not continue at index 5"):
+        m.Manifest.from_json(json.dumps(doc))
+
+
+def test_malformed_or_foreign_json_is_a_manifest_error_naming_the_file():
+    for text in ["{", "[]", '{"format": "other"}', json.dumps({**json.loads(example().to_json()), "record": {}})]:
+        with pytest.raises(m.ManifestError, match="^x/manifest.json: "):
+            m.Manifest.from_json(text, where="x/manifest.json")
+
+
+def test_read_manifest_without_a_build(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no finished build"):
+        m.read_manifest(str(tmp_path))
+
+
+@given(n=st.integers(1, 10_000), k=st.integers(1, 64))
+def test_shard_ranges_cover_every_index_once_in_order(n, k):
+    if k > n:
+        with pytest.raises(ValueError):
+            sharding.shard_ranges(n, k)
+        return
+    ranges = sharding.shard_ranges(n, k)
+    assert ranges[0][0] == 0 and ranges[-1][1] == n
+    assert all(a < b for a, b in ranges)
+    assert all(ranges[i][1] == ranges[i + 1][0] for i in range(k - 1))
+    sizes = [b - a for a, b in ranges]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_default_shard_count_targets_the_shard_size():
+    assert sharding.default_num_shards(10, 2084) == 1
+    assert sharding.default_num_shards(8156, 2084) == 3  # 17 MB of SHD train at 8 MiB per shard
+    assert sharding.shard_name("train", 3, 8) == "train-00003-of-00008.array_record"

@@ -1,0 +1,116 @@
+"""Golden rasters from hand-built events."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from spyx_data import raster
+
+
+def shd(times, units, sample_T=128, channels=128, duration_us=1_000_000):
+    return raster.audio_raster(np.array(times, dtype=np.float64), np.array(units), sample_T, channels, duration_us)
+
+
+def cells(dense):
+    return sorted(map(tuple, np.argwhere(dense).tolist()))
+
+
+def test_event_on_a_bin_edge_opens_the_next_bin():
+    # 128 bins of 7812.5 us: 15625 us is exactly the start of bin 2; 15624 us is still bin 1.
+    dense, _ = shd([0.015625, 0.015624], [0, 0])
+    assert cells(dense) == [(1, 0), (2, 0)]
+    # 10000 us with 100 bins starts bin 1 in exact integer maths; spyx.data's float time factor
+    # gives 10000 * (1e-6 / (1 / 100)) = 0.99999... -> bin 0.
+    dense, _ = shd([0.01], [0], sample_T=100)
+    assert cells(dense) == [(1, 0)]
+
+
+def test_window_end_is_exclusive():
+    dense, counts = shd([0.999999, 1.0, 1.3], [5, 5, 5])
+    assert cells(dense) == [(127, 0)]
+    assert counts == raster.RasterCounts(events=3, dropped_outside_window=2)
+
+
+def test_a_longer_window_keeps_late_events():
+    dense, counts = shd([1.0, 1.4], [0, 0], sample_T=15, duration_us=1_500_000)
+    assert cells(dense) == [(10, 0), (14, 0)]
+    assert counts.dropped_outside_window == 0
+
+
+def test_300_events_in_one_cell_give_1_not_a_wrapped_count():
+    dense, counts = shd(np.full(300, 0.5), np.full(300, 350))
+    assert dense.dtype == np.uint8
+    assert dense[64, 64] == 1 and dense.sum() == 1
+    assert counts.events == 300
+
+
+def test_nan_and_inf_times_are_dropped_and_counted():
+    dense, counts = shd([np.nan, np.inf, -np.inf, 0.5], [1, 2, 3, 350])
+    assert cells(dense) == [(64, 64)]
+    assert counts == raster.RasterCounts(events=4, dropped_nonfinite=3)
+
+
+def test_float16_times_are_scaled_in_float64():
+    times = np.array([0.5, 1.2], dtype=np.float16)  # float16 * 1e6 overflows to inf in numpy 2
+    dense, counts = raster.audio_raster(times, np.array([0, 0]), 128, 128)
+    assert cells(dense) == [(64, 0)] and counts.dropped_nonfinite == 0
+
+
+def test_empty_sample_gives_all_zero_raster():
+    dense, counts = shd([], np.array([], dtype=np.uint16))
+    assert dense.shape == (128, 128) and not dense.any()
+    assert counts == raster.RasterCounts()
+
+
+def test_unit_699_maps_to_the_last_channel_and_700_is_an_error():
+    dense, _ = shd([0.0], [699])
+    assert cells(dense) == [(0, 127)]
+    with pytest.raises(ValueError, match="event 1 has unit 700, outside 0..699"):
+        shd([0.0, 0.1], [3, 700])
+
+
+def test_channels_use_exact_integer_division():
+    # 420 * 45 / 700 = 27 exactly; spyx.data's float factor gives 420 * (45 / 700) = 26.99... -> 26.
+    dense, _ = shd([0.0], [420], channels=45)
+    assert cells(dense) == [(0, 27)]
+
+
+def test_negative_time_is_an_error():
+    with pytest.raises(ValueError, match="negative time"):
+        shd([0.1, -0.001], [0, 0])
+
+
+def test_sample_T_not_a_multiple_of_8_packs_and_unpacks():
+    dense, _ = shd([0.0, 0.95], [0, 699], sample_T=10, channels=3)
+    assert cells(dense) == [(0, 0), (9, 2)]
+    packed = raster.pack_time(dense)
+    assert packed.shape == (2, 3)
+    assert packed[0, 0] == 0b1000_0000 and packed[1, 2] == 0b0100_0000
+    np.testing.assert_array_equal(raster.unpack_time(packed, 10), dense)
+
+
+def test_one_channel_keeps_the_channel_axis():
+    dense, _ = shd([0.0, 0.5], [0, 699], sample_T=16, channels=1)
+    assert dense.shape == (16, 1) and cells(dense) == [(0, 0), (8, 0)]
+    packed = raster.pack_time(dense)
+    assert packed.shape == (2, 1) and packed[:, 0].tolist() == [0b1000_0000, 0b1000_0000]
+
+
+@given(
+    t_us=st.lists(st.integers(0, 2_000_000), max_size=200),
+    sample_T=st.integers(1, 300),
+    duration_us=st.integers(1, 2_000_000),
+)
+def test_time_bins_match_exact_rational_floor(t_us, sample_T, duration_us):
+    t = np.array([x for x in t_us if x < duration_us], dtype=np.int64)
+    bins = raster.time_bins(t, sample_T, duration_us)
+    assert bins.tolist() == [(x * sample_T) // duration_us for x in t.tolist()]
+    assert all(0 <= b < sample_T for b in bins.tolist())
+
+
+def test_window_too_large_for_int64_is_rejected():
+    with pytest.raises(ValueError, match="overflows int64"):
+        raster.check_window(2**40, 2**40)
+    with pytest.raises(ValueError, match="sample_T must be a positive integer"):
+        raster.check_window(0, 1_000_000)
