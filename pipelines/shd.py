@@ -67,12 +67,16 @@ def locate(data_dir: str, splits: Sequence[str]) -> dict[str, str]:
 
     paths = {}
     for split in splits:
+        path = synthetic.shd_path(data_dir, split)
         try:
             dataset = tonic.datasets.SHD(data_dir, train=split == "train")
-        except Exception as e:  # tonic's download raises whatever urllib raises
+        except Exception as e:  # tonic raises whatever urllib or h5py raise
+            reason = (
+                f"tonic cannot open {path}" if os.path.exists(path) else
+                f"SHD {split} is not in {os.path.dirname(path)} and tonic could not download it"
+            )
             raise build_lib.BuildError(
-                f"SHD {split} is not in {os.path.join(data_dir, 'SHD')} and tonic could not download it "
-                f"({type(e).__name__}: {e}); fetch the files there, or pass --synthetic=N for synthetic data"
+                f"{reason} ({type(e).__name__}: {e}); fetch the files there, or pass --synthetic=N for synthetic data"
             ) from e
         paths[split] = os.path.join(dataset.location_on_system, dataset.data_filename)
     return paths
@@ -80,7 +84,10 @@ def locate(data_dir: str, splits: Sequence[str]) -> dict[str, str]:
 
 def run(argv: Sequence[str] | None = None) -> manifest_lib.Manifest:
     """Build the shards (or find them already built) and return the manifest."""
-    args, beam_argv = parse_args(argv)
+    return build_shd(*parse_args(argv))
+
+
+def build_shd(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifest_lib.Manifest:
     try:
         spec = AudioSpec("shd", 20, args.sample_T, args.channels, args.duration_ms)
     except ValueError as e:
@@ -88,21 +95,19 @@ def run(argv: Sequence[str] | None = None) -> manifest_lib.Manifest:
     if args.synthetic:
         ensure_synthetic(args.data_dir, args.splits, args.synthetic)
     inputs = locate(args.data_dir, args.splits)
-    transform = BuildShards(
-        spec, inputs, args.output_dir, f"group_size:1,{args.compression}", args.num_shards
-    )
+    transform = BuildShards(spec, inputs, args.output_dir, f"group_size:1,{args.compression}", args.num_shards)
     return build_lib.build(transform, beam_argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    args, beam_argv = parse_args(argv)
     try:
-        manifest = run(argv)
+        manifest = build_shd(args, beam_argv)
     except build_lib.BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    args, _ = parse_args(argv)
     print(build_lib.summary(manifest, args.output_dir))
     return 0
 

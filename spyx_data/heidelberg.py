@@ -84,9 +84,16 @@ class AudioFile:
             self.close()
             raise ValueError(f"{path}: missing dataset {e} (expected spikes/times, spikes/units, labels)") from e
         n = len(self._labels)
+        problem = None
         if len(self._times) != n or len(self._units) != n:
+            problem = f"{len(self._times)} times, {len(self._units)} units, {n} labels"
+        elif _element_kind(self._times) != "f" or _element_kind(self._units) not in "iu":
+            problem = f"times must be vlen float and units vlen integer, got {self._times.dtype} and {self._units.dtype}"
+        elif self._labels.dtype.kind not in "iu":
+            problem = f"labels must be integers, got {self._labels.dtype}"
+        if problem:
             self.close()
-            raise ValueError(f"{path}: {len(self._times)} times, {len(self._units)} units, {n} labels")
+            raise ValueError(f"{path}: {problem}")
         self._len = n
 
     def __len__(self) -> int:
@@ -99,16 +106,8 @@ class AudioFile:
         """Raw samples ``[start, stop)``: lists of times (float64 s) and units, and labels (int64)."""
         times = self._times[start:stop]
         units = self._units[start:stop]
-        labels = np.asarray(self._labels[start:stop])
-        for i, (t, u) in enumerate(zip(times, units)):
-            if t.dtype.kind != "f" or u.dtype.kind not in "iu":
-                raise ValueError(
-                    f"{self.path}: sample {start + i}: times must be float and units integer, "
-                    f"got {t.dtype} and {u.dtype}"
-                )
-        if labels.dtype.kind not in "iu":
-            raise ValueError(f"{self.path}: labels must be integers, got {labels.dtype}")
-        return [t.astype(np.float64) for t in times], list(units), labels.astype(np.int64)
+        labels = np.asarray(self._labels[start:stop], dtype=np.int64)
+        return [t.astype(np.float64) for t in times], list(units), labels
 
     def blocks(self, start: int, stop: int) -> Iterator[Block]:
         """Samples ``[start, stop)`` rasterised, in source order, ``BLOCK`` samples at a time."""
@@ -136,3 +135,11 @@ class AudioFile:
             obs[i] = raster.pack_time(dense)
             counts += c
         return Block(start, obs, labels, counts)
+
+
+def _element_kind(dataset: Any) -> str:
+    """numpy kind of the elements of a vlen h5 dataset ("" if it is not vlen)."""
+    import h5py
+
+    base = h5py.check_vlen_dtype(dataset.dtype)
+    return base.kind if base is not None else ""

@@ -159,11 +159,9 @@ class SHD_loader:
             manifest = manifest_lib.read_manifest(self.shards_dir)
         except FileNotFoundError:
             manifest = _build_shd(download_dir, self.shards_dir, config)
-        if manifest.layout.sample_T != sample_T or manifest.layout.dims != (channels,):
-            raise ValueError(
-                f"{self.shards_dir} holds sample_T={manifest.layout.sample_T}, dims={manifest.layout.dims}; "
-                f"asked for sample_T={sample_T}, channels={channels}"
-            )
+        built = {k: manifest.config.get(k) for k in config}
+        if manifest.dataset != "shd" or built != config:
+            raise ValueError(f"{self.shards_dir} holds a {manifest.dataset} build with {built}; asked for shd with {config}")
         self._train_dl = GrainLoader(
             SplitSource(self.shards_dir, "train", manifest), batch_size, True, key, worker_count
         )

@@ -175,3 +175,24 @@ def test_records_have_the_layout_the_manifest_states(shd_build):
     for shard in manifest.split("train").shards:
         size = os.path.getsize(os.path.join(shd_build, shard.path))
         assert size == shard.num_bytes
+
+
+def test_a_corrupt_h5_is_named(tmp_path, capsys):
+    path = synthetic.shd_path(str(tmp_path), "train")
+    synthetic.write_heidelberg(path, [(np.array([0.1]), np.array([3]), 1, 0)])
+    with open(path, "r+b") as f:
+        f.write(b"\0" * 64)  # clobber the HDF5 superblock
+    assert shd.main([f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}", "--splits=train"]) == 2
+    assert f"error: tonic cannot open {path}" in capsys.readouterr().err
+
+
+def test_a_missing_h5_dataset_is_named(tmp_path):
+    import h5py
+
+    path = synthetic.shd_path(str(tmp_path), "train")
+    synthetic.write_heidelberg(path, [(np.array([0.1]), np.array([3]), 1, 0)])
+    with h5py.File(path, "r+") as f:
+        del f["spikes/units"]
+    with pytest.raises(Exception, match=r"shd_train\.h5: missing dataset .*spikes/units"):
+        shd.run([f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
+    assert not (tmp_path / "out" / manifest_lib.MANIFEST_NAME).exists()
