@@ -157,3 +157,14 @@ def test_reading_needs_neither_beam_nor_tonic_nor_h5py(shd_build):
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+def test_the_network_guard_refuses_and_records(network_refused):
+    import socket
+    import urllib.request
+
+    with pytest.raises(OSError, match="test tried to reach the network"):
+        socket.create_connection(("192.0.2.1", 80), timeout=1)
+    with pytest.raises(OSError):
+        urllib.request.urlopen("https://example.com", timeout=1)
+    assert len(network_refused) == 2
