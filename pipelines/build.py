@@ -29,12 +29,15 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_build_arguments(parser: argparse.ArgumentParser, sample_T: int, duration_ms: int) -> None:
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags every build has. Anything a parser does not know goes to Beam."""
     parser.add_argument("--output_dir", required=True, help="where shards and manifest.json go (any Beam path)")
-    parser.add_argument("--sample_T", type=positive_int, default=sample_T, help="time bins per sample")
+    parser.add_argument("--sample_T", type=positive_int, default=None, help="time bins (default: the dataset's)")
     parser.add_argument(
-        "--duration_ms", type=positive_int, default=duration_ms, help="window length; later events are dropped"
+        "--duration_ms",
+        type=positive_int,
+        default=None,
+        help="window length, the same for every sample; later events are dropped (default: the dataset's)",
     )
     parser.add_argument(
         "--num_shards", type=positive_int, default=None, help="shards per split (default: about 8 MiB each)"
@@ -94,6 +97,6 @@ def summary(manifest: manifest_lib.Manifest, output_dir: str) -> str:
         lines.append(
             f"  {name}: {info.num_records} samples in {len(info.shards)} shards, {size / 2**20:.1f} MiB; "
             f"{counts['events']} events, dropped {counts['dropped_outside_window']} outside the window "
-            f"and {counts['dropped_nonfinite']} non-finite"
+            f"and {counts['dropped_nonfinite']} non-finite; {counts['empty_samples']} empty samples"
         )
     return "\n".join(lines)

@@ -11,9 +11,10 @@ file and copies that file to the output through Beam's FileSystems. Shard bytes 
 depend only on the data and the config, never on the runner, the worker count or bundling.
 ``CommitManifest`` checks that every shard arrived and writes ``manifest.json`` last.
 
-A dataset plugs in through a *spec*: a picklable object with ``dataset`` (name), ``layout``
-(:class:`spyx_data.records.RecordLayout`), ``config()`` and ``open(path)``, which returns a
-reader with ``len()``, ``blocks(start, stop)`` (-> :class:`spyx_data.records.Block` s in
+A dataset plugs in through a *spec* (:class:`spyx_data.heidelberg.AudioSpec`,
+:class:`spyx_data.camera.CameraSpec`): a picklable object with ``dataset`` (name), ``layout``
+(:class:`spyx_data.records.RecordLayout`), ``config()`` and ``open(split, location)``, which
+returns a reader with ``len()``, ``blocks(start, stop)`` (-> :class:`spyx_data.records.Block` s in
 source order) and ``close()``.
 """
 
@@ -45,10 +46,12 @@ COUNTERS = "spyx_data"
 
 @dataclasses.dataclass(frozen=True)
 class ShardTask:
-    """Write shard ``shard`` of ``num_shards`` of ``split``: source samples ``[start, stop)`` of ``path``."""
+    """Write shard ``shard`` of ``num_shards`` of ``split``: source samples ``[start, stop)`` of
+    ``path``, which held ``split_size`` samples when the build was planned."""
 
     split: str
     path: str
+    split_size: int
     shard: int
     num_shards: int
     start: int
@@ -75,7 +78,7 @@ class PlanShards(beam.DoFn):
 
     def process(self, element: tuple[str, str]) -> Iterator[ShardTask]:
         split, path = element
-        with contextlib.closing(self.spec.open(path)) as source:
+        with contextlib.closing(self.spec.open(split, path)) as source:
             n = len(source)
         if n == 0:
             raise ValueError(f"{path}: split {split!r} has no samples")
@@ -83,7 +86,7 @@ class PlanShards(beam.DoFn):
         if num_shards > n:
             raise ValueError(f"{path}: --num_shards={num_shards} is more than the {n} samples of split {split!r}")
         for shard, (start, stop) in enumerate(sharding.shard_ranges(n, num_shards)):
-            yield ShardTask(split, path, shard, num_shards, start, stop)
+            yield ShardTask(split, path, n, shard, num_shards, start, stop)
 
 
 def publish(local_path: str, destination: str) -> tuple[str, int]:
@@ -124,22 +127,25 @@ class WriteShard(beam.DoFn):
         self.bytes_written = Metrics.counter(COUNTERS, "bytes_written")
 
     def setup(self) -> None:
-        self._sources: dict[str, Any] = {}
+        self._sources: dict[tuple[str, str], Any] = {}
 
     def teardown(self) -> None:
         for source in self._sources.values():
             source.close()
         self._sources.clear()
 
-    def _source(self, path: str) -> Any:
-        if path not in self._sources:
-            self._sources[path] = self.spec.open(path)
-        return self._sources[path]
+    def _source(self, task: ShardTask) -> Any:
+        key = (task.split, task.path)
+        if key not in self._sources:
+            self._sources[key] = self.spec.open(task.split, task.path)
+        return self._sources[key]
 
     def process(self, task: ShardTask) -> Iterator[ShardResult]:
         from array_record.python.array_record_module import ArrayRecordWriter
 
-        source = self._source(task.path)
+        source = self._source(task)
+        if len(source) != task.split_size:
+            raise ValueError(f"{task.path}: {len(source)} samples now, {task.split_size} when the build started")
         layout = self.spec.layout
         counts = RasterCounts()
         local_dir = tempfile.mkdtemp(prefix="spyx-shard-")

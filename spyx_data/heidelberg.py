@@ -60,7 +60,7 @@ class AudioSpec:
         """The build parameters the record bytes depend on (stored in the manifest)."""
         return dataclasses.asdict(self)
 
-    def open(self, path: str) -> AudioFile:
+    def open(self, split: str, path: str) -> AudioFile:
         return AudioFile(path, self)
 
 

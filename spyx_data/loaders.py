@@ -117,62 +117,53 @@ class GrainLoader:
 
 
 def build_dir(download_dir: str, dataset: str, config: dict[str, Any]) -> str:
-    """Cache folder of a loader's build: ``download_dir/spyx_data/<dataset>-<k>-<v>...``."""
+    """Cache folder of a loader's build: ``download_dir/spyx_data/<dataset>-<key><value>-...``."""
     key = "-".join(f"{k}{v}" for k, v in sorted(config.items()))
     return os.path.join(download_dir, "spyx_data", f"{dataset}-{key}")
 
 
-class SHD_loader:
-    """Spiking Heidelberg Digits from prebuilt shards, with spyx.data's names and shapes.
+class ShardLoader:
+    """Train and test epochs and prestage over one prebuilt dataset, built on first use.
 
-    On first use for a configuration the shards are built once into ``shards_dir`` (default
-    ``download_dir/spyx_data/shd-...``) by running ``pipelines.shd`` locally on the tonic
+    If ``shards_dir`` (default ``download_dir/spyx_data/<dataset>-<config>``) holds no build,
+    the pipeline for ``dataset`` runs locally once, with ``config`` as its flags, on the tonic
     data in ``download_dir`` (tonic downloads it if missing); that needs the ``build`` extra.
     Later runs only read the shards.
 
-    ``obs`` is uint8 ``[batch, ceil(sample_T/8), channels]`` (time bit-packed, big bit order),
-    ``labels`` int32 ``[batch]``. ``train_epoch()`` shuffles (seed ``key``, reshuffled each
-    epoch) and drops the last partial batch, as spyx.data; ``test_epoch()`` keeps source
-    order and, unlike spyx.data, every sample: its last batch is short unless
-    ``test_drop_remainder=True``.
+    ``train_epoch()`` shuffles (seed ``key``, reshuffled each epoch) and drops the last partial
+    batch, as spyx.data; ``test_epoch()`` keeps source order and, unlike spyx.data, every
+    sample: its last batch is short unless ``test_drop_remainder=True``. Labels are int32.
     """
 
     def __init__(
         self,
-        batch_size: int = 256,
-        sample_T: int = 128,
-        channels: int = 128,
-        key: int = 0,
-        download_dir: str = "./data",
-        worker_count: int | None = None,
-        shards_dir: str | None = None,
-        duration_ms: int = 1000,
-        test_drop_remainder: bool = False,
+        dataset: str,
+        config: dict[str, Any],
+        batch_size: int,
+        key: int,
+        download_dir: str,
+        worker_count: int | None,
+        shards_dir: str | None,
+        test_drop_remainder: bool,
     ):
-        config = {"sample_T": sample_T, "channels": channels, "duration_ms": duration_ms}
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
-        self.sample_T = sample_T
-        self.obs_shape = (channels,)
-        self.act_shape = (20,)
-        self.shards_dir = shards_dir or build_dir(download_dir, "shd", config)
+        self.shards_dir = shards_dir or build_dir(download_dir, dataset, config)
         try:
             manifest = manifest_lib.read_manifest(self.shards_dir)
         except FileNotFoundError:
-            manifest = _build_shd(download_dir, self.shards_dir, config)
+            manifest = _build(dataset, download_dir, self.shards_dir, config)
         built = {k: manifest.config.get(k) for k in config}
-        if manifest.dataset != "shd" or built != config:
-            raise ValueError(f"{self.shards_dir} holds a {manifest.dataset} build with {built}; asked for shd with {config}")
-        self._train_dl = GrainLoader(
-            SplitSource(self.shards_dir, "train", manifest), batch_size, True, key, worker_count
-        )
-        self._test_dl = GrainLoader(
-            SplitSource(self.shards_dir, "test", manifest),
-            batch_size,
-            False,
-            key,
-            worker_count,
-            drop_remainder=test_drop_remainder,
-        )
+        if manifest.dataset != dataset or built != config:
+            raise ValueError(
+                f"{self.shards_dir} holds a {manifest.dataset} build with {built}; asked for {dataset} with {config}"
+            )
+        self.manifest = manifest
+        train = SplitSource(self.shards_dir, "train", manifest)
+        test = SplitSource(self.shards_dir, "test", manifest)
+        self._train_dl = GrainLoader(train, batch_size, True, key, worker_count)
+        self._test_dl = GrainLoader(test, batch_size, False, key, worker_count, drop_remainder=test_drop_remainder)
 
     def train_epoch(self) -> Iterator[State]:
         """One shuffled pass over the train split."""
@@ -189,9 +180,67 @@ class SHD_loader:
         return prestage(self.shards_dir, split, self.batch_size, drop_remainder)
 
 
-def _build_shd(download_dir: str, shards_dir: str, config: dict[str, Any]) -> manifest_lib.Manifest:
+class SHD_loader(ShardLoader):
+    """Spiking Heidelberg Digits from prebuilt shards, with spyx.data's names and shapes.
+
+    ``obs`` is uint8 ``[batch, ceil(sample_T/8), channels]`` (time bit-packed, big bit order),
+    ``labels`` int32 ``[batch]``; see :class:`ShardLoader` for building and epochs.
+    """
+
+    def __init__(
+        self,
+        batch_size: int = 256,
+        sample_T: int = 128,
+        channels: int = 128,
+        key: int = 0,
+        download_dir: str = "./data",
+        worker_count: int | None = None,
+        shards_dir: str | None = None,
+        duration_ms: int = 1000,
+        test_drop_remainder: bool = False,
+    ):
+        config = {"sample_T": sample_T, "channels": channels, "duration_ms": duration_ms}
+        super().__init__(
+            "shd", config, batch_size, key, download_dir, worker_count, shards_dir, test_drop_remainder
+        )
+        self.sample_T = sample_T
+        self.obs_shape = (channels,)
+        self.act_shape = (20,)
+
+
+class NMNIST_loader(ShardLoader):
+    """Neuromorphic MNIST from prebuilt shards, with spyx.data's names and shapes.
+
+    ``obs`` is uint8 ``[batch, ceil(sample_T/8), 2, 34, 34]`` (frames ``[t, p, y, x]``,
+    bit-packed along time), ``labels`` int32 ``[batch]``. Unlike spyx.data (tonic's
+    ``ToFrame(n_time_bins=sample_T)``, whose bins stretch over each recording's own first to
+    last event), every recording uses one fixed window of ``duration_ms`` (300 ms) cut into
+    ``sample_T`` bins. Adds ``prestage``; see :class:`ShardLoader` for building and epochs.
+    """
+
+    def __init__(
+        self,
+        batch_size: int = 32,
+        sample_T: int = 40,
+        key: int = 0,
+        download_dir: str = "./data",
+        worker_count: int | None = None,
+        shards_dir: str | None = None,
+        duration_ms: int = 300,
+        test_drop_remainder: bool = False,
+    ):
+        config = {"sample_T": sample_T, "duration_ms": duration_ms}
+        super().__init__(
+            "nmnist", config, batch_size, key, download_dir, worker_count, shards_dir, test_drop_remainder
+        )
+        self.sample_T = sample_T
+        self.obs_shape = (2, 34, 34)
+        self.act_shape = (10,)
+
+
+def _build(dataset: str, download_dir: str, shards_dir: str, config: dict[str, Any]) -> manifest_lib.Manifest:
     try:
-        from pipelines import shd
+        from pipelines import tonic
     except ImportError as e:
         raise ImportError(
             f"no shards in {shards_dir} and the build dependencies are missing ({e}); "
@@ -202,4 +251,4 @@ def _build_shd(download_dir: str, shards_dir: str, config: dict[str, Any]) -> ma
         f"--output_dir={shards_dir}",
         *(f"--{k}={v}" for k, v in config.items()),
     ]
-    return shd.run(argv)
+    return tonic.run(argv, dataset=dataset)

@@ -26,11 +26,13 @@ HEIDELBERG_UNITS = 700
 
 @dataclasses.dataclass(frozen=True)
 class RasterCounts:
-    """Events seen by one rasterisation: ``events`` read, and how many were dropped."""
+    """What rasterisation saw: ``events`` read, how many were dropped, and how many samples
+    had no events at all (they give all-zero rasters)."""
 
     events: int = 0
     dropped_nonfinite: int = 0
     dropped_outside_window: int = 0
+    empty_samples: int = 0
 
     def __add__(self, other: RasterCounts) -> RasterCounts:
         return RasterCounts(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
@@ -76,8 +78,31 @@ def seconds_to_us(times_s: np.ndarray, duration_us: int) -> tuple[np.ndarray, np
         events=int(scaled.size),
         dropped_nonfinite=int(scaled.size - np.count_nonzero(finite)),
         dropped_outside_window=int(np.count_nonzero(finite) - np.count_nonzero(keep)),
+        empty_samples=int(scaled.size == 0),
     )
     return np.floor(scaled[keep]).astype(np.int64), keep, counts
+
+
+def us_in_window(t_us: np.ndarray, duration_us: int) -> tuple[np.ndarray, RasterCounts]:
+    """Which integer microsecond times lie in ``[0, duration_us)``.
+
+    Returns:
+        ``(keep, counts)``: bool ``[n]`` and the count of events at or after the window end.
+
+    Raises:
+        ValueError: a time is negative.
+    """
+    t_us = np.asarray(t_us)
+    if t_us.size and t_us.min() < 0:
+        first = int(np.flatnonzero(t_us < 0)[0])
+        raise ValueError(f"event {first} has a negative time ({int(t_us[first])} us)")
+    keep = t_us < duration_us
+    counts = RasterCounts(
+        events=int(t_us.size),
+        dropped_outside_window=int(t_us.size - np.count_nonzero(keep)),
+        empty_samples=int(t_us.size == 0),
+    )
+    return keep, counts
 
 
 def time_bins(t_us: np.ndarray, sample_T: int, duration_us: int) -> np.ndarray:
@@ -138,6 +163,55 @@ def audio_raster(
     channel = scale_units(units, n_units, channels)[keep]
     raster = presence(time_bins(t_us, sample_T, duration_us), (channel,), (sample_T, channels))
     return raster, counts
+
+
+def frame_shape(sensor: tuple[int, int, int], spatial_factor: int = 1, merge_polarity: bool = False) -> tuple[int, int, int]:
+    """Frame dims ``(P, H, W)`` of a camera ``sensor`` given as tonic's ``(W, H, P)``.
+
+    Spatial downsampling by ``spatial_factor`` keeps every pixel: ``H' = ceil(H / factor)``.
+    """
+    width, height, polarities = sensor
+    f = spatial_factor
+    return (1 if merge_polarity else polarities, -(-height // f), -(-width // f))
+
+
+def camera_raster(
+    t_us: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    p: np.ndarray,
+    sample_T: int,
+    duration_us: int,
+    sensor: tuple[int, int, int],
+    spatial_factor: int = 1,
+    merge_polarity: bool = False,
+) -> tuple[np.ndarray, RasterCounts]:
+    """Rasterise one camera recording into binary frames ``uint8[sample_T, P, H, W]``.
+
+    Indexing is ``[t, p, y, x]`` (tonic's ToFrame layout). Time bins as in the module docstring,
+    over one fixed window for every sample. ``x // spatial_factor``, ``y // spatial_factor``;
+    ``merge_polarity`` puts both polarities in channel 0.
+
+    Args:
+        t_us, x, y, p: integer arrays ``[n]``: time (microseconds), column, row, polarity.
+        sensor: tonic's ``sensor_size`` ``(W, H, P)``; every event must lie on it.
+
+    Raises:
+        ValueError: an event off the sensor (naming the event and the field), a negative time,
+            or arrays of different lengths.
+    """
+    t_us, x, y, p = (np.asarray(a) for a in (t_us, x, y, p))
+    if not t_us.shape == x.shape == y.shape == p.shape or t_us.ndim != 1:
+        raise ValueError(f"t, x, y, p must be 1-D and equal in length, got {[a.shape for a in (t_us, x, y, p)]}")
+    for name, values, size in (("x", x, sensor[0]), ("y", y, sensor[1]), ("p", p, sensor[2])):
+        if values.size and (values.min() < 0 or values.max() >= size):
+            first = int(np.flatnonzero((values < 0) | (values >= size))[0])
+            raise ValueError(f"event {first} has {name}={int(values[first])}, outside the sensor's 0..{size - 1}")
+    keep, counts = us_in_window(t_us, duration_us)
+    shape = (sample_T, *frame_shape(sensor, spatial_factor, merge_polarity))
+    pol = np.zeros(np.count_nonzero(keep), dtype=np.int64) if merge_polarity else p[keep]
+    coords = (pol, y[keep] // spatial_factor, x[keep] // spatial_factor)
+    return presence(time_bins(t_us[keep], sample_T, duration_us), coords, shape), counts
 
 
 def pack_time(raster: np.ndarray, axis: int = 0) -> np.ndarray:

@@ -1,58 +1,70 @@
-"""Format-exact synthetic Heidelberg data that stock tonic reads offline.
+"""Format-exact synthetic data for every registry dataset, which stock tonic reads offline.
 
-``write_shd(data_dir, "train", n)`` writes ``data_dir/SHD/shd_train.h5`` exactly as the real
-dataset lays it out (vlen float16 ``spikes/times`` in seconds, vlen uint16 ``spikes/units``,
-uint16 ``labels``, ``extra/keys``, ``extra/speaker``) plus the ``shd_train.h5.zip`` that tonic
-only checks for, so ``tonic.datasets.SHD(data_dir)`` opens it without downloading.
+``write(name, data_dir, split, n)`` lays out ``n`` recordings exactly where and how tonic
+expects that dataset under ``data_dir`` (its ``save_to``), plus the archive whose presence tells
+tonic the data is there. Heidelberg files hold vlen float16 ``spikes/times`` (s), vlen uint16
+``spikes/units``, uint16 ``labels``, ``extra/keys``, ``extra/speaker``; N-MNIST and N-Caltech101
+hold 5-byte ATIS ``.bin`` files; DVSGesture and POKERDVS hold ``[n, 4]`` ``.npy`` files.
 
-Samples are learnable and realistic: each class has three "formant" tracks that sweep across
-the 700 units along a class-specific path; a sample lasts 0.3-1.4 s and holds a few thousand
-spikes scattered around those tracks, plus background noise and a per-speaker offset.
-Everything is a pure function of ``(seed, split, index)``. Needs h5py (installed with tonic).
+Samples are learnable and realistic. Audio: each class has three "formant" tracks sweeping
+across the 700 units; a sample lasts 0.3-1.4 s with 2,000-8,000 spikes around them, plus noise
+and a speaker offset. Camera: each class has a fixed pattern of strokes that moves along a
+saccade-like path over the recording, with a few thousand events around it and background
+noise. Everything is a pure function of ``(seed, dataset, split, index)``. Needs h5py for the
+audio datasets (installed with tonic).
 """
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import tarfile
 import zipfile
+from collections.abc import Sequence
 
 import numpy as np
 
+from spyx_data import datasets
+from spyx_data.events import ATIS_EVENT_BYTES
 from spyx_data.raster import HEIDELBERG_UNITS
 
-SHD_FOLDER = "SHD"  # tonic stores a dataset under save_to/<class name>
-SHD_NUM_CLASSES = 20
-SHD_CLASS_NAMES = [f"english-{w}" for w in "zero one two three four five six seven eight nine".split()] + [
-    f"german-{w}" for w in "null eins zwei drei vier fuenf sechs sieben acht neun".split()
-]
 SPLIT_IDS = {"train": 0, "test": 1, "valid": 2}
 NUM_SPEAKERS = 12
 GENERATOR = "spyx_data.synthetic/1"
+#: Class folders of the N-Caltech101 fixture (a few real ones; labels are their sorted order).
+NCALTECH101_FIXTURE_CLASSES = ("BACKGROUND_Google", "Faces_easy", "accordion", "airplanes", "anchor")
+GESTURE_LIGHTING = ("fluorescent", "fluorescent_led", "lab", "led", "natural")
+MARKER = ".spyx_synthetic"
+
+
+def location(name: str, data_dir: str, split: str) -> str:
+    """Where tonic keeps ``split`` of dataset ``name`` under ``data_dir``."""
+    return os.path.join(data_dir, datasets.get(name).locations[split])
 
 
 def shd_path(data_dir: str, split: str) -> str:
     """Where tonic keeps an SHD split: ``data_dir/SHD/shd_<split>.h5``."""
-    return os.path.join(data_dir, SHD_FOLDER, f"shd_{split}.h5")
+    return location("shd", data_dir, split)
 
 
-def _class_tracks(num_classes: int) -> np.ndarray:
-    """Per class, 3 formants x (start unit, end unit): float64 ``[num_classes, 3, 2]``."""
-    rng = np.random.default_rng(1234)
-    return rng.uniform(40, HEIDELBERG_UNITS - 40, size=(num_classes, 3, 2))
+def _rng(seed: int, name: str, split: str, index: int) -> np.random.Generator:
+    return np.random.default_rng([seed, sum(map(ord, name)), SPLIT_IDS[split], index])
 
 
 def audio_sample(
-    seed: int, split: str, index: int, num_classes: int = SHD_NUM_CLASSES
+    seed: int, split: str, index: int, num_classes: int = 20, name: str = "shd"
 ) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """One synthetic sample: ``(times float16 [n] s, units uint16 [n], label, speaker)``."""
-    rng = np.random.default_rng([seed, SPLIT_IDS[split], index])
+    """One synthetic audio sample: ``(times float16 [n] s, units uint16 [n], label, speaker)``."""
+    rng = _rng(seed, name, split, index)
     label = int(rng.integers(num_classes))
     speaker = int(rng.integers(NUM_SPEAKERS))
     duration = rng.uniform(0.3, 1.4)
     n = int(rng.integers(2_000, 8_000))
     t = np.sort(rng.uniform(0.0, duration, n))
     formant = rng.integers(3, size=n)
-    start, end = _class_tracks(num_classes)[label, formant].T
+    tracks = np.random.default_rng(1234).uniform(40, HEIDELBERG_UNITS - 40, size=(num_classes, 3, 2))
+    start, end = tracks[label, formant].T
     centre = start + (end - start) * (t / duration) + (speaker - NUM_SPEAKERS / 2) * 4
     units = centre + rng.normal(0.0, 12.0, n)
     noise = rng.random(n) < 0.1
@@ -61,25 +73,118 @@ def audio_sample(
     return t.astype(np.float16), units, label, speaker
 
 
-def write_shd(data_dir: str, split: str, num_samples: int, seed: int = 0) -> str:
-    """Write a synthetic SHD split where tonic looks for it; return the h5 path.
+def camera_sample(
+    seed: int, name: str, split: str, index: int, label: int, extent: tuple[int, int], duration_us: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One synthetic recording of class ``label`` on a ``(width, height)`` field:
+    ``(t us, x, y, p)`` int64 arrays, sorted by time, within ``[0, duration_us)``."""
+    rng = _rng(seed, name, split, index)
+    width, height = extent
+    template = np.random.default_rng([4321, label]).uniform(0.2, 0.8, size=(8, 2)) * (width, height)
+    n = int(rng.integers(2_000, 6_000))
+    t = np.sort(rng.integers(0, int(duration_us * rng.uniform(0.8, 0.99)), n))
+    phase = t / duration_us
+    drift = np.stack([np.abs(np.sin(3 * np.pi * phase)), np.abs(np.cos(3 * np.pi * phase))], axis=1) * 3
+    xy = template[rng.integers(len(template), size=n)] + drift + rng.normal(0, 1.2, (n, 2))
+    noise = rng.random(n) < 0.05
+    xy[noise] = rng.uniform(0, 1, (np.count_nonzero(noise), 2)) * (width, height)
+    x = np.clip(np.round(xy[:, 0]), 0, width - 1).astype(np.int64)
+    y = np.clip(np.round(xy[:, 1]), 0, height - 1).astype(np.int64)
+    p = (rng.random(n) < 0.5).astype(np.int64)
+    return t.astype(np.int64), x, y, p
 
-    The file carries ``synthetic``, ``num_samples`` and ``seed`` attributes (see
-    :func:`synthetic_params`).
+
+def encode_atis_bin(t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray) -> bytes:
+    """The 5-byte ATIS encoding (see :func:`spyx_data.events.read_atis_bin`) of events with
+    ``t < 2**23`` us, x and y < 256, p in {0, 1}; no overflow markers."""
+    t = np.asarray(t, dtype=np.int64)
+    if t.size and (t.max() >= 2**23 or min(t.min(), np.min(x), np.min(y)) < 0 or max(np.max(x), np.max(y)) > 255):
+        raise ValueError("events do not fit the 5-byte ATIS encoding")
+    raw = np.empty((t.size, ATIS_EVENT_BYTES), dtype=np.uint8)
+    raw[:, 0] = x
+    raw[:, 1] = y
+    raw[:, 2] = (np.asarray(p) << 7) | (t >> 16)
+    raw[:, 3] = (t >> 8) & 0xFF
+    raw[:, 4] = t & 0xFF
+    return raw.tobytes()
+
+
+def write(name: str, data_dir: str, split: str, num_samples: int, seed: int = 0) -> str:
+    """Write ``num_samples`` synthetic recordings of ``split`` of dataset ``name``; return its location.
+
+    Marks the data as synthetic (see :func:`synthetic_params`). A dataset with seeded splits
+    (N-Caltech101) has one folder for all splits: ``num_samples`` is then the total.
     """
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
-    path = shd_path(data_dir, split)
-    samples = [audio_sample(seed, split, i) for i in range(num_samples)]
-    write_heidelberg(path, samples, {"synthetic": GENERATOR, "num_samples": num_samples, "seed": seed})
-    return path
+    info = datasets.get(name)
+    if info.seeded_split:
+        split = info.splits[0]
+    where = location(name, data_dir, split)
+    params = {"generator": GENERATOR, "num_samples": num_samples, "seed": seed}
+    if info.is_audio:
+        samples = [audio_sample(seed, split, i, len(info.classes), info.name) for i in range(num_samples)]
+        write_heidelberg(where, samples, {"synthetic": GENERATOR, "num_samples": num_samples, "seed": seed},
+                         info.classes)
+    else:
+        write_recordings(where, _recordings(info, split, num_samples, seed))
+        with open(os.path.join(where, MARKER), "w") as f:
+            json.dump(params, f)
+    _touch_archive(os.path.join(data_dir, info.archives[split]))
+    return where
+
+
+def _recordings(info: datasets.DatasetInfo, split: str, n: int, seed: int):
+    """``(path parts, file bytes)`` of each synthetic recording of a camera dataset."""
+    width, height, _ = info.sensor
+    duration_us = info.duration_ms * 1000
+    classes = info.classes or NCALTECH101_FIXTURE_CLASSES
+    for i in range(n):
+        label = i % len(classes)
+        if info.name == "ncaltech101":  # recordings of different sizes, as the real ones
+            extent = (width - 7 * (i % 5), height - 5 * (i % 3))
+        else:
+            extent = (width, height)
+        t, x, y, p = camera_sample(seed, info.name, split, i, label, extent, duration_us)
+        if info.name == "nmnist":
+            yield (str(label), f"{i:05d}.bin"), encode_atis_bin(t, x, y, p)
+        elif info.name == "ncaltech101":
+            yield (classes[label], f"image_{i:04d}.bin"), encode_atis_bin(t, x, y, p)
+        elif info.name == "dvsgesture":  # one file per gesture and user session, times in ms
+            user, lighting = divmod(i // len(classes), len(GESTURE_LIGHTING))
+            ms = np.stack([x, y, p, t // 1000], axis=1)
+            yield (f"user{user + 1:02d}_{GESTURE_LIGHTING[lighting]}", f"{label}.npy"), _npy(ms)
+        elif info.name == "pokerdvs":
+            yield (classes[label], f"{classes[label]}_{i:04d}.npy"), _npy(np.stack([t, x, y, p], axis=1))
+        else:
+            raise ValueError(f"no synthetic fixture for {info.name}")
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def write_recordings(root: str, recordings) -> None:
+    """Write ``(path parts, bytes)`` files below ``root``."""
+    for parts, data in recordings:
+        path = os.path.join(root, *parts)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+
+
+def write_shd(data_dir: str, split: str, num_samples: int, seed: int = 0) -> str:
+    """Write a synthetic SHD split where tonic looks for it; return the h5 path."""
+    return write("shd", data_dir, split, num_samples, seed)
 
 
 def write_heidelberg(
     path: str,
-    samples: list[tuple[np.ndarray, np.ndarray, int, int]],
+    samples: Sequence[tuple[np.ndarray, np.ndarray, int, int]],
     attrs: dict | None = None,
-    class_names: list[str] = SHD_CLASS_NAMES,
+    class_names: Sequence[str] = datasets.SHD_CLASSES,
 ) -> None:
     """Write ``(times s, units, label, speaker)`` samples as a Heidelberg h5 file at ``path``.
 
@@ -100,21 +205,41 @@ def write_heidelberg(
         f.create_dataset("extra/speaker", data=np.array([s[3] for s in samples], dtype=np.uint16))
         f.attrs.update(attrs or {})
     os.replace(tmp, path)
-    with zipfile.ZipFile(path + ".zip", "w"):  # tonic only checks that the archive exists
-        pass
+    _touch_archive(path + ".zip")
 
 
-def synthetic_params(path: str) -> dict | None:
-    """``{"num_samples", "seed"}`` of a synthetic file written by :func:`write_shd`, else None
-    (missing file, or real data)."""
-    import h5py
+def _touch_archive(path: str) -> None:
+    """An empty archive where tonic only checks that one exists."""
+    if os.path.exists(path):
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if path.endswith(".zip"):
+        with zipfile.ZipFile(path, "w"):
+            pass
+    else:
+        with tarfile.open(path, "w:gz"):
+            pass
 
-    if not os.path.exists(path):
+
+def synthetic_params(name: str, data_dir: str, split: str) -> dict | None:
+    """``{"num_samples", "seed"}`` of synthetic data written by :func:`write`; None when the
+    location is missing or holds real data."""
+    where = location(name, data_dir, split)
+    if not os.path.exists(where):
         return None
-    with h5py.File(path, "r") as f:
-        if f.attrs.get("synthetic") != GENERATOR:
-            return None
-        return {"num_samples": int(f.attrs["num_samples"]), "seed": int(f.attrs["seed"])}
+    if datasets.get(name).is_audio:
+        import h5py
+
+        with h5py.File(where, "r") as f:
+            if f.attrs.get("synthetic") != GENERATOR:
+                return None
+            return {"num_samples": int(f.attrs["num_samples"]), "seed": int(f.attrs["seed"])}
+    marker = os.path.join(where, MARKER)
+    if not os.path.exists(marker):
+        return None
+    with open(marker) as f:
+        params = json.load(f)
+    return {"num_samples": params["num_samples"], "seed": params["seed"]}
 
 
 def _object_array(arrays: list[np.ndarray]) -> np.ndarray:

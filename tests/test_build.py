@@ -42,7 +42,7 @@ def test_every_record_is_tonics_sample_rasterised(shd_build, shd_data, split):
         np.testing.assert_array_equal(raster.unpack_time(decoded["obs"][i], 128), expected_raster(events))
         outside += int(np.count_nonzero(events["t"] >= 1_000_000))
     assert info.counts == {"events": sum(len(dataset[i][0]) for i in range(len(dataset))),
-                           "dropped_outside_window": outside, "dropped_nonfinite": 0}
+                           "dropped_outside_window": outside, "dropped_nonfinite": 0, "empty_samples": 0}
 
 
 def test_two_worker_processes_write_identical_bytes(shd_build, shd_data, tmp_path):
@@ -115,7 +115,7 @@ def test_non_finite_times_are_dropped_and_counted(tmp_path):
     times = np.array([0.1, np.nan, np.inf, 0.2, 1.2])
     data = write_samples(str(tmp_path / "data"), [(times, np.array([1, 2, 3, 4, 5]), 7, 0)])
     manifest = shd.run([f"--data_dir={data}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
-    assert manifest.split("train").counts == {"events": 5, "dropped_nonfinite": 2, "dropped_outside_window": 1}
+    assert manifest.split("train").counts == {"events": 5, "dropped_nonfinite": 2, "dropped_outside_window": 1, "empty_samples": 0}
     shard = manifest.split("train").shards[0]
     record = read_shard(str(tmp_path / "out" / shard.path), shard, manifest.layout)[0]
     assert record["label"] == 7
@@ -154,7 +154,7 @@ def test_more_shards_than_samples_is_refused(shd_data, tmp_path):
 def test_missing_data_without_network_says_what_to_do(tmp_path, network_refused, capsys):
     assert shd.main([f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: SHD train is not in") and "--synthetic=N" in err
+    assert err.startswith("error: shd train is not in") and "--synthetic=N" in err
     assert err.count("\n") == 1
 
 
@@ -162,7 +162,7 @@ def test_synthetic_flag_writes_data_once_and_never_replaces_real_data(tmp_path):
     data, out = str(tmp_path / "data"), str(tmp_path / "out")
     manifest = shd.run([f"--data_dir={data}", f"--output_dir={out}", "--synthetic=20"])
     assert manifest.split("train").num_records == 20 and manifest.split("test").num_records == 20
-    assert synthetic.synthetic_params(synthetic.shd_path(data, "train")) == {"num_samples": 20, "seed": 0}
+    assert synthetic.synthetic_params("shd", data, "train") == {"num_samples": 20, "seed": 0}
     real = [(np.array([0.1]), np.array([3]), 1, 0)] * 3  # no synthetic marker: stands for real data
     write_samples(data, real)
     manifest = shd.run([f"--data_dir={data}", f"--output_dir={out}-2", "--synthetic=20", "--splits=train"])
@@ -177,13 +177,14 @@ def test_records_have_the_layout_the_manifest_states(shd_build):
         assert size == shard.num_bytes
 
 
-def test_a_corrupt_h5_is_named(tmp_path, capsys):
+def test_a_corrupt_h5_is_named(tmp_path):
     path = synthetic.shd_path(str(tmp_path), "train")
     synthetic.write_heidelberg(path, [(np.array([0.1]), np.array([3]), 1, 0)])
     with open(path, "r+b") as f:
         f.write(b"\0" * 64)  # clobber the HDF5 superblock
-    assert shd.main([f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}", "--splits=train"]) == 2
-    assert f"error: tonic cannot open {path}" in capsys.readouterr().err
+    with pytest.raises(Exception, match=r"shd_train\.h5: cannot open as HDF5"):
+        shd.run([f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
+    assert not (tmp_path / "out" / manifest_lib.MANIFEST_NAME).exists()
 
 
 def test_a_missing_h5_dataset_is_named(tmp_path):

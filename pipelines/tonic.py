@@ -1,0 +1,138 @@
+"""Build any registry dataset: ``python -m pipelines.tonic --dataset=NAME``.
+
+    python -m pipelines.tonic --dataset=nmnist --data_dir=./data --output_dir=./shards/nmnist
+        [--splits=train,test] [--sample_T=T] [--duration_ms=MS] [--num_shards=N] [--synthetic=N]
+        [--channels=C]                                   (audio: shd, ssc)
+        [--spatial_factor=F] [--merge_polarity]          (cameras)
+        [--first_saccade_only]                           (nmnist)
+        [--split_seed=S] [--test_fraction=F]             (ncaltech101: no official split)
+        [Beam options...]
+
+Datasets: see ``spyx_data.datasets.REGISTRY``. tonic's dataset class downloads a split into
+``data_dir`` when it is missing (and the network allows); the Beam workers only read files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from pipelines import build as build_lib
+from pipelines.transforms import BuildShards
+from spyx_data import datasets, synthetic
+from spyx_data import manifest as manifest_lib
+
+log = logging.getLogger(__name__)
+
+
+def parse_args(argv: Sequence[str] | None, dataset: str | None = None) -> tuple[argparse.Namespace, list[str]]:
+    """Parse build flags; ``dataset`` fixes the dataset (for the short entry points)."""
+    prog = f"python -m pipelines.{dataset}" if dataset else "python -m pipelines.tonic"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    if dataset is None:
+        parser.add_argument("--dataset", required=True, choices=sorted(datasets.REGISTRY), help="what to build")
+    parser.add_argument("--data_dir", default="./data", help="tonic's save_to folder")
+    parser.add_argument("--splits", default=None, help="comma-separated splits (default: all of the dataset)")
+    parser.add_argument(
+        "--synthetic",
+        type=build_lib.positive_int,
+        default=None,
+        metavar="N",
+        help="when data_dir holds no real data, first write N synthetic samples per split there",
+    )
+    parser.add_argument("--channels", type=build_lib.positive_int, default=None, help="audio channels, 1..700")
+    parser.add_argument("--spatial_factor", type=build_lib.positive_int, default=None, help="camera downsampling")
+    parser.add_argument("--merge_polarity", action="store_const", const=True, help="one polarity channel")
+    parser.add_argument("--first_saccade_only", action="store_const", const=True, help="nmnist: events < 100 ms")
+    parser.add_argument("--split_seed", type=int, default=None, help="seed of a dataset's seeded train/test split")
+    parser.add_argument("--test_fraction", type=float, default=None, help="test share of a seeded split")
+    build_lib.add_build_arguments(parser)
+    args, beam_argv = parser.parse_known_args(argv)
+    if dataset is not None:
+        args.dataset = dataset
+    info = datasets.get(args.dataset)
+    args.splits = [s for s in args.splits.split(",") if s] if args.splits else list(info.splits)
+    unknown = sorted(set(args.splits) - set(info.splits)) or (not args.splits and ["(none)"])
+    if unknown:
+        parser.error(f"unknown split(s) {unknown}; {info.name} has {list(info.splits)}")
+    return args, beam_argv
+
+
+def ensure_synthetic(name: str, data_dir: str, splits: Sequence[str], num_samples: int) -> None:
+    """Write synthetic data for ``splits`` unless real data, or this same synthetic data, is there."""
+    for split in splits:
+        where = synthetic.location(name, data_dir, split)
+        params = synthetic.synthetic_params(name, data_dir, split)
+        if os.path.exists(where) and params is None:
+            log.warning("%s holds real data; --synthetic ignored", where)
+        elif params != {"num_samples": num_samples, "seed": 0}:
+            synthetic.write(name, data_dir, split, num_samples)
+
+
+def locate(info: datasets.DatasetInfo, data_dir: str, splits: Sequence[str]) -> dict[str, str]:
+    """``{split: h5 file or recordings folder}``; tonic downloads a split that is missing."""
+    paths = {}
+    for split in splits:
+        path = os.path.join(data_dir, info.locations[split])
+        if not os.path.exists(path):
+            import tonic
+
+            try:
+                getattr(tonic.datasets, info.tonic_class)(data_dir, **info.tonic_kwargs[split])
+            except Exception as e:  # tonic's download raises whatever urllib raises
+                raise build_lib.BuildError(
+                    f"{info.name} {split} is not in {path} and tonic could not download it "
+                    f"({type(e).__name__}: {e}); fetch the files there, or pass --synthetic=N for synthetic data"
+                ) from e
+            if not os.path.exists(path):
+                raise build_lib.BuildError(f"tonic fetched {info.name} {split}, but not into {path}")
+        paths[split] = path
+    return paths
+
+
+def build_dataset(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifest_lib.Manifest:
+    """Build the shards (or find them already built) and return the manifest."""
+    info = datasets.get(args.dataset)
+    options = {
+        "channels": args.channels,
+        "spatial_factor": args.spatial_factor,
+        "merge_polarity": args.merge_polarity,
+        "first_saccade_only": args.first_saccade_only,
+        "split_seed": args.split_seed,
+        "test_fraction": args.test_fraction,
+    }
+    try:
+        spec = info.spec(args.sample_T, args.duration_ms, **options)
+    except ValueError as e:
+        raise build_lib.BuildError(str(e)) from e
+    if args.synthetic:
+        ensure_synthetic(info.name, args.data_dir, args.splits, args.synthetic)
+    inputs = locate(info, args.data_dir, args.splits)
+    transform = BuildShards(spec, inputs, args.output_dir, f"group_size:1,{args.compression}", args.num_shards)
+    return build_lib.build(transform, beam_argv)
+
+
+def run(argv: Sequence[str] | None = None, dataset: str | None = None) -> manifest_lib.Manifest:
+    """Parse ``argv``, build, and return the manifest (raises on failure)."""
+    return build_dataset(*parse_args(argv, dataset))
+
+
+def main(argv: Sequence[str] | None = None, dataset: str | None = None) -> int:
+    """Command-line entry: build, print a summary; a user error prints one line and returns 2."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    args, beam_argv = parse_args(argv, dataset)
+    try:
+        manifest = build_dataset(args, beam_argv)
+    except build_lib.BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(build_lib.summary(manifest, args.output_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Camera datasets stored as one event file per recording: listing, labelling, rasterising.
+
+A split is a folder (``NMNIST/Train``, ``DVSGesture/ibmGestureTrain``, ...). Its samples are
+the files with the format's suffix below it, in the order of their path components sorted
+(tonic's ``os.walk`` order with sorted folders and files), so sample ``i`` is the same file on
+every machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from spyx_data import raster, records
+from spyx_data.events import Events
+from spyx_data.records import Block
+
+#: Rasterise and encode this many recordings per block.
+BLOCK = 256
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleFiles:
+    """How a dataset's recordings are stored.
+
+    Attributes:
+        suffix: file name ending of a recording, e.g. ``".bin"``.
+        decode: ``(file bytes, path) -> Events``.
+        label: ``(path parts relative to the split folder, class names) -> int``.
+        recentre: subtract each recording's smallest x and y, as tonic does for N-Caltech101.
+    """
+
+    suffix: str
+    decode: Callable[[bytes, str], Events]
+    label: Callable[[tuple[str, ...], tuple[str, ...]], int]
+    recentre: bool = False
+
+
+def label_from_parent_int(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
+    """N-MNIST: ``Train/3/00012.bin`` has label 3."""
+    return int(parts[-2])
+
+
+def label_from_stem_int(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
+    """DVSGesture: ``user01_led/7.npy`` has label 7."""
+    return int(parts[-1].rsplit(".", 1)[0])
+
+
+def label_from_parent_suffix(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
+    """POKERDVS: a folder ending in a class code (``.../cl``) labels the recordings in it."""
+    return classes.index(parts[-2][-2:])
+
+
+def label_from_parent_name(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
+    """N-Caltech101: ``airplanes/image_0001.bin`` has the index of ``airplanes`` in the classes."""
+    return classes.index(parts[-2])
+
+
+def seeded_split(relative_path: str, seed: int, test_fraction: float) -> str:
+    """``"test"`` or ``"train"`` for one recording, from a hash of ``(seed, path)``.
+
+    A recording keeps its split when others are added or removed; about ``test_fraction`` of
+    them are test.
+    """
+    digest = hashlib.sha256(f"{seed}:{relative_path}".encode()).digest()
+    return "test" if int.from_bytes(digest[:8], "big") < test_fraction * 2**64 else "train"
+
+
+def list_recordings(root: str, suffix: str) -> list[tuple[str, ...]]:
+    """Path parts (relative to ``root``) of every ``suffix`` file below it, sorted by parts.
+
+    Raises:
+        ValueError: ``root`` is missing, holds no recordings, or has a leaf folder without any
+            (a class folder with no files), naming it.
+    """
+    if not os.path.isdir(root):
+        raise ValueError(f"{root}: no such folder")
+    found = []
+    for path, dirs, files in os.walk(root):
+        dirs.sort()
+        mine = sorted(f for f in files if f.endswith(suffix))
+        if not dirs and not mine:
+            raise ValueError(f"{path}: folder holds no {suffix} recordings")
+        rel = os.path.relpath(path, root)
+        prefix = () if rel == "." else tuple(rel.split(os.sep))
+        found.extend(prefix + (f,) for f in mine)
+    return found
+
+
+@dataclasses.dataclass(frozen=True)
+class CameraSpec:
+    """How to turn a split folder of camera recordings into records ``[T, P, H, W]``.
+
+    Attributes:
+        dataset: registry name.
+        sensor: tonic's ``sensor_size`` ``(W, H, P)``.
+        files: the storage format.
+        classes: class names; ``None`` means the names of the folders holding the recordings,
+            sorted (N-Caltech101 has no fixed list in tonic).
+        sample_T: time bins over the window.
+        duration_ms: window length, the same for every recording; later events are dropped.
+        spatial_factor: integer spatial downsampling (``x // f``, ``y // f``).
+        merge_polarity: one polarity channel for all events.
+        first_saccade_only: keep only events before 100 ms (N-MNIST's first saccade); later
+            events count as outside the window.
+        split_seed: for a dataset without official splits, the seed of :func:`seeded_split`.
+        test_fraction: share of recordings in the seeded test split.
+    """
+
+    dataset: str
+    sensor: tuple[int, int, int]
+    files: SampleFiles
+    classes: tuple[str, ...] | None
+    sample_T: int
+    duration_ms: int
+    spatial_factor: int = 1
+    merge_polarity: bool = False
+    first_saccade_only: bool = False
+    split_seed: int | None = None
+    test_fraction: float = 0.2
+
+    FIRST_SACCADE_US = 100_000
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.spatial_factor, int) or self.spatial_factor < 1:
+            raise ValueError(f"spatial_factor must be a positive integer, got {self.spatial_factor!r}")
+        if not isinstance(self.duration_ms, int) or self.duration_ms < 1:
+            raise ValueError(f"duration_ms must be a positive integer, got {self.duration_ms!r}")
+        if not 0 < self.test_fraction < 1:
+            raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
+        raster.check_window(self.sample_T, self.duration_us)
+
+    @property
+    def duration_us(self) -> int:
+        return self.duration_ms * 1000
+
+    @property
+    def layout(self) -> records.RecordLayout:
+        return records.RecordLayout(
+            self.sample_T, raster.frame_shape(self.sensor, self.spatial_factor, self.merge_polarity)
+        )
+
+    def config(self) -> dict[str, Any]:
+        """The build parameters the record bytes depend on (stored in the manifest)."""
+        config = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "files"}
+        config["sensor"] = list(self.sensor)
+        config["classes"] = list(self.classes) if self.classes else "sorted class folders"
+        if self.split_seed is None:
+            del config["split_seed"], config["test_fraction"]
+        return config
+
+    def open(self, split: str, location: str) -> FolderReader:
+        return FolderReader(self, split, location)
+
+
+class FolderReader:
+    """The recordings of one split, listed once; rasterises blocks of them."""
+
+    def __init__(self, spec: CameraSpec, split: str, root: str):
+        self.spec = spec
+        self.root = root
+        parts = list_recordings(root, spec.files.suffix)
+        self.classes = spec.classes or tuple(sorted({p[-2] for p in parts if len(p) > 1}))
+        if spec.split_seed is not None:
+            parts = [p for p in parts if seeded_split("/".join(p), spec.split_seed, spec.test_fraction) == split]
+        self.parts = parts
+        self.labels = np.array([self._label(p) for p in parts], dtype=np.int64)
+
+    def _label(self, parts: tuple[str, ...]) -> int:
+        try:
+            label = self.spec.files.label(parts, self.classes)
+        except (ValueError, IndexError) as e:
+            raise ValueError(f"{os.path.join(self.root, *parts)}: cannot tell its class ({e})") from e
+        if not 0 <= label < len(self.classes):
+            raise ValueError(f"{os.path.join(self.root, *parts)}: label {label} outside 0..{len(self.classes) - 1}")
+        return label
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    def close(self) -> None:
+        pass
+
+    def path(self, index: int) -> str:
+        return os.path.join(self.root, *self.parts[index])
+
+    def events(self, index: int) -> Events:
+        """Events of recording ``index`` as tonic gives them (before any window cut)."""
+        path = self.path(index)
+        with open(path, "rb") as f:
+            events = self.spec.files.decode(f.read(), path)
+        if self.spec.files.recentre and len(events.t):
+            events = events._replace(x=events.x - events.x.min(), y=events.y - events.y.min())
+        return events
+
+    def blocks(self, start: int, stop: int) -> Iterator[Block]:
+        """Recordings ``[start, stop)`` rasterised, in order, ``BLOCK`` at a time."""
+        for first in range(start, stop, BLOCK):
+            yield self.block(first, min(first + BLOCK, stop))
+
+    def block(self, start: int, stop: int) -> Block:
+        """Rasterise recordings ``[start, stop)``.
+
+        Raises:
+            ValueError: naming the file, for an undecodable file or an event off the sensor.
+        """
+        spec = self.spec
+        obs = np.empty((stop - start, *spec.layout.packed_shape), dtype=np.uint8)
+        counts = raster.RasterCounts()
+        for i in range(start, stop):
+            events = self.events(i)
+            if spec.first_saccade_only:
+                early = events.t < spec.FIRST_SACCADE_US
+                late = int(np.count_nonzero(~early))
+                events = Events(*(a[early] for a in events))
+                counts += raster.RasterCounts(events=late, dropped_outside_window=late)
+            try:
+                frames, c = raster.camera_raster(
+                    *events, spec.sample_T, spec.duration_us, spec.sensor, spec.spatial_factor, spec.merge_polarity
+                )
+            except ValueError as e:
+                raise ValueError(f"{self.path(i)}: {e}") from e
+            obs[i - start] = raster.pack_time(frames)
+            counts += c
+        return Block(start, obs, self.labels[start:stop], counts)

@@ -1,0 +1,186 @@
+"""The registry of datasets the pipelines can build: one entry per dataset.
+
+An entry says where tonic keeps each split (relative to tonic's ``save_to``), which tonic class
+downloads it, the sensor, the classes, the default window and, for camera datasets, how a
+recording file decodes and is labelled. Adding a dataset means adding an entry here (and a
+synthetic fixture writer in :mod:`spyx_data.synthetic` so that it is tested).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from spyx_data import camera, events, heidelberg
+
+HEIDELBERG_SENSOR = (700, 1, 1)
+SSC_CLASSES = tuple(
+    "yes no up down left right on off stop go zero one two three four five six seven eight nine "
+    "bed bird cat dog happy house marvin sheila tree wow backward forward follow learn visual".split()
+)
+SHD_CLASSES = tuple(f"english-{w}" for w in "zero one two three four five six seven eight nine".split()) + tuple(
+    f"german-{w}" for w in "null eins zwei drei vier fuenf sechs sieben acht neun".split()
+)
+
+
+def _decode_gesture(data: bytes, where: str) -> events.Events:
+    return events.read_npy_columns(data, "xypt", 1000, where)  # times stored in ms
+
+
+def _decode_poker(data: bytes, where: str) -> events.Events:
+    return events.read_npy_columns(data, "txyp", 1, where)
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """One buildable dataset.
+
+    Attributes:
+        name: registry key, also the manifest's ``dataset``.
+        tonic_class: ``tonic.datasets.<tonic_class>`` locates and downloads it.
+        tonic_kwargs: per split, the constructor arguments selecting it.
+        locations: per split, the h5 file or recordings folder, relative to ``save_to``.
+        archives: per split, the archive whose presence tells tonic the data is there.
+        sensor: tonic's ``sensor_size`` (``(700, 1, 1)`` for audio, ``(W, H, P)`` for cameras).
+        classes: class names, label ``k`` is ``classes[k]`` (None: sorted class folders).
+        sample_T, duration_ms: default time bins and window.
+        files: for camera datasets, how recordings are stored; None for Heidelberg h5 files.
+        seeded_split: no official split: train/test come from :func:`camera.seeded_split` over
+            one folder.
+    """
+
+    name: str
+    tonic_class: str
+    tonic_kwargs: dict[str, dict[str, Any]]
+    locations: dict[str, str]
+    archives: dict[str, str]
+    sensor: tuple[int, int, int]
+    classes: tuple[str, ...] | None
+    sample_T: int
+    duration_ms: int
+    files: camera.SampleFiles | None = None
+    seeded_split: bool = False
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        return tuple(self.locations)
+
+    @property
+    def is_audio(self) -> bool:
+        return self.files is None
+
+    def spec(self, sample_T: int | None = None, duration_ms: int | None = None, **options: Any):
+        """The build spec (:class:`heidelberg.AudioSpec` or :class:`camera.CameraSpec`).
+
+        ``options``: ``channels`` for audio; ``spatial_factor``, ``merge_polarity``,
+        ``first_saccade_only`` (N-MNIST), ``split_seed`` / ``test_fraction`` (seeded splits)
+        for cameras.
+
+        Raises:
+            ValueError: an option this dataset does not have, or a value out of range.
+        """
+        sample_T = sample_T or self.sample_T
+        duration_ms = duration_ms or self.duration_ms
+        allowed = {"channels"} if self.is_audio else {"spatial_factor", "merge_polarity"}
+        if self.name == "nmnist":
+            allowed.add("first_saccade_only")
+        if self.seeded_split:
+            allowed |= {"split_seed", "test_fraction"}
+        unknown = sorted(k for k, v in options.items() if v is not None and k not in allowed)
+        if unknown:
+            raise ValueError(f"{self.name} has no option {', '.join(unknown)}")
+        options = {k: v for k, v in options.items() if v is not None}
+        if self.is_audio:
+            return heidelberg.AudioSpec(self.name, len(self.classes), sample_T, duration_ms=duration_ms, **options)
+        if self.seeded_split:
+            options.setdefault("split_seed", 0)
+        return camera.CameraSpec(self.name, self.sensor, self.files, self.classes, sample_T, duration_ms, **options)
+
+
+def _heidelberg(name: str, tonic_class: str, classes: tuple[str, ...], splits: dict[str, dict]) -> DatasetInfo:
+    folder = tonic_class
+    return DatasetInfo(
+        name=name,
+        tonic_class=tonic_class,
+        tonic_kwargs=splits,
+        locations={s: f"{folder}/{name}_{s}.h5" for s in splits},
+        archives={s: f"{folder}/{name}_{s}.h5.zip" for s in splits},
+        sensor=HEIDELBERG_SENSOR,
+        classes=classes,
+        sample_T=128,
+        duration_ms=1000,
+    )
+
+
+REGISTRY: dict[str, DatasetInfo] = {
+    info.name: info
+    for info in [
+        _heidelberg("shd", "SHD", SHD_CLASSES, {"train": {"train": True}, "test": {"train": False}}),
+        _heidelberg(
+            "ssc", "SSC", SSC_CLASSES, {"train": {"split": "train"}, "valid": {"split": "valid"}, "test": {"split": "test"}}
+        ),
+        DatasetInfo(
+            name="nmnist",
+            tonic_class="NMNIST",
+            tonic_kwargs={"train": {"train": True}, "test": {"train": False}},
+            locations={"train": "NMNIST/Train", "test": "NMNIST/Test"},
+            archives={"train": "NMNIST/train.zip", "test": "NMNIST/test.zip"},
+            sensor=(34, 34, 2),
+            classes=("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
+                     "5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine"),
+            sample_T=40,
+            duration_ms=300,
+            files=camera.SampleFiles(".bin", events.read_atis_bin, camera.label_from_parent_int),
+        ),
+        DatasetInfo(
+            name="dvsgesture",
+            tonic_class="DVSGesture",
+            tonic_kwargs={"train": {"train": True}, "test": {"train": False}},
+            locations={"train": "DVSGesture/ibmGestureTrain", "test": "DVSGesture/ibmGestureTest"},
+            archives={"train": "DVSGesture/ibmGestureTrain.tar.gz", "test": "DVSGesture/ibmGestureTest.tar.gz"},
+            sensor=(128, 128, 2),
+            classes=("Hand clapping", "Right hand wave", "Left hand wave", "Right arm cw", "Right arm ccw",
+                     "Left arm cw", "Left arm ccw", "Arm roll", "Air drums", "Air guitar", "Other gestures"),
+            sample_T=60,
+            duration_ms=6000,
+            files=camera.SampleFiles(".npy", _decode_gesture, camera.label_from_stem_int),
+        ),
+        DatasetInfo(
+            name="pokerdvs",
+            tonic_class="POKERDVS",
+            tonic_kwargs={"train": {"train": True}, "test": {"train": False}},
+            locations={"train": "POKERDVS/pips_train", "test": "POKERDVS/pips_test"},
+            archives={"train": "POKERDVS/pips_train.tar.gz", "test": "POKERDVS/pips_test.tar.gz"},
+            sensor=(35, 35, 2),
+            classes=("cl", "he", "di", "sp"),
+            sample_T=30,
+            duration_ms=30,
+            files=camera.SampleFiles(".npy", _decode_poker, camera.label_from_parent_suffix),
+        ),
+        DatasetInfo(
+            name="ncaltech101",
+            tonic_class="NCALTECH101",
+            tonic_kwargs={"train": {}, "test": {}},
+            locations={"train": "NCALTECH101/Caltech101", "test": "NCALTECH101/Caltech101"},
+            archives={"train": "NCALTECH101/N-Caltech101-archive.zip", "test": "NCALTECH101/N-Caltech101-archive.zip"},
+            sensor=(240, 180, 2),
+            classes=None,
+            sample_T=30,
+            duration_ms=300,
+            files=camera.SampleFiles(".bin", events.read_atis_bin, camera.label_from_parent_name, recentre=True),
+            seeded_split=True,
+        ),
+    ]
+}
+
+
+def get(name: str) -> DatasetInfo:
+    """The registry entry for ``name``.
+
+    Raises:
+        KeyError: an unknown name, listing the known ones.
+    """
+    try:
+        return REGISTRY[name.lower()]
+    except KeyError:
+        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
