@@ -1,0 +1,213 @@
+"""Every registry dataset builds from its fixture and equals tonic's samples rasterised directly."""
+
+import os
+import shutil
+from unittest import mock
+
+import numpy as np
+import pytest
+import tonic
+
+import spyx_data
+from pipelines import tonic as tonic_pipeline
+from spyx_data import datasets, raster, synthetic
+from spyx_data import manifest as manifest_lib
+
+PER_SPLIT = 24
+
+
+def expected_frames(events, info, sample_T, duration_us, spatial_factor=1, merge_polarity=False, channels=128):
+    """The raster rules written out independently of spyx_data.raster, on tonic's events."""
+    keep = events["t"] < duration_us
+    t = events["t"][keep].astype(np.int64) * sample_T // duration_us
+    if info.is_audio:
+        dense = np.zeros((sample_T, channels), np.uint8)
+        dense[t, events["x"][keep].astype(np.int64) * channels // 700] = 1
+        return dense
+    width, height, polarities = info.sensor
+    f = spatial_factor
+    dense = np.zeros((sample_T, 1 if merge_polarity else polarities, -(-height // f), -(-width // f)), np.uint8)
+    p = 0 if merge_polarity else events["p"][keep].astype(np.int64)
+    dense[t, p, events["y"][keep].astype(np.int64) // f, events["x"][keep].astype(np.int64) // f] = 1
+    return dense
+
+
+def tonic_samples(info, data_dir, split, **kwargs):
+    """tonic's own (events, label) for a split, its download check bypassed for small fixtures."""
+    cls = getattr(tonic.datasets, info.tonic_class)
+    with mock.patch.object(cls, "_check_exists", lambda self: True):
+        dataset = cls(data_dir, **info.tonic_kwargs[split], **kwargs)
+    return [dataset[i] for i in range(len(dataset))]
+
+
+def our_label(info, label, data_dir):
+    if info.name == "ncaltech101":  # tonic labels by folder name; we by its sorted position
+        root = os.path.join(data_dir, info.locations["train"])
+        return sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d))).index(label)
+    return int(label)
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    """Each registry dataset written as a synthetic fixture and built with its defaults."""
+    root = tmp_path_factory.mktemp("registry")
+    out = {}
+    for name in sorted(datasets.REGISTRY):
+        data_dir, output_dir = str(root / "data"), str(root / "shards" / name)
+        manifest = tonic_pipeline.run(
+            [f"--dataset={name}", f"--data_dir={data_dir}", f"--output_dir={output_dir}", f"--synthetic={PER_SPLIT}"]
+        )
+        out[name] = (data_dir, output_dir, manifest)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(datasets.REGISTRY))
+def test_build_equals_tonic_rasterised_directly(builds, name):
+    info = datasets.get(name)
+    data_dir, output_dir, manifest = builds[name]
+    assert manifest.dataset == name and sorted(manifest.splits) == sorted(info.splits)
+    duration_us = info.duration_ms * 1000
+    ours, theirs = [], []
+    for split in info.splits:
+        obs, labels = spyx_data.load_split(output_dir, split)
+        assert obs.shape[1:] == manifest.layout.packed_shape
+        ours += [(int(label), o.tobytes()) for o, label in zip(obs, labels)]
+        if info.seeded_split and split != info.splits[0]:
+            continue  # one folder holds every seeded split: tonic sees it once
+        samples = tonic_samples(info, data_dir, split)
+        expected = [
+            (our_label(info, label, data_dir), raster.pack_time(expected_frames(ev, info, info.sample_T, duration_us)))
+            for ev, label in samples
+        ]
+        theirs += [(label, frames.tobytes()) for label, frames in expected]
+        if name in ("shd", "ssc", "nmnist"):  # tonic lists these in sorted order too: same order
+            assert [label for label, _ in expected] == labels.tolist()
+            assert [f.tobytes() for _, f in expected] == [o.tobytes() for o in obs]
+    assert sorted(ours) == sorted(theirs)
+    assert len(set(label for label, _ in ours)) > 1
+    assert any(np.frombuffer(b, np.uint8).any() for _, b in ours)
+
+
+def test_seeded_split_is_disjoint_and_complete(builds):
+    data_dir, output_dir, manifest = builds["ncaltech101"]
+    assert manifest.config["split_seed"] == 0 and manifest.config["test_fraction"] == 0.2
+    sizes = {s: info.num_records for s, info in manifest.splits.items()}
+    assert sizes["train"] + sizes["test"] == PER_SPLIT and sizes["test"] > 0
+
+
+def test_worker_count_does_not_change_the_bytes(builds, tmp_path):
+    data_dir, _, _ = builds["nmnist"]
+    args = ["--dataset=nmnist", f"--data_dir={data_dir}", "--num_shards=3"]
+    tonic_pipeline.run([*args, f"--output_dir={tmp_path / 'one'}"])
+    tonic_pipeline.run([
+        *args, f"--output_dir={tmp_path / 'two'}", "--direct_running_mode=multi_processing", "--direct_num_workers=2"
+    ])
+    one, two = sorted(os.listdir(tmp_path / "one")), sorted(os.listdir(tmp_path / "two"))
+    assert one == two and len(one) == 7
+    for name in one:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def test_camera_options_equal_tonic_with_the_same_options(builds, tmp_path):
+    data_dir, _, _ = builds["nmnist"]
+    info = datasets.get("nmnist")
+    manifest = tonic_pipeline.run([
+        "--dataset=nmnist", f"--data_dir={data_dir}", f"--output_dir={tmp_path}", "--splits=test",
+        "--spatial_factor=3", "--merge_polarity", "--first_saccade_only", "--sample_T=10", "--duration_ms=150",
+    ])
+    assert manifest.layout.packed_shape == (2, 1, 12, 12)
+    obs, labels = spyx_data.load_split(str(tmp_path), "test")
+    samples = tonic_samples(info, data_dir, "test", first_saccade_only=True)
+    for i, (ev, label) in enumerate(samples):
+        expected = expected_frames(ev, info, 10, 150_000, spatial_factor=3, merge_polarity=True)
+        np.testing.assert_array_equal(raster.unpack_time(obs[i], 10), expected)
+        assert labels[i] == label
+    counts = manifest.split("test").counts
+    assert counts["dropped_outside_window"] > 0 and counts["events"] > counts["dropped_outside_window"]
+
+
+def test_nmnist_loader_and_prestage_agree(builds, tmp_path):
+    data_dir, _, _ = builds["nmnist"]
+    download_dir = str(tmp_path / "dl")
+    shutil.copytree(data_dir, download_dir)
+    loader = spyx_data.NMNIST_loader(batch_size=8, sample_T=40, key=0, download_dir=download_dir)
+    assert loader.obs_shape == (2, 34, 34) and loader.act_shape == (10,)
+    obs, labels = loader.prestage("train")
+    assert obs.shape == (3, 8, 5, 2, 34, 34) and labels.shape == (3, 8)
+    batches = list(loader.train_epoch())
+    assert len(batches) == 3 and batches[0].obs.shape == (8, 5, 2, 34, 34)
+    staged = {o.tobytes(): int(label) for o, label in zip(np.asarray(obs).reshape(24, 5, 2, 34, 34),
+                                                         np.asarray(labels).ravel())}
+    assert {o.tobytes(): int(label) for b in batches for o, label in zip(b.obs, b.labels)} == staged
+    assert sum(len(b.labels) for b in loader.test_epoch()) == PER_SPLIT
+
+
+def nmnist_fixture(tmp_path, n=6):
+    data_dir = str(tmp_path / "data")
+    root = synthetic.write("nmnist", data_dir, "train", n)
+    return data_dir, root
+
+
+def build_train(data_dir, tmp_path):
+    out = tmp_path / "out"
+    return out, lambda: tonic_pipeline.run(
+        ["--dataset=nmnist", f"--data_dir={data_dir}", f"--output_dir={out}", "--splits=train"]
+    )
+
+
+def first_file(root):
+    return os.path.join(root, "0", sorted(os.listdir(os.path.join(root, "0")))[0])
+
+
+def test_truncated_recording_fails_naming_the_file(tmp_path):
+    data_dir, root = nmnist_fixture(tmp_path)
+    path = first_file(root)
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) - 2)
+    out, build = build_train(data_dir, tmp_path)
+    with pytest.raises(Exception, match=rf"{path}: \d+ bytes is not a whole number of 5-byte events"):
+        build()
+    assert not (out / manifest_lib.MANIFEST_NAME).exists()
+
+
+def test_event_off_the_sensor_fails_naming_the_file(tmp_path):
+    data_dir, root = nmnist_fixture(tmp_path)
+    path = first_file(root)
+    with open(path, "ab") as f:
+        f.write(synthetic.encode_atis_bin(np.array([5]), np.array([34]), np.array([0]), np.array([0])))
+    out, build = build_train(data_dir, tmp_path)
+    with pytest.raises(Exception, match=rf"{path}: event \d+ has x=34, outside the sensor's 0..33"):
+        build()
+    assert not (out / manifest_lib.MANIFEST_NAME).exists()
+
+
+def test_empty_recording_gives_an_all_zero_frame_and_is_counted(tmp_path):
+    data_dir, root = nmnist_fixture(tmp_path)
+    open(first_file(root), "wb").close()
+    out, build = build_train(data_dir, tmp_path)
+    manifest = build()
+    assert manifest.split("train").counts["empty_samples"] == 1
+    obs, _ = spyx_data.load_split(str(out), "train")
+    assert not obs[0].any() and obs[1].any()
+
+
+def test_class_folder_without_recordings_fails_naming_it(tmp_path):
+    data_dir, root = nmnist_fixture(tmp_path)
+    folder = os.path.join(root, "3")
+    for name in os.listdir(folder):
+        os.remove(os.path.join(folder, name))
+    out, build = build_train(data_dir, tmp_path)
+    with pytest.raises(Exception, match=rf"{folder}: folder holds no \.bin recordings"):
+        build()
+    assert not (out / manifest_lib.MANIFEST_NAME).exists()
+
+
+def test_unknown_dataset_and_foreign_options_are_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        tonic_pipeline.main(["--dataset=mnist", f"--output_dir={tmp_path}"])
+    assert exit_info.value.code == 2 and "invalid choice: 'mnist'" in capsys.readouterr().err
+    code = tonic_pipeline.main(["--dataset=nmnist", f"--output_dir={tmp_path}", "--channels=64"])
+    assert code == 2 and "nmnist has no option channels" in capsys.readouterr().err
+    code = tonic_pipeline.main(["--dataset=shd", f"--output_dir={tmp_path}", "--spatial_factor=2"])
+    assert code == 2 and "shd has no option spatial_factor" in capsys.readouterr().err
+    assert not os.listdir(tmp_path)
