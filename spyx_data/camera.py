@@ -220,11 +220,10 @@ class FolderReader:
                 events = Events(*(a[early] for a in events))
                 counts += raster.RasterCounts(events=late, dropped_outside_window=late)
             try:
-                frames, c = raster.camera_raster(
+                obs[i - start], c = raster.camera_raster(
                     *events, spec.sample_T, spec.duration_us, spec.sensor, spec.spatial_factor, spec.merge_polarity
                 )
             except ValueError as e:
                 raise ValueError(f"{self.path(i)}: {e}") from e
-            obs[i - start] = raster.pack_time(frames)
             counts += c
         return Block(start, obs, self.labels[start:stop], counts)

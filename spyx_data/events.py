@@ -38,13 +38,17 @@ def read_atis_bin(data: bytes, where: str = "<bytes>") -> Events:
         raise ValueError(
             f"{where}: {len(data)} bytes is not a whole number of {ATIS_EVENT_BYTES}-byte events (truncated file?)"
         )
-    raw = np.frombuffer(data, dtype=np.uint8).reshape(-1, ATIS_EVENT_BYTES).astype(np.int64)
-    y = raw[:, 1]
+    n = len(data) // ATIS_EVENT_BYTES
+    if n == 0:
+        return Events(*(np.zeros(0, dtype=np.int64) for _ in range(4)))
+    # Bytes 1-4 of each event, read in place as one big-endian word: y (8) | p (1) | t (23).
+    word = np.ndarray((n,), dtype=">u4", buffer=data, offset=1, strides=(ATIS_EVENT_BYTES,)).astype(np.int64)
+    y = word >> 24
     overflow = y == ATIS_OVERFLOW_Y
-    t = ((raw[:, 2] & 0x7F) << 16) | (raw[:, 3] << 8) | raw[:, 4]
-    t += np.cumsum(overflow) * ATIS_OVERFLOW_US
+    t = (word & 0x7FFFFF) + np.cumsum(overflow) * ATIS_OVERFLOW_US
     real = ~overflow
-    return Events(t[real], raw[real, 0], y[real], raw[real, 2] >> 7)
+    x = np.frombuffer(data, dtype=np.uint8)[0::ATIS_EVENT_BYTES]
+    return Events(t[real], x[real].astype(np.int64), y[real], (word[real] >> 23) & 1)
 
 
 def read_npy_columns(data: bytes, columns: str, time_scale: int, where: str = "<bytes>") -> Events:

@@ -129,10 +129,9 @@ class AudioFile:
             try:
                 if not 0 <= label < spec.num_classes:
                     raise ValueError(f"label {label} outside 0..{spec.num_classes - 1}")
-                dense, c = raster.audio_raster(t, u, spec.sample_T, spec.channels, spec.duration_us)
+                obs[i], c = raster.audio_raster(t, u, spec.sample_T, spec.channels, spec.duration_us)
             except ValueError as e:
                 raise ValueError(f"{self.path}: sample {start + i}: {e}") from e
-            obs[i] = raster.pack_time(dense)
             counts += c
         return Block(start, obs, labels, counts)
 

@@ -9,8 +9,9 @@ One rule, used by every pipeline and every test:
   dropped (counted in :class:`RasterCounts`);
 * a cell holds 1 if at least one event falls in it (binary presence: nothing can wrap).
 
-Rasters are ``uint8[sample_T, *dims]`` of 0/1; on disk and in readers they are bit-packed
-along time with :func:`pack_time` (``np.packbits(axis=0)``, big bit order).
+Rasters come out bit-packed along time, ``uint8[ceil(sample_T / 8), *dims]``, exactly as
+:func:`pack_time` (``np.packbits(axis=0)``, big bit order) packs a dense 0/1 ``[sample_T, *dims]``
+raster; :func:`unpack_time` gives the dense raster back.
 """
 
 from __future__ import annotations
@@ -128,14 +129,20 @@ def scale_units(units: np.ndarray, n_units: int, channels: int) -> np.ndarray:
     return units.astype(np.int64) * channels // n_units
 
 
-def presence(bins: np.ndarray, coords: tuple[np.ndarray, ...], shape: tuple[int, ...]) -> np.ndarray:
-    """Binary raster ``uint8[len(shape)...]``: 1 where any event ``(bin, *coords)`` falls.
+def packed_presence(bins: np.ndarray, coords: tuple[np.ndarray, ...], shape: tuple[int, ...]) -> np.ndarray:
+    """Binary raster of events ``(bin, *coords)``, bit-packed along time: ``uint8[ceil(T/8), *dims]``.
 
-    ``shape`` is ``(sample_T, *dims)``; every index must already be in range.
+    ``shape`` is ``(sample_T, *dims)``; every index must already be in range. The bits are set
+    straight into the packed array (no dense ``[T, *dims]`` intermediate); the result equals
+    ``pack_time`` of the dense 0/1 raster.
     """
-    raster = np.zeros(int(np.prod(shape)), dtype=np.uint8)
-    raster[np.ravel_multi_index((bins, *coords), shape)] = 1
-    return raster.reshape(shape)
+    sample_T, dims = shape[0], tuple(shape[1:])
+    n_cells = int(np.prod(dims))
+    cell = np.ravel_multi_index(coords, dims)
+    bins = np.asarray(bins, dtype=np.int64)
+    packed = np.zeros(packed_length(sample_T) * n_cells, dtype=np.uint8)
+    np.bitwise_or.at(packed, (bins >> 3) * n_cells + cell, (0x80 >> (bins & 7)).astype(np.uint8))
+    return packed.reshape(packed_length(sample_T), *dims)
 
 
 def audio_raster(
@@ -146,10 +153,10 @@ def audio_raster(
     duration_us: int = US_PER_S,
     n_units: int = HEIDELBERG_UNITS,
 ) -> tuple[np.ndarray, RasterCounts]:
-    """Rasterise one SHD/SSC sample: events ``(time in s, unit)`` -> ``uint8[sample_T, channels]``.
+    """Rasterise one SHD/SSC sample: events ``(time in s, unit)`` -> packed ``uint8[ceil(sample_T/8), channels]``.
 
     Channel is ``unit * channels // n_units``; time bins as in the module docstring. An empty
-    sample gives an all-zero raster.
+    sample gives an all-zero raster. Unpack with :func:`unpack_time`.
 
     Raises:
         ValueError: a unit outside ``0..n_units-1``, a negative time, or ``times_s`` and
@@ -161,7 +168,7 @@ def audio_raster(
         raise ValueError(f"times {times_s.shape} and units {units.shape} must be 1-D and equal in length")
     t_us, keep, counts = seconds_to_us(times_s, duration_us)
     channel = scale_units(units, n_units, channels)[keep]
-    raster = presence(time_bins(t_us, sample_T, duration_us), (channel,), (sample_T, channels))
+    raster = packed_presence(time_bins(t_us, sample_T, duration_us), (channel,), (sample_T, channels))
     return raster, counts
 
 
@@ -186,9 +193,9 @@ def camera_raster(
     spatial_factor: int = 1,
     merge_polarity: bool = False,
 ) -> tuple[np.ndarray, RasterCounts]:
-    """Rasterise one camera recording into binary frames ``uint8[sample_T, P, H, W]``.
+    """Rasterise one camera recording into binary frames, packed: ``uint8[ceil(sample_T/8), P, H, W]``.
 
-    Indexing is ``[t, p, y, x]`` (tonic's ToFrame layout). Time bins as in the module docstring,
+    Unpacked (:func:`unpack_time`) the indexing is ``[t, p, y, x]`` (tonic's ToFrame layout). Time bins as in the module docstring,
     over one fixed window for every sample. ``x // spatial_factor``, ``y // spatial_factor``;
     ``merge_polarity`` puts both polarities in channel 0.
 
@@ -211,7 +218,7 @@ def camera_raster(
     shape = (sample_T, *frame_shape(sensor, spatial_factor, merge_polarity))
     pol = np.zeros(np.count_nonzero(keep), dtype=np.int64) if merge_polarity else p[keep]
     coords = (pol, y[keep] // spatial_factor, x[keep] // spatial_factor)
-    return presence(time_bins(t_us[keep], sample_T, duration_us), coords, shape), counts
+    return packed_presence(time_bins(t_us[keep], sample_T, duration_us), coords, shape), counts
 
 
 def pack_time(raster: np.ndarray, axis: int = 0) -> np.ndarray:

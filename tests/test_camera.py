@@ -13,7 +13,8 @@ SENSOR = (6, 4, 2)  # tonic order (W, H, P): 6 columns, 4 rows
 
 def frames(t, x, y, p, sample_T=4, duration_us=1000, **options):
     t, x, y, p = (np.array(a, dtype=np.int64) for a in (t, x, y, p))
-    return raster.camera_raster(t, x, y, p, sample_T, duration_us, SENSOR, **options)
+    packed, counts = raster.camera_raster(t, x, y, p, sample_T, duration_us, SENSOR, **options)
+    return raster.unpack_time(packed, sample_T), counts
 
 
 def on(dense):

@@ -2,14 +2,19 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spyx_data import raster
 
 
 def shd(times, units, sample_T=128, channels=128, duration_us=1_000_000):
-    return raster.audio_raster(np.array(times, dtype=np.float64), np.array(units), sample_T, channels, duration_us)
+    """The dense raster (unpacked) and counts."""
+    packed, counts = raster.audio_raster(
+        np.array(times, dtype=np.float64), np.array(units), sample_T, channels, duration_us
+    )
+    assert packed.shape == (raster.packed_length(sample_T), channels)
+    return raster.unpack_time(packed, sample_T), counts
 
 
 def cells(dense):
@@ -53,8 +58,8 @@ def test_nan_and_inf_times_are_dropped_and_counted():
 
 def test_float16_times_are_scaled_in_float64():
     times = np.array([0.5, 1.2], dtype=np.float16)  # float16 * 1e6 overflows to inf in numpy 2
-    dense, counts = raster.audio_raster(times, np.array([0, 0]), 128, 128)
-    assert cells(dense) == [(64, 0)] and counts.dropped_nonfinite == 0
+    packed, counts = raster.audio_raster(times, np.array([0, 0]), 128, 128)
+    assert cells(raster.unpack_time(packed, 128)) == [(64, 0)] and counts.dropped_nonfinite == 0
 
 
 def test_empty_sample_gives_all_zero_raster():
@@ -114,3 +119,19 @@ def test_window_too_large_for_int64_is_rejected():
         raster.check_window(2**40, 2**40)
     with pytest.raises(ValueError, match="sample_T must be a positive integer"):
         raster.check_window(0, 1_000_000)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sample_T=st.integers(1, 70),
+    dims=st.lists(st.integers(1, 5), min_size=1, max_size=3).map(tuple),
+    n=st.integers(0, 300),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_packed_presence_equals_packing_the_dense_raster(sample_T, dims, n, seed):
+    rng = np.random.default_rng(seed)
+    bins = rng.integers(0, sample_T, n)
+    coords = tuple(rng.integers(0, d, n) for d in dims)
+    dense = np.zeros((sample_T, *dims), np.uint8)
+    dense[(bins, *coords)] = 1
+    np.testing.assert_array_equal(raster.packed_presence(bins, coords, (sample_T, *dims)), raster.pack_time(dense))
