@@ -129,15 +129,13 @@ class CameraSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.spatial_factor, int) or self.spatial_factor < 1:
             raise ValueError(f"spatial_factor must be a positive integer, got {self.spatial_factor!r}")
-        if not isinstance(self.duration_ms, int) or self.duration_ms < 1:
-            raise ValueError(f"duration_ms must be a positive integer, got {self.duration_ms!r}")
         if not 0 < self.test_fraction < 1:
             raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
-        raster.check_window(self.sample_T, self.duration_us)
+        raster.window_us(self.sample_T, self.duration_ms)
 
     @property
     def duration_us(self) -> int:
-        return self.duration_ms * 1000
+        return raster.window_us(self.sample_T, self.duration_ms)
 
     @property
     def layout(self) -> records.RecordLayout:

@@ -44,13 +44,11 @@ class AudioSpec:
     def __post_init__(self) -> None:
         if not 1 <= self.channels <= raster.HEIDELBERG_UNITS:
             raise ValueError(f"channels must be in 1..{raster.HEIDELBERG_UNITS}, got {self.channels}")
-        if not isinstance(self.duration_ms, int) or self.duration_ms < 1:
-            raise ValueError(f"duration_ms must be a positive integer, got {self.duration_ms!r}")
-        raster.check_window(self.sample_T, self.duration_us)
+        raster.window_us(self.sample_T, self.duration_ms)
 
     @property
     def duration_us(self) -> int:
-        return self.duration_ms * 1000
+        return raster.window_us(self.sample_T, self.duration_ms)
 
     @property
     def layout(self) -> records.RecordLayout:

@@ -52,6 +52,18 @@ def check_window(sample_T: int, duration_us: int) -> None:
         raise ValueError(f"sample_T * duration_us = {sample_T} * {duration_us} overflows int64")
 
 
+def window_us(sample_T: int, duration_ms: int) -> int:
+    """The window of ``duration_ms`` in microseconds, after checking it and ``sample_T``.
+
+    Raises:
+        ValueError: ``duration_ms`` is not a positive integer, or see :func:`check_window`.
+    """
+    if not isinstance(duration_ms, (int, np.integer)) or duration_ms < 1:
+        raise ValueError(f"duration_ms must be a positive integer, got {duration_ms!r}")
+    check_window(sample_T, int(duration_ms) * 1000)
+    return int(duration_ms) * 1000
+
+
 def seconds_to_us(times_s: np.ndarray, duration_us: int) -> tuple[np.ndarray, np.ndarray, RasterCounts]:
     """Convert event times in seconds to whole microseconds inside the window.
 
