@@ -29,21 +29,25 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_build_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags every build has. Anything a parser does not know goes to Beam."""
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where and how every build writes. Anything a parser does not know goes to Beam."""
     parser.add_argument("--output_dir", required=True, help="where shards and manifest.json go (any Beam path)")
+    parser.add_argument(
+        "--num_shards", type=positive_int, default=None, help="shards per split (default: about 8 MiB each)"
+    )
+    parser.add_argument(
+        "--compression", choices=COMPRESSIONS, default="uncompressed", help="ArrayRecord compression of the shards"
+    )
+
+
+def add_window_arguments(parser: argparse.ArgumentParser) -> None:
+    """The time window of the event-dataset builds."""
     parser.add_argument("--sample_T", type=positive_int, default=None, help="time bins (default: the dataset's)")
     parser.add_argument(
         "--duration_ms",
         type=positive_int,
         default=None,
         help="window length, the same for every sample; later events are dropped (default: the dataset's)",
-    )
-    parser.add_argument(
-        "--num_shards", type=positive_int, default=None, help="shards per split (default: about 8 MiB each)"
-    )
-    parser.add_argument(
-        "--compression", choices=COMPRESSIONS, default="uncompressed", help="ArrayRecord compression of the shards"
     )
 
 
@@ -94,9 +98,11 @@ def summary(manifest: manifest_lib.Manifest, output_dir: str) -> str:
     for name, info in manifest.splits.items():
         size = sum(s.num_bytes for s in info.shards)
         counts = info.counts
-        lines.append(
-            f"  {name}: {info.num_records} samples in {len(info.shards)} shards, {size / 2**20:.1f} MiB; "
-            f"{counts['events']} events, dropped {counts['dropped_outside_window']} outside the window "
-            f"and {counts['dropped_nonfinite']} non-finite; {counts['empty_samples']} empty samples"
-        )
+        line = f"  {name}: {info.num_records} samples in {len(info.shards)} shards, {size / 2**20:.1f} MiB"
+        if counts["events"]:
+            line += (
+                f"; {counts['events']} events, dropped {counts['dropped_outside_window']} outside the window "
+                f"and {counts['dropped_nonfinite']} non-finite; {counts['empty_samples']} empty samples"
+            )
+        lines.append(line)
     return "\n".join(lines)

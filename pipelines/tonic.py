@@ -49,7 +49,8 @@ def parse_args(argv: Sequence[str] | None, dataset: str | None = None) -> tuple[
     parser.add_argument("--first_saccade_only", action="store_const", const=True, help="nmnist: events < 100 ms")
     parser.add_argument("--split_seed", type=int, default=None, help="seed of a dataset's seeded train/test split")
     parser.add_argument("--test_fraction", type=float, default=None, help="test share of a seeded split")
-    build_lib.add_build_arguments(parser)
+    build_lib.add_window_arguments(parser)
+    build_lib.add_output_arguments(parser)
     args, beam_argv = parser.parse_known_args(argv)
     if dataset is not None:
         args.dataset = dataset

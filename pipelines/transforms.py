@@ -38,6 +38,7 @@ from apache_beam.metrics import Metrics
 
 from spyx_data import manifest as manifest_lib
 from spyx_data import sharding
+from spyx_data.dense import encode_record
 from spyx_data.raster import RasterCounts
 
 log = logging.getLogger(__name__)
@@ -216,6 +217,22 @@ class CommitManifest(beam.DoFn):
             shutil.rmtree(local_dir, ignore_errors=True)
         log.info("committed %s", manifest_lib.join(self.output_dir, manifest_lib.MANIFEST_NAME))
         yield text
+
+
+class EncodeFn(beam.DoFn):
+    """Beam stage of a spike encoder: ``(index, x)`` -> ``(index, packed spikes)``.
+
+    ``encoder`` is a :mod:`spyx_data.functional` encoder (``Rate``, ``Latency``, ``Angle``); a
+    random one draws from ``(seed, split, index)``, so the output does not depend on the runner,
+    the worker count or bundling. Spikes are ``uint8 [ceil(T/8), ...]``, packed along time.
+    """
+
+    def __init__(self, encoder: Any, seed: int, split: str):
+        self.encoder, self.seed, self.split = encoder, seed, split
+
+    def process(self, element: tuple[int, Any]) -> Iterator[tuple[int, Any]]:
+        index, x = element
+        yield index, encode_record(self.encoder, x, self.seed, self.split, index)
 
 
 class BuildShards(beam.PTransform):

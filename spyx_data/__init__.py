@@ -1,8 +1,12 @@
 """spyx_data: read spike datasets prebuilt by the spyx-data Beam pipelines.
 
 The reader side needs numpy, jax, grain and array-record only (no Beam, no tonic); jax and
-grain are imported when first used, so ``import spyx_data`` in a Beam worker costs numpy.
+grain are imported when first used, so ``import spyx_data`` in a Beam worker costs numpy. The
+encoders (``rate_code``, ``RateCode``, ...) live in :mod:`spyx_data.encoders` and load it on
+first access.
 """
+
+import importlib
 
 from spyx_data.loaders import NMNIST_loader, SHD_loader, GrainLoader, State
 from spyx_data.manifest import Manifest, read_manifest
@@ -11,7 +15,19 @@ from spyx_data.records import RecordLayout
 from spyx_data.sources import SplitSource, open_split
 
 __version__ = "0.1.0"
+_ENCODERS = (
+    "AngleCode",
+    "LatencyCode",
+    "RateCode",
+    "ShiftAugment",
+    "angle_code",
+    "latency_code",
+    "rate_code",
+    "shift_augment",
+    "shuffler",
+)
 __all__ = [
+    *_ENCODERS,
     "GrainLoader",
     "Manifest",
     "NMNIST_loader",
@@ -24,3 +40,9 @@ __all__ = [
     "prestage",
     "read_manifest",
 ]
+
+
+def __getattr__(name: str):
+    if name in _ENCODERS:
+        return getattr(importlib.import_module("spyx_data.encoders"), name)
+    raise AttributeError(f"module 'spyx_data' has no attribute {name!r}")

@@ -17,9 +17,12 @@ from spyx_data.sources import SplitSource
 State = collections.namedtuple("State", "obs labels")
 
 
-def epoch_seed(seed: int, epoch: int) -> int:
-    """Sampler seed of one epoch: a hash of ``(seed, epoch)``, so epochs and seeds never collide."""
-    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0] >> 1)
+def epoch_seed(seed: int, epoch: int, stream: int = 0) -> int:
+    """Seed of one epoch: a hash of ``(seed, epoch, stream)``, so epochs and seeds never collide.
+
+    Stream 0 seeds the shuffle, stream 1 the random transforms.
+    """
+    return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1)[0] >> 1)
 
 
 def _allow_grain_workers() -> None:
@@ -63,6 +66,10 @@ class GrainLoader:
             ``__main__`` guard in the calling script.
         drop_remainder: drop the last partial batch (spyx.data always did); with False the
             last batch is short.
+        transforms: Grain transforms applied to each record before batching (e.g.
+            :class:`~spyx_data.encoders.ShiftAugment`). Random ones are seeded per epoch, so
+            a record's randomness is a pure function of ``(seed, record index, epoch)``: the
+            same for every ``worker_count``, fresh each epoch.
     """
 
     def __init__(
@@ -73,6 +80,7 @@ class GrainLoader:
         seed: int = 0,
         worker_count: int | None = None,
         drop_remainder: bool = True,
+        transforms: Sequence[Any] = (),
     ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -84,6 +92,7 @@ class GrainLoader:
         self.seed = seed
         self.worker_count = worker_count or 0
         self.drop_remainder = drop_remainder
+        self.transforms = tuple(transforms)
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -94,15 +103,22 @@ class GrainLoader:
     def __iter__(self) -> Iterator[State]:
         import grain
 
-        indices = grain.MapDataset.range(len(self.dataset))
+        if self.transforms:  # record by record, each transform seeing the record's own index
+            records = grain.MapDataset.source(self.dataset)
+            for transform in self.transforms:
+                if isinstance(transform, grain.transforms.RandomMap):
+                    records = records.random_map(transform, seed=epoch_seed(self.seed, self.epoch, stream=1))
+                else:
+                    records = records.map(transform)
+        else:  # whole batches at once: a batch of indices becomes one read
+            records = grain.MapDataset.range(len(self.dataset))
         if self.shuffle:
-            indices = indices.shuffle(seed=epoch_seed(self.seed, self.epoch))
+            records = records.shuffle(seed=epoch_seed(self.seed, self.epoch))
         self.epoch += 1
-        batches = (
-            indices.batch(self.batch_size, drop_remainder=self.drop_remainder)
-            .map(functools.partial(read_batch, self.dataset))
-            .to_iter_dataset()
-        )
+        batches = records.batch(self.batch_size, drop_remainder=self.drop_remainder)
+        if not self.transforms:
+            batches = batches.map(functools.partial(read_batch, self.dataset))
+        batches = batches.to_iter_dataset()
         if self.worker_count:
             _allow_grain_workers()
             batches = batches.mp_prefetch(grain.MultiprocessingOptions(num_workers=self.worker_count))

@@ -1,16 +1,16 @@
 """The record layout: one fixed-size, self-describing binary record per sample.
 
-A record is a 36-byte little-endian header followed by the packed raster::
+A record is a 48-byte little-endian header followed by the packed raster::
 
     offset  type      field
     0       4 bytes   magic      b"SPXR"
     4       uint16    version    1
-    6       uint16    ndim       number of feature dims after time (1 for audio, 3 for [P, H, W])
+    6       uint16    ndim       number of feature dims after time, 1..6 (1 for audio, 3 for [P, H, W])
     8       int32     label
     12      uint32    sample_T   time bins before packing
     16      uint64    index      position of the sample in its source split
-    24      3 uint32  dims       feature dims, unused trailing entries are 1
-    36      uint8[]   obs        raster bit-packed along time: [ceil(sample_T / 8), *dims]
+    24      6 uint32  dims       feature dims, unused trailing entries are 1
+    48      uint8[]   obs        raster bit-packed along time: [ceil(sample_T / 8), *dims]
 
 Every record of a split has the same size, so a buffer of ``n`` concatenated records decodes
 with one ``np.frombuffer`` into a structured array (:meth:`RecordLayout.decode`). No pickle.
@@ -26,7 +26,7 @@ from spyx_data.raster import RasterCounts, packed_length
 
 MAGIC = b"SPXR"
 VERSION = 1
-MAX_DIMS = 3
+MAX_DIMS = 6
 HEADER_FIELDS: list[tuple] = [
     ("magic", "S4"),
     ("version", "<u2"),

@@ -70,6 +70,6 @@ def test_shard_ranges_cover_every_index_once_in_order(n, k):
 
 
 def test_default_shard_count_targets_the_shard_size():
-    assert sharding.default_num_shards(10, 2084) == 1
-    assert sharding.default_num_shards(8156, 2084) == 3  # 17 MB of SHD train at 8 MiB per shard
+    assert sharding.default_num_shards(10, 2096) == 1
+    assert sharding.default_num_shards(8156, 2096) == 3  # 17 MB of SHD train at 8 MiB per shard
     assert sharding.shard_name("train", 3, 8) == "train-00003-of-00008.array_record"

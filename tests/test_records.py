@@ -11,7 +11,7 @@ from spyx_data import records
 @settings(max_examples=50, deadline=None)
 @given(
     sample_T=st.integers(1, 40),
-    dims=st.lists(st.integers(1, 6), min_size=1, max_size=3).map(tuple),
+    dims=st.lists(st.integers(1, 4), min_size=1, max_size=6).map(tuple),
     n=st.integers(1, 5),
     seed=st.integers(0, 2**32 - 1),
 )
@@ -39,8 +39,8 @@ def test_header_is_little_endian_at_documented_offsets():
     assert buffer[8:12] == (7).to_bytes(4, "little")  # label
     assert buffer[12:16] == (10).to_bytes(4, "little")  # sample_T
     assert buffer[16:24] == (258).to_bytes(8, "little")  # index
-    assert buffer[24:36] == b"".join(d.to_bytes(4, "little") for d in (3, 1, 1))
-    assert records.HEADER_BYTES == 36 and len(buffer) == 36 + 6
+    assert buffer[24:48] == b"".join(d.to_bytes(4, "little") for d in (3, 1, 1, 1, 1, 1))
+    assert records.HEADER_BYTES == 48 and len(buffer) == 48 + 6
 
 
 def test_decode_names_the_bad_record():
@@ -64,3 +64,9 @@ def test_labels_must_fit_int32():
     layout = records.RecordLayout(8, (1,))
     with pytest.raises(ValueError, match="int32"):
         layout.encode(np.zeros((1, 1, 1), np.uint8), [2**31], [0])
+
+
+def test_up_to_six_feature_dims():
+    assert records.RecordLayout(4, (2, 1, 3, 1, 2, 2)).packed_shape == (1, 2, 1, 3, 1, 2, 2)
+    with pytest.raises(ValueError, match="dims must be 1..6"):
+        records.RecordLayout(4, (1,) * 7)

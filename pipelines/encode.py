@@ -1,0 +1,105 @@
+"""Encode a dense dataset into spike shards: ``python -m pipelines.encode``.
+
+    python -m pipelines.encode --input=dense.npz --encoder=rate --num_steps=32 --max_r=0.75 \\
+        --seed=0 --output_dir=./shards/dense [--split=train] [--num_shards=N] [Beam options...]
+
+``dense.npz`` holds ``x`` (float values in [0, 1], shape ``[N, ...]``) and ``y`` (integer labels
+``[N]``). The result is one split whose record ``i`` is sample ``i`` encoded, time first and
+bit-packed along time, with the same manifest, readers and loaders as the event datasets.
+Encoders: ``rate`` (``--num_steps``, ``--max_r``), ``latency`` (``--num_steps``,
+``--threshold``), ``angle`` (``--neuron_count``, ``--min_val``, ``--max_val``; one time step).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from pipelines import build as build_lib
+from pipelines.transforms import BuildShards
+from spyx_data import dense
+from spyx_data import manifest as manifest_lib
+
+ENCODER_FLAGS = {"rate": ("num_steps", "max_r"), "latency": ("num_steps", "threshold"),
+                 "angle": ("neuron_count", "min_val", "max_val")}
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.encode", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--input", required=True, help=".npz with x [N, ...] in [0, 1] and y [N]")
+    parser.add_argument("--encoder", required=True, choices=sorted(dense.ENCODERS))
+    parser.add_argument("--num_steps", type=build_lib.positive_int, default=None, help="rate, latency: time steps")
+    parser.add_argument("--max_r", type=float, default=None, help="rate: spike probability at x = 1 (0.75)")
+    parser.add_argument("--threshold", type=float, default=None, help="latency: x <= threshold never fires (0.01)")
+    parser.add_argument("--neuron_count", type=build_lib.positive_int, default=None, help="angle: neurons")
+    parser.add_argument("--min_val", type=float, default=None, help="angle: lower end of the range")
+    parser.add_argument("--max_val", type=float, default=None, help="angle: upper end of the range")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random encoders")
+    parser.add_argument("--split", default="train", help="name of the split written")
+    build_lib.add_output_arguments(parser)
+    args, beam_argv = parser.parse_known_args(argv)
+    given = {k for k in ("num_steps", "max_r", "threshold", "neuron_count", "min_val", "max_val")
+             if getattr(args, k) is not None}
+    foreign = sorted(given - set(ENCODER_FLAGS[args.encoder]))
+    if foreign:
+        parser.error(f"--encoder={args.encoder} takes no {', '.join('--' + f for f in foreign)}")
+    return args, beam_argv
+
+
+def build_encoded(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifest_lib.Manifest:
+    """Encode ``args.input`` into shards (or find them already built); return the manifest."""
+    options = {k: getattr(args, k) for k in ENCODER_FLAGS[args.encoder] if getattr(args, k) is not None}
+    try:
+        encoder = dense.ENCODERS[args.encoder](**options)
+    except (TypeError, ValueError) as e:
+        raise build_lib.BuildError(f"--encoder={args.encoder}: {e}") from e
+    if not os.path.exists(args.input):
+        raise build_lib.BuildError(f"{args.input}: no such file")
+    sample_shape = _sample_shape(args.input)
+    spec = dense.EncodeSpec(encoder, sample_shape, args.seed)
+    transform = BuildShards(
+        spec, {args.split: args.input}, args.output_dir, f"group_size:1,{args.compression}", args.num_shards
+    )
+    return build_lib.build(transform, beam_argv)
+
+
+def _sample_shape(path: str) -> tuple[int, ...]:
+    """The shape of one ``x`` sample, from the header of ``x.npy`` inside the .npz (no data read)."""
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("x.npy") as member:
+            version = np.lib.format.read_magic(member)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, _ = read_header(member)
+    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+        raise build_lib.BuildError(f"{path}: not a .npz with an array x ({e})") from e
+    if not shape:
+        raise build_lib.BuildError(f"{path}: x must be [N, ...], got a scalar")
+    return tuple(shape[1:])
+
+
+def run(argv: Sequence[str] | None = None) -> manifest_lib.Manifest:
+    return build_encoded(*parse_args(argv))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    args, beam_argv = parse_args(argv)
+    try:
+        manifest = build_encoded(args, beam_argv)
+    except build_lib.BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(build_lib.summary(manifest, args.output_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""Spike encoders: semantics, and parity of the JAX, Grain and Beam versions."""
+
+import os
+
+import apache_beam as beam
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
+from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import spyx_data
+from pipelines import encode
+from pipelines.transforms import EncodeFn
+from runners.local import pipeline_options
+from spyx_data import functional as F
+from spyx_data import raster
+
+unit_floats = hnp.arrays(
+    np.float32,
+    hnp.array_shapes(min_dims=1, max_dims=3, max_side=5),
+    elements=st.floats(0, 1, width=32),
+)
+
+
+def grain_key(seed):
+    """The key a Grain random transform draws from a generator seeded with ``seed``."""
+    return np.random.default_rng(seed).integers(0, 2**32, size=2, dtype=np.uint32)
+
+
+@settings(max_examples=12, deadline=None)
+@given(data=unit_floats, num_steps=st.integers(1, 20), max_r=st.floats(0, 1.5), seed=st.integers(0, 2**31))
+def test_rate_code_shapes_and_values(data, num_steps, max_r, seed):
+    spikes = np.asarray(spyx_data.rate_code(num_steps, max_r)(data, jax.random.key(seed)))
+    assert spikes.shape == (data.shape[0], num_steps, *data.shape[1:]) and spikes.dtype == np.uint8
+    assert set(np.unique(spikes)) <= {0, 1}
+    assert not spikes[np.broadcast_to((data == 0)[:, None], spikes.shape)].any()
+
+
+def test_rate_code_fires_at_the_clipped_probability():
+    x = np.array([[0.0, 0.1, 0.5, 1.0, 2.0, -1.0]], np.float32)
+    num_steps, max_r = 20_000, 0.75
+    spikes = np.asarray(spyx_data.rate_code(num_steps, max_r)(x, jax.random.key(7)))
+    rate = spikes.mean(axis=1)[0]
+    p = np.clip(x[0] * max_r, 0, 1)
+    bound = 5 * np.sqrt(p * (1 - p) / num_steps)  # 5 sigma of a binomial proportion
+    assert np.all(np.abs(rate - p) <= bound + 1e-12), (rate, p)
+    assert rate[0] == 0 and rate[4] == 1 and rate[5] == 0
+
+
+def test_rate_code_steps_are_independent_and_keys_matter():
+    x = np.full((1, 64), 0.5, np.float32)
+    a = np.asarray(spyx_data.rate_code(8, 1.0)(x, jax.random.key(1)))
+    b = np.asarray(spyx_data.rate_code(8, 1.0)(x, jax.random.key(2)))
+    assert not np.array_equal(a, b)
+    assert len({row.tobytes() for row in a[0]}) == 8  # every step draws anew
+
+
+@settings(max_examples=12, deadline=None)
+@given(data=unit_floats, num_steps=st.integers(1, 30), threshold=st.floats(0, 0.5))
+def test_latency_code_fires_once_at_round_1_minus_x(data, num_steps, threshold):
+    spikes = np.asarray(spyx_data.latency_code(num_steps, threshold)(data))
+    assert spikes.shape == (num_steps, *data.shape) and spikes.dtype == np.uint8
+    fires = data > np.float32(threshold)
+    np.testing.assert_array_equal(spikes.sum(axis=0), fires.astype(np.uint8))
+    when = np.argmax(spikes, axis=0)
+    expected = np.round((1 - data) * np.float32(num_steps - 1)).astype(int)
+    np.testing.assert_array_equal(when[fires], expected[fires])
+
+
+def test_latency_code_orders_by_value_and_rejects_nan():
+    x = np.array([0.9, 0.6, 0.3, 0.005], np.float32)
+    first = np.argmax(np.asarray(spyx_data.latency_code(10)(x)), axis=0)
+    assert first[0] < first[1] < first[2] and np.asarray(spyx_data.latency_code(10)(x))[:, 3].sum() == 0
+    with pytest.raises(Exception, match="NaN"):
+        spyx_data.latency_code(10)(np.array([0.5, np.nan]))
+    with pytest.raises(ValueError, match=r"LatencyCode: record 4: NaN at position \(1,\)"):
+        spyx_data.LatencyCode(10).map({"obs": np.array([0.5, np.nan]), "index": 4})
+
+
+def test_angle_code_bin_edges_reach_every_neuron():
+    x = np.array([-1.0, 0.0, 0.2499, 0.25, 0.5, 0.7499, 0.75, 1.0, 2.0], np.float32)
+    spikes = np.asarray(spyx_data.angle_code(4, 0.0, 1.0)(x))
+    assert spikes.shape == (9, 4) and spikes.dtype == np.uint8
+    assert spikes.sum(axis=1).tolist() == [1] * 9
+    assert np.argmax(spikes, axis=1).tolist() == [0, 0, 0, 1, 2, 2, 3, 3, 3]
+
+
+@settings(max_examples=20, deadline=None)
+@given(max_shift=st.integers(0, 4), seed=st.integers(0, 2**31))
+def test_shift_bounds_are_reached_at_both_ends(max_shift, seed):
+    shifts = F.shift_amounts(np, F.record_key(seed, "x", 0), 2000, 1, max_shift)
+    assert shifts.min() == -max_shift and shifts.max() == max_shift
+
+
+def test_shift_modes_and_per_sample_shifts():
+    x = np.tile(np.arange(1, 9, dtype=np.int32), (16, 1))
+    rolled = np.asarray(spyx_data.shift_augment(3, per_sample=True)(x, jax.random.key(0)))
+    zeroed = np.asarray(spyx_data.shift_augment(3, per_sample=True, mode="zero")(x, jax.random.key(0)))
+    shifts = []
+    for row_r, row_z in zip(rolled, zeroed):
+        s = next(k for k in range(-3, 4) if np.array_equal(np.roll(x[0], k), row_r))
+        shifts.append(s)
+        expected = np.roll(x[0], s)
+        if s > 0:
+            expected[:s] = 0
+        elif s < 0:
+            expected[s:] = 0
+        np.testing.assert_array_equal(row_z, expected)
+    assert len(set(shifts)) > 1  # samples shift independently
+    batch = np.asarray(spyx_data.shift_augment(3)(x, jax.random.key(0)))
+    assert len({row.tobytes() for row in batch}) == 1  # one shift for the whole batch
+    with pytest.raises(ValueError, match="batch axis"):
+        spyx_data.shift_augment(1, axes=(0,), per_sample=True)(x, jax.random.key(0))
+
+
+def test_shuffler_keeps_obs_labels_and_mask_aligned():
+    obs = np.arange(40).reshape(5, 8)  # prestaged: 5 batches of 8 samples
+    labels = obs * 10
+    mask = obs % 3 == 0
+    shuffle = spyx_data.shuffler((obs, labels, mask), batch_size=6)
+    s_obs, s_labels, s_mask = (np.asarray(a) for a in shuffle((obs, labels, mask), jax.random.key(3)))
+    assert s_obs.shape == (6, 6) and s_labels.shape == (6, 6)
+    np.testing.assert_array_equal(s_labels, s_obs * 10)
+    np.testing.assert_array_equal(s_mask, s_obs % 3 == 0)
+    assert len(set(s_obs.ravel())) == 36 and s_obs.ravel().tolist() != sorted(s_obs.ravel())
+
+
+@settings(max_examples=12, deadline=None)
+@given(data=unit_floats, seed=st.integers(0, 2**31), num_steps=st.integers(1, 17))
+def test_rate_code_grain_equals_functional_for_the_same_key(data, seed, num_steps):
+    record = spyx_data.RateCode(num_steps, 0.6).random_map({"obs": data, "labels": 1}, np.random.default_rng(seed))
+    functional = np.asarray(spyx_data.rate_code(num_steps, 0.6)(data[None], jnp.asarray(grain_key(seed))))[0]
+    np.testing.assert_array_equal(record["obs"], raster.pack_time(functional))
+    unpacked = spyx_data.RateCode(num_steps, 0.6, packed=False).random_map({"obs": data}, np.random.default_rng(seed))
+    np.testing.assert_array_equal(unpacked["obs"], functional)
+
+
+def test_shift_latency_angle_grain_equal_functional():
+    x = np.random.default_rng(0).random((3, 7)).astype(np.float32)
+    record = spyx_data.ShiftAugment(2, axes=(-1, 0), mode="zero").random_map({"obs": x}, np.random.default_rng(5))
+    functional = spyx_data.shift_augment(2, axes=(-1, 1), per_sample=True, mode="zero")(
+        x[None], jnp.asarray(grain_key(5))
+    )
+    np.testing.assert_array_equal(record["obs"], np.asarray(functional)[0])
+    latency = spyx_data.LatencyCode(9).map({"obs": x})["obs"]
+    np.testing.assert_array_equal(latency, raster.pack_time(np.asarray(spyx_data.latency_code(9)(x))))
+    angle = spyx_data.AngleCode(5, 0, 1).map({"obs": x})
+    np.testing.assert_array_equal(raster.unpack_time(angle["obs"], 1)[0], np.asarray(spyx_data.angle_code(5, 0, 1)(x)))
+    assert spyx_data.AngleCode(5, 0, 1, packed=False).map({"obs": x})["obs"].shape == (3, 7, 5)
+
+
+def test_beam_stage_equals_functional_with_the_record_key():
+    x = np.random.default_rng(1).random((4, 6)).astype(np.float32)
+    expected = [
+        (i, raster.pack_time(np.asarray(spyx_data.rate_code(12, 0.9)(x[i][None], jnp.asarray(F.record_key(3, "train", i))))[0]).tobytes())
+        for i in range(4)
+    ]
+    with BeamPipeline(options=pipeline_options([])) as p:  # FnApiRunner: no Prism download
+        out = (
+            p
+            | beam.Create([(i, x[i]) for i in range(4)])
+            | beam.ParDo(EncodeFn(F.Rate(12, 0.9), seed=3, split="train"))
+            | beam.MapTuple(lambda i, spikes: (i, spikes.tobytes()))
+        )
+        assert_that(out, equal_to(expected))
+
+
+@pytest.fixture(scope="module")
+def dense_npz(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    path = str(tmp_path_factory.mktemp("dense") / "dense.npz")
+    np.savez(path, x=rng.random((70, 3, 4)).astype(np.float32), y=rng.integers(0, 5, 70))
+    return path
+
+
+def test_encode_pipeline_end_to_end(dense_npz, tmp_path):
+    out = str(tmp_path / "rate")
+    manifest = encode.run([f"--input={dense_npz}", "--encoder=rate", "--num_steps=20", "--max_r=0.75",
+                           "--seed=0", f"--output_dir={out}", "--num_shards=3"])
+    assert manifest.dataset == "dense" and list(manifest.splits) == ["train"]
+    assert manifest.config["encoder"] == "rate" and manifest.config["num_steps"] == 20
+    assert manifest.layout.packed_shape == (3, 3, 4)
+    with np.load(dense_npz) as f:
+        x, y = f["x"], f["y"]
+    source = spyx_data.open_split(out, "train")
+    for i in (0, 23, 69):
+        key = jnp.asarray(F.record_key(0, "train", i))
+        expected = np.asarray(spyx_data.rate_code(20, 0.75)(x[i][None], key))[0]
+        np.testing.assert_array_equal(raster.unpack_time(source[i]["obs"], 20), expected)
+        assert source[i]["labels"] == y[i]
+    obs, labels = spyx_data.prestage(out, "train", batch_size=10)
+    assert obs.shape == (7, 10, 3, 3, 4) and np.asarray(labels).ravel().tolist() == y.tolist()
+
+
+def test_encode_is_identical_across_worker_counts(dense_npz, tmp_path):
+    args = [f"--input={dense_npz}", "--encoder=rate", "--num_steps=16", "--num_shards=4"]
+    encode.run([*args, f"--output_dir={tmp_path / 'a'}"])
+    encode.run([*args, f"--output_dir={tmp_path / 'b'}", "--direct_running_mode=multi_processing",
+                "--direct_num_workers=2"])
+    names = sorted(os.listdir(tmp_path / "a"))
+    assert names == sorted(os.listdir(tmp_path / "b")) and len(names) == 5
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_encode_latency_and_angle_and_split_name(dense_npz, tmp_path):
+    manifest = encode.run([f"--input={dense_npz}", "--encoder=angle", "--neuron_count=6", "--min_val=0",
+                           "--max_val=1", "--split=valid", f"--output_dir={tmp_path / 'angle'}"])
+    assert list(manifest.splits) == ["valid"] and manifest.layout.packed_shape == (1, 3, 4, 6)
+    manifest = encode.run([f"--input={dense_npz}", "--encoder=latency", "--num_steps=9",
+                           f"--output_dir={tmp_path / 'latency'}"])
+    with np.load(dense_npz) as f:
+        x = f["x"]
+    obs, _ = spyx_data.load_split(str(tmp_path / "latency"), "train")
+    np.testing.assert_array_equal(raster.unpack_time(obs[5], 9), np.asarray(spyx_data.latency_code(9)(x[5])))
+
+
+def test_encode_rejects_bad_input(tmp_path, capsys):
+    bad = str(tmp_path / "nan.npz")
+    x = np.zeros((4, 2), np.float32)
+    x[2, 1] = np.nan
+    np.savez(bad, x=x, y=np.zeros(4, int))
+    with pytest.raises(Exception, match=r"nan\.npz: NaN at position \(2, 1\)"):
+        encode.run([f"--input={bad}", "--encoder=rate", "--num_steps=4", f"--output_dir={tmp_path / 'o'}"])
+    short = str(tmp_path / "short.npz")
+    np.savez(short, x=np.zeros((4, 2)), y=np.zeros(3, int))
+    with pytest.raises(Exception, match=r"short\.npz: x \(4, 2\) and y \(3,\) must be"):
+        encode.run([f"--input={short}", "--encoder=rate", "--num_steps=4", f"--output_dir={tmp_path / 'p'}"])
+    with pytest.raises(SystemExit):
+        encode.run([f"--input={short}", "--encoder=rate", "--neuron_count=4", f"--output_dir={tmp_path / 'q'}"])
+    assert "--encoder=rate takes no --neuron_count" in capsys.readouterr().err
+    assert encode.main([f"--input={tmp_path / 'missing.npz'}", "--encoder=rate", "--num_steps=2",
+                        f"--output_dir={tmp_path / 'r'}"]) == 2
+    assert not any((tmp_path / d / "manifest.json").exists() for d in "opqr")
+
+
+def test_grain_loader_randomness_is_a_function_of_seed_index_and_epoch(shd_build):
+    source = spyx_data.open_split(shd_build, "test")
+    transforms = [spyx_data.ShiftAugment(5, axes=(-1,), mode="zero")]
+
+    def epoch_by_index(loader):
+        out = {}
+        for batch in loader:
+            for o, label in zip(batch.obs, batch.labels):
+                out.setdefault(int(label), []).append(o.tobytes())
+        return {k: sorted(v) for k, v in out.items()}
+
+    a = spyx_data.GrainLoader(source, 20, shuffle=True, seed=1, transforms=transforms)
+    b = spyx_data.GrainLoader(source, 20, shuffle=False, seed=1, transforms=transforms, worker_count=2)
+    first_a, first_b = epoch_by_index(a), epoch_by_index(b)
+    assert first_a == first_b  # same records, same spikes: order and workers do not matter
+    assert epoch_by_index(a) != first_a  # the next epoch draws fresh shifts
