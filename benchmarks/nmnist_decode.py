@@ -18,7 +18,7 @@ import time
 import numpy as np
 import tonic
 
-from spyx_data import camera, datasets, events, raster, synthetic
+from spyx_data import datasets, events, paths, raster, synthetic
 
 
 def median_time(fn, repeats: int) -> float:
@@ -40,7 +40,7 @@ def main() -> None:
     root = synthetic.location("nmnist", data_dir, "train")
     if not os.path.isdir(root):
         synthetic.write("nmnist", data_dir, "train", args.samples)
-    paths = [os.path.join(root, *parts) for parts in camera.list_recordings(root, ".bin")[: args.samples]]
+    paths = [os.path.join(root, *parts) for parts in paths.list_files(root, ".bin")[: args.samples]]
     blobs = []
     for path in paths:
         with open(path, "rb") as f:

@@ -13,6 +13,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines.transforms import BuildShards
 from runners.local import pipeline_options
 from spyx_data import manifest as manifest_lib
+from spyx_data import paths
 
 log = logging.getLogger(__name__)
 COMPRESSIONS = ("uncompressed", "zstd:1", "zstd:3", "snappy")
@@ -53,7 +54,7 @@ def add_window_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_existing(output_dir: str) -> manifest_lib.Manifest | None:
     """The manifest already in ``output_dir``, or None."""
-    path = manifest_lib.join(output_dir, manifest_lib.MANIFEST_NAME)
+    path = paths.join(output_dir, manifest_lib.MANIFEST_NAME)
     if not FileSystems.exists(path):
         return None
     with FileSystems.open(path) as f:

@@ -37,6 +37,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from spyx_data import manifest as manifest_lib
+from spyx_data import paths
 from spyx_data import sharding
 from spyx_data.dense import encode_record
 from spyx_data.raster import RasterCounts
@@ -161,7 +162,7 @@ class WriteShard(beam.DoFn):
                     writer.write(record)
                 counts += block.counts
             writer.close()
-            sha256, size = publish(local, manifest_lib.join(self.output_dir, task.name))
+            sha256, size = publish(local, paths.join(self.output_dir, task.name))
         finally:
             shutil.rmtree(local_dir, ignore_errors=True)
         self.samples.inc(task.stop - task.start)
@@ -212,10 +213,10 @@ class CommitManifest(beam.DoFn):
             local = os.path.join(local_dir, manifest_lib.MANIFEST_NAME)
             with open(local, "w") as f:
                 f.write(text)
-            publish(local, manifest_lib.join(self.output_dir, manifest_lib.MANIFEST_NAME))
+            publish(local, paths.join(self.output_dir, manifest_lib.MANIFEST_NAME))
         finally:
             shutil.rmtree(local_dir, ignore_errors=True)
-        log.info("committed %s", manifest_lib.join(self.output_dir, manifest_lib.MANIFEST_NAME))
+        log.info("committed %s", paths.join(self.output_dir, manifest_lib.MANIFEST_NAME))
         yield text
 
 

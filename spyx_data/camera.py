@@ -1,22 +1,22 @@
 """Camera datasets stored as one event file per recording: listing, labelling, rasterising.
 
-A split is a folder (``NMNIST/Train``, ``DVSGesture/ibmGestureTrain``, ...). Its samples are
-the files with the format's suffix below it, in the order of their path components sorted
-(tonic's ``os.walk`` order with sorted folders and files), so sample ``i`` is the same file on
-every machine.
+A split is a folder (``NMNIST/Train``, ``DVSGesture/ibmGestureTrain``, ...), local or on any
+Beam filesystem. Its samples are the files with the format's suffix below it, in the order of
+their path components sorted (:func:`spyx_data.paths.list_files`; where recordings sit in
+leaf folders, as in every registry dataset, that is tonic's ``os.walk`` order with sorted
+folders and files), so sample ``i`` is the same file on every machine and filesystem.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-from spyx_data import raster, records
+from spyx_data import paths, raster, records
 from spyx_data.events import Events
 from spyx_data.records import Block
 
@@ -69,27 +69,6 @@ def seeded_split(relative_path: str, seed: int, test_fraction: float) -> str:
     """
     digest = hashlib.sha256(f"{seed}:{relative_path}".encode()).digest()
     return "test" if int.from_bytes(digest[:8], "big") < test_fraction * 2**64 else "train"
-
-
-def list_recordings(root: str, suffix: str) -> list[tuple[str, ...]]:
-    """Path parts (relative to ``root``) of every ``suffix`` file below it, sorted by parts.
-
-    Raises:
-        ValueError: ``root`` is missing, holds no recordings, or has a leaf folder without any
-            (a class folder with no files), naming it.
-    """
-    if not os.path.isdir(root):
-        raise ValueError(f"{root}: no such folder")
-    found = []
-    for path, dirs, files in os.walk(root):
-        dirs.sort()
-        mine = sorted(f for f in files if f.endswith(suffix))
-        if not dirs and not mine:
-            raise ValueError(f"{path}: folder holds no {suffix} recordings")
-        rel = os.path.relpath(path, root)
-        prefix = () if rel == "." else tuple(rel.split(os.sep))
-        found.extend(prefix + (f,) for f in mine)
-    return found
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,7 +141,7 @@ class FolderReader:
     def __init__(self, spec: CameraSpec, split: str, root: str):
         self.spec = spec
         self.root = root
-        parts = list_recordings(root, spec.files.suffix)
+        parts = paths.list_files(root, spec.files.suffix)
         self.classes = spec.classes or tuple(sorted({p[-2] for p in parts if len(p) > 1}))
         if spec.split_seed is not None:
             parts = [p for p in parts if seeded_split("/".join(p), spec.split_seed, spec.test_fraction) == split]
@@ -173,9 +152,9 @@ class FolderReader:
         try:
             label = self.spec.files.label(parts, self.classes)
         except (ValueError, IndexError) as e:
-            raise ValueError(f"{os.path.join(self.root, *parts)}: cannot tell its class ({e})") from e
+            raise ValueError(f"{paths.join(self.root, *parts)}: cannot tell its class ({e})") from e
         if not 0 <= label < len(self.classes):
-            raise ValueError(f"{os.path.join(self.root, *parts)}: label {label} outside 0..{len(self.classes) - 1}")
+            raise ValueError(f"{paths.join(self.root, *parts)}: label {label} outside 0..{len(self.classes) - 1}")
         return label
 
     def __len__(self) -> int:
@@ -185,13 +164,12 @@ class FolderReader:
         pass
 
     def path(self, index: int) -> str:
-        return os.path.join(self.root, *self.parts[index])
+        return paths.join(self.root, *self.parts[index])
 
     def events(self, index: int) -> Events:
         """Events of recording ``index`` as tonic gives them (before any window cut)."""
         path = self.path(index)
-        with open(path, "rb") as f:
-            events = self.spec.files.decode(f.read(), path)
+        events = self.spec.files.decode(paths.read_bytes(path), path)
         if self.spec.files.recentre and len(events.t):
             events = events._replace(x=events.x - events.x.min(), y=events.y - events.y.min())
         return events

@@ -2,8 +2,9 @@
 
 An h5 file holds ``spikes/times`` (vlen float16, seconds), ``spikes/units`` (vlen uint16,
 0..699), ``labels`` (uint16), ``extra/keys`` (class names) and ``extra/speaker``. This module
-reads it with h5py directly: the file is opened once and read in blocks, times are widened to
-float64 before scaling, and a bad sample raises an error naming the file and the sample.
+reads it with h5py directly (a local path, or any Beam filesystem path through a file object):
+the file is opened once and read in blocks, times are widened to float64 before scaling, and a
+bad sample raises an error naming the file and the sample.
 Locating and downloading the files is tonic's job (see ``pipelines.shd``); h5py is imported
 only when a file is opened, so importing this module needs neither tonic nor h5py.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from spyx_data import raster, records
+from spyx_data import paths, raster, records
 from spyx_data.records import Block
 
 #: Read this many samples per h5 slice (slicing vlen data is ~10x faster than one by one).
@@ -70,8 +71,9 @@ class AudioFile:
 
         self.path = path
         self.spec = spec
+        self._file = paths.open_read(path) if paths.is_remote(path) else None
         try:
-            self._h5 = h5py.File(path, "r")
+            self._h5 = h5py.File(self._file or path, "r")
         except OSError as e:
             raise ValueError(f"{path}: cannot open as HDF5 ({e})") from e
         try:
@@ -99,6 +101,8 @@ class AudioFile:
 
     def close(self) -> None:
         self._h5.close()
+        if self._file is not None:
+            self._file.close()
 
     def read(self, start: int, stop: int) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
         """Raw samples ``[start, stop)``: lists of times (float64 s) and units, and labels (int64)."""

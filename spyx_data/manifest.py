@@ -27,7 +27,7 @@ import json
 import posixpath
 from typing import Any
 
-from spyx_data import records
+from spyx_data import paths, records
 
 MANIFEST_NAME = "manifest.json"
 FORMAT = "spyx-data"
@@ -143,11 +143,6 @@ def _parse_split(name: str, doc: dict) -> SplitInfo:
     return SplitInfo(int(doc["num_records"]), shards, {k: int(v) for k, v in doc["counts"].items()})
 
 
-def join(directory: str, name: str) -> str:
-    """``directory/name`` for a local path or a URL-style path such as ``gs://bucket/dir``."""
-    return directory.rstrip("/") + "/" + name if "://" in directory else posixpath.join(directory, name)
-
-
 def read_manifest(directory: str) -> Manifest:
     """Read and validate ``directory/manifest.json`` (local or any path etils.epath opens).
 
@@ -157,7 +152,7 @@ def read_manifest(directory: str) -> Manifest:
     """
     from etils import epath
 
-    path = join(str(directory), MANIFEST_NAME)
+    path = paths.join(str(directory), MANIFEST_NAME)
     p = epath.Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{path}: no manifest, so no finished build in {directory}")

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from spyx_data import manifest as manifest_lib
+from spyx_data import paths
 from spyx_data.sources import read_shard
 
 
@@ -33,7 +34,7 @@ def load_split(
     labels = np.full(num_rows, -1, dtype=np.int32)
 
     def fill(shard: manifest_lib.ShardInfo) -> None:
-        records = read_shard(manifest_lib.join(directory, shard.path), shard, layout)
+        records = read_shard(paths.join(directory, shard.path), shard, layout)
         rows = slice(shard.first_index, shard.first_index + shard.num_records)
         obs[rows] = records["obs"]
         labels[rows] = records["label"]

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from spyx_data import manifest as manifest_lib
+from spyx_data import paths
 from spyx_data.records import RecordLayout
 
 
@@ -83,7 +84,7 @@ class SplitSource:
         self.manifest = manifest or manifest_lib.read_manifest(self.directory)
         self.info = self.manifest.split(split)
         self.layout = self.manifest.layout
-        self.paths = [manifest_lib.join(self.directory, s.path) for s in self.info.shards]
+        self.paths = [paths.join(self.directory, s.path) for s in self.info.shards]
         with ThreadPoolExecutor(min(16, len(self.paths))) as pool:
             list(pool.map(check_shard, self.paths, self.info.shards))
         self._source = grain.sources.ArrayRecordDataSource(

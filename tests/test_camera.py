@@ -6,7 +6,7 @@ import tonic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spyx_data import camera, events, raster, synthetic
+from spyx_data import camera, events, paths, raster, synthetic
 
 SENSOR = (6, 4, 2)  # tonic order (W, H, P): 6 columns, 4 rows
 
@@ -114,7 +114,7 @@ def test_atis_decoder_matches_tonic_on_any_bytes(tmp_path_factory, data):
 
 def test_atis_decoder_matches_tonic_on_fixture_files(tmp_path):
     root = synthetic.write("nmnist", str(tmp_path), "train", 12)
-    for parts in camera.list_recordings(root, ".bin"):
+    for parts in paths.list_files(root, ".bin"):
         path = "/".join((root, *parts))
         with open(path, "rb") as f:
             ours = events.read_atis_bin(f.read(), path)
@@ -130,8 +130,8 @@ def test_truncated_atis_file_is_an_error_naming_it():
 
 
 def test_seeded_split_is_stable_and_roughly_the_fraction():
-    paths = [f"class{k % 7}/image_{k:04d}.bin" for k in range(2000)]
-    split = [camera.seeded_split(p, 0, 0.2) for p in paths]
-    assert split == [camera.seeded_split(p, 0, 0.2) for p in paths]
-    assert 0.17 < split.count("test") / len(paths) < 0.23
-    assert split != [camera.seeded_split(p, 1, 0.2) for p in paths]
+    names = [f"class{k % 7}/image_{k:04d}.bin" for k in range(2000)]
+    split = [camera.seeded_split(p, 0, 0.2) for p in names]
+    assert split == [camera.seeded_split(p, 0, 0.2) for p in names]
+    assert 0.17 < split.count("test") / len(names) < 0.23
+    assert split != [camera.seeded_split(p, 1, 0.2) for p in names]

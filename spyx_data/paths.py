@@ -1,0 +1,72 @@
+"""Paths that are local files or any Beam filesystem URL (``gs://bucket/dir``, ...).
+
+Local paths go through the OS; a path with a scheme goes through Beam's ``FileSystems``, which
+is imported only then (it is there wherever a build runs), so the reader side of the library
+never needs Beam for local files. ArrayRecord opens ``gs://`` itself.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from typing import BinaryIO
+
+
+def is_remote(path: str) -> bool:
+    """True for a URL-style path with a scheme, such as ``gs://bucket/x``."""
+    return "://" in path
+
+
+def join(directory: str, *names: str) -> str:
+    """``directory/name/...`` for a local path or a URL."""
+    if is_remote(directory):
+        return "/".join([directory.rstrip("/"), *names])
+    return posixpath.join(directory, *names)
+
+
+def _filesystems():
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems
+
+
+def exists(path: str) -> bool:
+    return _filesystems().exists(path) if is_remote(path) else os.path.exists(path)
+
+
+def open_read(path: str) -> BinaryIO:
+    """A binary file object to read (seekable for local files and Beam's cloud filesystems)."""
+    return _filesystems().open(path) if is_remote(path) else open(path, "rb")
+
+
+def read_bytes(path: str) -> bytes:
+    with open_read(path) as f:
+        return f.read()
+
+
+def list_files(root: str, suffix: str) -> list[tuple[str, ...]]:
+    """Path parts (relative to ``root``) of every ``suffix`` file below it, sorted by parts.
+
+    Raises:
+        ValueError: ``root`` holds no such files; locally also a leaf folder without any (an
+            object store has no empty folders to find).
+    """
+    if is_remote(root):
+        prefix = root.rstrip("/") + "/"
+        (result,) = _filesystems().match([prefix + "**" + suffix])
+        found = sorted(tuple(m.path[len(prefix) :].split("/")) for m in result.metadata_list)
+    else:
+        if not os.path.isdir(root):
+            raise ValueError(f"{root}: no such folder")
+        found = []
+        for path, dirs, files in os.walk(root):
+            mine = [f for f in files if f.endswith(suffix)]
+            if not dirs and not mine:
+                raise ValueError(f"{path}: folder holds no {suffix} recordings")
+            rel = os.path.relpath(path, root)
+            prefix_parts = () if rel == "." else tuple(rel.split(os.sep))
+            found.extend(prefix_parts + (f,) for f in mine)
+        found.sort()
+    if not found:
+        raise ValueError(f"{root}: holds no {suffix} recordings")
+    return found
