@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import TestOptions
 
-from pipelines.transforms import BuildShards
+from pipelines.transforms import BuildShards, different_build_message, read_existing
 from runners.local import pipeline_options
 from spyx_data import manifest as manifest_lib
-from spyx_data import paths
 
 log = logging.getLogger(__name__)
 COMPRESSIONS = ("uncompressed", "zstd:1", "zstd:3", "snappy")
@@ -39,6 +39,13 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--compression", choices=COMPRESSIONS, default="uncompressed", help="ArrayRecord compression of the shards"
     )
+    parser.add_argument(
+        "--plan_parts",
+        type=positive_int,
+        default=1,
+        help="plan each split in this many parallel parts; set it to the worker count on runners that "
+        "cannot redistribute work (Dask); the output does not depend on it",
+    )
 
 
 def add_window_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,35 +59,36 @@ def add_window_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def read_existing(output_dir: str) -> manifest_lib.Manifest | None:
-    """The manifest already in ``output_dir``, or None."""
-    path = paths.join(output_dir, manifest_lib.MANIFEST_NAME)
-    if not FileSystems.exists(path):
-        return None
-    with FileSystems.open(path) as f:
-        return manifest_lib.Manifest.from_json(f.read(), where=path)
-
-
-def build(transform: BuildShards, beam_argv: Sequence[str]) -> manifest_lib.Manifest:
+def build(transform: BuildShards, beam_argv: Sequence[str]) -> manifest_lib.Manifest | None:
     """Run ``transform`` unless ``output_dir`` already holds the same build; return its manifest.
 
+    With ``--dry_run=True`` (Dataflow) the pipeline is only translated: nothing is read or
+    written, and None is returned.
+
     Raises:
-        BuildError: ``output_dir`` holds a different build (nothing is overwritten).
+        BuildError: ``output_dir`` holds a different build (nothing is overwritten), or the
+            runner cannot run the build.
     """
     output_dir = transform.output_dir
-    existing = read_existing(output_dir)
-    wanted = (transform.spec.dataset, transform.config(), transform.spec.layout, transform.writer_options)
-    if existing is not None:
-        if (existing.dataset, existing.config, existing.layout, existing.writer_options) == wanted:
-            log.info("%s already holds this build; nothing to do", output_dir)
-            return existing
-        raise BuildError(
-            f"{output_dir} already holds a different build ({existing.dataset}, {existing.config}); "
-            "choose another --output_dir or delete that one"
-        )
+    options = pipeline_options(beam_argv)
+    dry_run = options.view_as(TestOptions).dry_run
+    if not dry_run:
+        existing = read_existing(output_dir)
+        if existing is not None:
+            if existing.build_key == transform.build_key():
+                log.info("%s already holds this build; nothing to do", output_dir)
+                return existing
+            raise BuildError(different_build_message(output_dir, existing))
     started = time.perf_counter()
-    with beam.Pipeline(options=pipeline_options(beam_argv)) as pipeline:
+    try:
+        pipeline = beam.Pipeline(options=options)
+    except ValueError as e:  # an unknown or uninstalled runner
+        raise BuildError(str(e)) from e
+    with pipeline:
         _ = pipeline | transform
+    if dry_run:
+        log.info("dry run: the pipeline was translated; nothing was read or written")
+        return None
     manifest = read_existing(output_dir)
     if manifest is None:
         raise BuildError(f"the pipeline finished but wrote no manifest in {output_dir}")
@@ -107,3 +115,21 @@ def summary(manifest: manifest_lib.Manifest, output_dir: str) -> str:
             )
         lines.append(line)
     return "\n".join(lines)
+
+
+def main(
+    parse: Callable[[Sequence[str] | None], tuple[argparse.Namespace, list[str]]],
+    build_fn: Callable[[argparse.Namespace, Sequence[str]], manifest_lib.Manifest | None],
+    argv: Sequence[str] | None,
+) -> int:
+    """A pipeline's command line: build, print a summary; a user error prints one line, returns 2."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    args, beam_argv = parse(argv)
+    try:
+        manifest = build_fn(args, beam_argv)
+    except BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(summary(manifest, args.output_dir) if manifest else "dry run: translated, nothing written")
+    return 0

@@ -13,14 +13,12 @@ Encoders: ``rate`` (``--num_steps``, ``--max_r``), ``latency`` (``--num_steps``,
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import sys
 from collections.abc import Sequence
 
 from pipelines import build as build_lib
 from pipelines.transforms import BuildShards
-from spyx_data import dense
+from spyx_data import dense, paths
 from spyx_data import manifest as manifest_lib
 
 ENCODER_FLAGS = {"rate": ("num_steps", "max_r"), "latency": ("num_steps", "threshold"),
@@ -49,31 +47,35 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     return args, beam_argv
 
 
-def build_encoded(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifest_lib.Manifest:
+def build_encoded(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifest_lib.Manifest | None:
     """Encode ``args.input`` into shards (or find them already built); return the manifest."""
     options = {k: getattr(args, k) for k in ENCODER_FLAGS[args.encoder] if getattr(args, k) is not None}
     try:
         encoder = dense.ENCODERS[args.encoder](**options)
     except (TypeError, ValueError) as e:
         raise build_lib.BuildError(f"--encoder={args.encoder}: {e}") from e
-    if not os.path.exists(args.input):
+    if not paths.exists(args.input):
         raise build_lib.BuildError(f"{args.input}: no such file")
     sample_shape = _sample_shape(args.input)
     spec = dense.EncodeSpec(encoder, sample_shape, args.seed)
     transform = BuildShards(
-        spec, {args.split: args.input}, args.output_dir, f"group_size:1,{args.compression}", args.num_shards
+        spec, {args.split: args.input}, args.output_dir, f"group_size:1,{args.compression}", args.num_shards,
+        args.plan_parts,
     )
     return build_lib.build(transform, beam_argv)
 
 
 def _sample_shape(path: str) -> tuple[int, ...]:
-    """The shape of one ``x`` sample, from the header of ``x.npy`` inside the .npz (no data read)."""
+    """The shape of one ``x`` sample, from the header of ``x.npy`` inside the .npz.
+
+    Only this header is read at launch (the launching machine needs access to ``--input``).
+    """
     import zipfile
 
     import numpy as np
 
     try:
-        with zipfile.ZipFile(path) as archive, archive.open("x.npy") as member:
+        with paths.open_read(path) as f, zipfile.ZipFile(f) as archive, archive.open("x.npy") as member:
             version = np.lib.format.read_magic(member)
             read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
             shape, _, _ = read_header(member)
@@ -84,21 +86,12 @@ def _sample_shape(path: str) -> tuple[int, ...]:
     return tuple(shape[1:])
 
 
-def run(argv: Sequence[str] | None = None) -> manifest_lib.Manifest:
+def run(argv: Sequence[str] | None = None) -> manifest_lib.Manifest | None:
     return build_encoded(*parse_args(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("apache_beam").setLevel(logging.WARNING)
-    args, beam_argv = parse_args(argv)
-    try:
-        manifest = build_encoded(args, beam_argv)
-    except build_lib.BuildError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(build_lib.summary(manifest, args.output_dir))
-    return 0
+    return build_lib.main(parse_args, build_encoded, argv)
 
 
 if __name__ == "__main__":

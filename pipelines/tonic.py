@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from pipelines import build as build_lib
 from pipelines.transforms import BuildShards
-from spyx_data import datasets, synthetic
+from spyx_data import datasets, paths, synthetic
 from spyx_data import manifest as manifest_lib
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,8 @@ def parse_args(argv: Sequence[str] | None, dataset: str | None = None) -> tuple[
 
 def ensure_synthetic(name: str, data_dir: str, splits: Sequence[str], num_samples: int) -> None:
     """Write synthetic data for ``splits`` unless real data, or this same synthetic data, is there."""
+    if paths.is_remote(data_dir):
+        raise build_lib.BuildError(f"--synthetic writes local files; {data_dir} is not a local folder")
     for split in splits:
         where = synthetic.location(name, data_dir, split)
         params = synthetic.synthetic_params(name, data_dir, split)
@@ -74,10 +76,16 @@ def ensure_synthetic(name: str, data_dir: str, splits: Sequence[str], num_sample
 
 
 def locate(info: datasets.DatasetInfo, data_dir: str, splits: Sequence[str]) -> dict[str, str]:
-    """``{split: h5 file or recordings folder}``; tonic downloads a split that is missing."""
-    paths = {}
-    for split in splits:
-        path = os.path.join(data_dir, info.locations[split])
+    """``{split: h5 file or recordings folder}``.
+
+    A local split that is missing is downloaded by tonic's dataset class. A ``data_dir`` on a
+    Beam filesystem (``gs://...``) is not touched here: the machine that launches a cloud build
+    may not reach the data, and the pipeline reports what is missing.
+    """
+    located = {split: paths.join(data_dir, info.locations[split]) for split in splits}
+    if paths.is_remote(data_dir):
+        return located
+    for split, path in located.items():
         if not os.path.exists(path):
             import tonic
 
@@ -90,12 +98,11 @@ def locate(info: datasets.DatasetInfo, data_dir: str, splits: Sequence[str]) -> 
                 ) from e
             if not os.path.exists(path):
                 raise build_lib.BuildError(f"tonic fetched {info.name} {split}, but not into {path}")
-        paths[split] = path
-    return paths
+    return located
 
 
-def build_dataset(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifest_lib.Manifest:
-    """Build the shards (or find them already built) and return the manifest."""
+def build_dataset(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifest_lib.Manifest | None:
+    """Build the shards (or find them already built) and return the manifest (None for a dry run)."""
     info = datasets.get(args.dataset)
     options = {
         "channels": args.channels,
@@ -112,27 +119,20 @@ def build_dataset(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifes
     if args.synthetic:
         ensure_synthetic(info.name, args.data_dir, args.splits, args.synthetic)
     inputs = locate(info, args.data_dir, args.splits)
-    transform = BuildShards(spec, inputs, args.output_dir, f"group_size:1,{args.compression}", args.num_shards)
+    transform = BuildShards(
+        spec, inputs, args.output_dir, f"group_size:1,{args.compression}", args.num_shards, args.plan_parts
+    )
     return build_lib.build(transform, beam_argv)
 
 
-def run(argv: Sequence[str] | None = None, dataset: str | None = None) -> manifest_lib.Manifest:
-    """Parse ``argv``, build, and return the manifest (raises on failure)."""
+def run(argv: Sequence[str] | None = None, dataset: str | None = None) -> manifest_lib.Manifest | None:
+    """Parse ``argv``, build, and return the manifest (None for a dry run; raises on failure)."""
     return build_dataset(*parse_args(argv, dataset))
 
 
 def main(argv: Sequence[str] | None = None, dataset: str | None = None) -> int:
     """Command-line entry: build, print a summary; a user error prints one line and returns 2."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("apache_beam").setLevel(logging.WARNING)
-    args, beam_argv = parse_args(argv, dataset)
-    try:
-        manifest = build_dataset(args, beam_argv)
-    except build_lib.BuildError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(build_lib.summary(manifest, args.output_dir))
-    return 0
+    return build_lib.main(lambda a: parse_args(a, dataset), build_dataset, argv)
 
 
 if __name__ == "__main__":

@@ -72,14 +72,15 @@ class ShardResult:
 
 
 class PlanShards(beam.DoFn):
-    """``(split, path)`` -> one :class:`ShardTask` per shard of that split."""
+    """``(split, path, part, parts)`` -> a :class:`ShardTask` for every shard ``k`` of that split
+    with ``k % parts == part`` (parts > 1 spreads the work on runners that cannot redistribute it)."""
 
     def __init__(self, spec: Any, num_shards: int | None):
         self.spec = spec
         self.num_shards = num_shards
 
-    def process(self, element: tuple[str, str]) -> Iterator[ShardTask]:
-        split, path = element
+    def process(self, element: tuple[str, str, int, int]) -> Iterator[ShardTask]:
+        split, path, part, parts = element
         with contextlib.closing(self.spec.open(split, path)) as source:
             n = len(source)
         if n == 0:
@@ -88,7 +89,24 @@ class PlanShards(beam.DoFn):
         if num_shards > n:
             raise ValueError(f"{path}: --num_shards={num_shards} is more than the {n} samples of split {split!r}")
         for shard, (start, stop) in enumerate(sharding.shard_ranges(n, num_shards)):
-            yield ShardTask(split, path, n, shard, num_shards, start, stop)
+            if shard % parts == part:
+                yield ShardTask(split, path, n, shard, num_shards, start, stop)
+
+
+def read_existing(output_dir: str) -> manifest_lib.Manifest | None:
+    """The manifest already in ``output_dir`` (any Beam path), or None."""
+    path = paths.join(output_dir, manifest_lib.MANIFEST_NAME)
+    if not FileSystems.exists(path):
+        return None
+    with FileSystems.open(path) as f:
+        return manifest_lib.Manifest.from_json(f.read(), where=path)
+
+
+def different_build_message(output_dir: str, existing: manifest_lib.Manifest) -> str:
+    return (
+        f"{output_dir} already holds a different build ({existing.dataset}, {existing.config}); "
+        "choose another --output_dir or delete that one"
+    )
 
 
 def publish(local_path: str, destination: str) -> tuple[str, int]:
@@ -208,6 +226,9 @@ class CommitManifest(beam.DoFn):
         )
         text = manifest.to_json()
         manifest_lib.Manifest.from_json(text)  # the reader's own checks, before anything is published
+        existing = read_existing(self.output_dir)
+        if existing is not None and existing.build_key != manifest.build_key:
+            raise RuntimeError(different_build_message(self.output_dir, existing))
         local_dir = tempfile.mkdtemp(prefix="spyx-manifest-")
         try:
             local = os.path.join(local_dir, manifest_lib.MANIFEST_NAME)
@@ -249,6 +270,7 @@ class BuildShards(beam.PTransform):
         output_dir: str,
         writer_options: str,
         num_shards: int | None = None,
+        plan_parts: int = 1,
     ):
         super().__init__()
         self.spec = spec
@@ -256,6 +278,7 @@ class BuildShards(beam.PTransform):
         self.output_dir = output_dir
         self.writer_options = writer_options
         self.num_shards = num_shards
+        self.plan_parts = plan_parts
 
     def config(self) -> dict[str, Any]:
         """What the output bytes depend on; stored in the manifest."""
@@ -265,10 +288,17 @@ class BuildShards(beam.PTransform):
             "inputs": {split: os.path.basename(path) for split, path in self.inputs.items()},
         }
 
+    def build_key(self) -> tuple:
+        """:attr:`spyx_data.manifest.Manifest.build_key` of the manifest this build writes."""
+        return (self.spec.dataset, self.config(), self.spec.layout, self.writer_options)
+
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        sources = [
+            (split, path, part, self.plan_parts) for split, path in self.inputs.items() for part in range(self.plan_parts)
+        ]
         return (
             pbegin
-            | "Sources" >> beam.Create(list(self.inputs.items()))
+            | "Sources" >> beam.Create(sources)
             | "PlanShards" >> beam.ParDo(PlanShards(self.spec, self.num_shards))
             | "Distribute" >> beam.Reshuffle()
             | "WriteShards" >> beam.ParDo(WriteShard(self.spec, self.output_dir, self.writer_options))

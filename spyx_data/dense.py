@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from spyx_data import functional as F
-from spyx_data import records
+from spyx_data import paths, records
 from spyx_data.raster import RasterCounts, pack_time
 from spyx_data.records import Block
 
@@ -69,7 +69,7 @@ def read_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
             non-numeric or NaN values (naming the first bad sample).
     """
     try:
-        with np.load(path, allow_pickle=False) as f:
+        with paths.open_read(path) as raw, np.load(raw, allow_pickle=False) as f:
             x, y = f["x"], f["y"]
     except (OSError, ValueError, KeyError) as e:
         raise ValueError(f"{path}: not a .npz with arrays x and y ({e})") from e

@@ -65,6 +65,11 @@ class Manifest:
     writer_options: str
     splits: dict[str, SplitInfo]
 
+    @property
+    def build_key(self) -> tuple:
+        """What makes two builds the same: dataset, config, record layout and writer options."""
+        return (self.dataset, self.config, self.layout, self.writer_options)
+
     def split(self, name: str) -> SplitInfo:
         if name not in self.splits:
             raise ManifestError(f"no split {name!r}; this dataset has {sorted(self.splits)}")
