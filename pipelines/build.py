@@ -12,6 +12,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import TestOptions
 
 from pipelines.transforms import BuildShards, different_build_message, read_existing
+from runners import presets
 from runners.local import pipeline_options
 from spyx_data import manifest as manifest_lib
 
@@ -34,6 +35,9 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     """Where and how every build writes. Anything a parser does not know goes to Beam."""
     parser.add_argument("--output_dir", required=True, help="where shards and manifest.json go (any Beam path)")
     parser.add_argument(
+        "--preset", help="runner preset: local, processes[:N], dataflow, dask[:N] (see runners/presets.py)"
+    )
+    parser.add_argument(
         "--num_shards", type=positive_int, default=None, help="shards per split (default: about 8 MiB each)"
     )
     parser.add_argument(
@@ -46,6 +50,15 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
         help="plan each split in this many parallel parts; set it to the worker count on runners that "
         "cannot redistribute work (Dask); the output does not depend on it",
     )
+
+
+def expand_presets(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> list[str]:
+    """``argv`` with ``--preset=NAME`` expanded (see :mod:`runners.presets`); a bad preset is a
+    usage error."""
+    try:
+        return presets.expand(argv)
+    except ValueError as e:
+        parser.error(str(e))
 
 
 def add_window_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +100,6 @@ def build(transform: BuildShards, beam_argv: Sequence[str]) -> manifest_lib.Mani
     with pipeline:
         _ = pipeline | transform
     if dry_run:
-        log.info("dry run: the pipeline was translated; nothing was read or written")
         return None
     manifest = read_existing(output_dir)
     if manifest is None:

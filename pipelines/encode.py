@@ -38,7 +38,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     parser.add_argument("--seed", type=int, default=0, help="seed of the random encoders")
     parser.add_argument("--split", default="train", help="name of the split written")
     build_lib.add_output_arguments(parser)
-    args, beam_argv = parser.parse_known_args(argv)
+    args, beam_argv = parser.parse_known_args(build_lib.expand_presets(parser, argv))
     given = {k for k in ("num_steps", "max_r", "threshold", "neuron_count", "min_val", "max_val")
              if getattr(args, k) is not None}
     foreign = sorted(given - set(ENCODER_FLAGS[args.encoder]))

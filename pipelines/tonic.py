@@ -51,7 +51,7 @@ def parse_args(argv: Sequence[str] | None, dataset: str | None = None) -> tuple[
     parser.add_argument("--test_fraction", type=float, default=None, help="test share of a seeded split")
     build_lib.add_window_arguments(parser)
     build_lib.add_output_arguments(parser)
-    args, beam_argv = parser.parse_known_args(argv)
+    args, beam_argv = parser.parse_known_args(build_lib.expand_presets(parser, argv))
     if dataset is not None:
         args.dataset = dataset
     info = datasets.get(args.dataset)

@@ -10,7 +10,7 @@ import importlib
 
 from spyx_data.loaders import NMNIST_loader, SHD_loader, GrainLoader, State
 from spyx_data.manifest import Manifest, read_manifest
-from spyx_data.prestage import load_split, prestage
+from spyx_data.prestage import batch_sharding, load_split, prestage
 from spyx_data.records import RecordLayout
 from spyx_data.sources import SplitSource, open_split
 
@@ -34,6 +34,7 @@ __all__ = [
     "RecordLayout",
     "SHD_loader",
     "SplitSource",
+    "batch_sharding",
     "State",
     "load_split",
     "open_split",

@@ -70,6 +70,12 @@ class GrainLoader:
             :class:`~spyx_data.encoders.ShiftAugment`). Random ones are seeded per epoch, so
             a record's randomness is a pure function of ``(seed, record index, epoch)``: the
             same for every ``worker_count``, fresh each epoch.
+        process_index, process_count: this host and the number of hosts (default
+            ``jax.process_index()`` / ``jax.process_count()``). Every host shuffles the whole
+            split alike and takes every ``process_count``-th sample from ``process_index``: the
+            hosts' parts are disjoint and together cover the epoch. With ``drop_remainder`` the
+            epoch is first cut to a multiple of ``process_count``, so all hosts get the same
+            number of batches.
     """
 
     def __init__(
@@ -81,6 +87,8 @@ class GrainLoader:
         worker_count: int | None = None,
         drop_remainder: bool = True,
         transforms: Sequence[Any] = (),
+        process_index: int | None = None,
+        process_count: int | None = None,
     ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -93,11 +101,26 @@ class GrainLoader:
         self.worker_count = worker_count or 0
         self.drop_remainder = drop_remainder
         self.transforms = tuple(transforms)
+        if process_index is None or process_count is None:
+            import jax
+
+            process_index = jax.process_index() if process_index is None else process_index
+            process_count = jax.process_count() if process_count is None else process_count
+        if not 0 <= process_index < process_count:
+            raise ValueError(f"process_index {process_index} is not in 0..{process_count - 1}")
+        self.process_index, self.process_count = process_index, process_count
         self.epoch = 0
 
-    def __len__(self) -> int:
-        """Batches per epoch."""
+    def _samples_per_epoch(self) -> int:
+        """Samples this host sees in one epoch."""
         n = len(self.dataset)
+        if self.drop_remainder:
+            n -= n % self.process_count
+        return len(range(self.process_index, n, self.process_count))
+
+    def __len__(self) -> int:
+        """Batches per epoch on this host."""
+        n = self._samples_per_epoch()
         return n // self.batch_size if self.drop_remainder else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[State]:
@@ -114,6 +137,9 @@ class GrainLoader:
             records = grain.MapDataset.range(len(self.dataset))
         if self.shuffle:
             records = records.shuffle(seed=epoch_seed(self.seed, self.epoch))
+        if self.process_count > 1:
+            n = len(records) - (len(records) % self.process_count if self.drop_remainder else 0)
+            records = records[self.process_index : n : self.process_count]
         self.epoch += 1
         batches = records.batch(self.batch_size, drop_remainder=self.drop_remainder)
         if not self.transforms:

@@ -1,60 +1,102 @@
-"""Put a whole split on an accelerator in one go."""
+"""Put a whole split (or this host's part of it) on accelerators in one go."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
 from spyx_data import manifest as manifest_lib
-from spyx_data import paths
+from spyx_data import paths, sharding
 from spyx_data.sources import read_shard
 
 
 def load_split(
-    directory: str, split: str, num_rows: int | None = None, manifest: manifest_lib.Manifest | None = None
+    directory: str,
+    split: str,
+    num_rows: int | None = None,
+    manifest: manifest_lib.Manifest | None = None,
+    start: int = 0,
+    stop: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Every record of a split in source order, in host memory.
+    """Records ``[start, stop)`` of a split (default all) in source order, in host memory.
 
     Args:
-        num_rows: rows to allocate, at least the split's ``N``; rows past ``N`` are padding
-            (all-zero ``obs``, label ``-1``). Default ``N``.
+        num_rows: rows to allocate, at least ``stop - start``; rows past that are padding
+            (all-zero ``obs``, label ``-1``). Default ``stop - start``.
 
     Returns:
         ``(obs, labels)``: uint8 ``[num_rows, ceil(T/8), *dims]`` and int32 ``[num_rows]``.
-        Shards are read in parallel threads, each with one read and one ``np.frombuffer``.
+        Only the shards overlapping the range are read, in parallel threads, each with one read
+        and one ``np.frombuffer``.
     """
     manifest = manifest or manifest_lib.read_manifest(directory)
     info = manifest.split(split)
     layout = manifest.layout
-    num_rows = info.num_records if num_rows is None else num_rows
-    if num_rows < info.num_records:
-        raise ValueError(f"num_rows={num_rows} is less than the {info.num_records} records of {split!r}")
+    stop = info.num_records if stop is None else stop
+    if not 0 <= start <= stop <= info.num_records:
+        raise ValueError(f"records [{start}, {stop}) are not within the {info.num_records} of {split!r}")
+    num_rows = stop - start if num_rows is None else num_rows
+    if num_rows < stop - start:
+        raise ValueError(f"num_rows={num_rows} is less than the {stop - start} records asked for")
     obs = np.zeros((num_rows, *layout.packed_shape), dtype=np.uint8)
     labels = np.full(num_rows, -1, dtype=np.int32)
+    overlapping = [
+        s for s in info.shards if s.first_index < stop and s.first_index + s.num_records > start
+    ]
 
     def fill(shard: manifest_lib.ShardInfo) -> None:
-        records = read_shard(paths.join(directory, shard.path), shard, layout)
-        rows = slice(shard.first_index, shard.first_index + shard.num_records)
+        begin = max(start, shard.first_index) - shard.first_index
+        end = min(stop, shard.first_index + shard.num_records) - shard.first_index
+        records = read_shard(paths.join(directory, shard.path), shard, layout, begin, end)
+        rows = slice(shard.first_index + begin - start, shard.first_index + end - start)
         obs[rows] = records["obs"]
         labels[rows] = records["label"]
 
-    with ThreadPoolExecutor(min(8, len(info.shards))) as pool:
-        list(pool.map(fill, info.shards))
+    if overlapping:
+        with ThreadPoolExecutor(min(8, len(overlapping))) as pool:
+            list(pool.map(fill, overlapping))
     return obs, labels
 
 
-def prestage(directory: str, split: str, batch_size: int, drop_remainder: bool = True, device=None):
-    """Load a split onto a JAX device, cut into batches, in source order.
+def batch_sharding(devices: Any = None):
+    """A ``NamedSharding`` that splits axis 1 (the batch axis of :func:`prestage`'s arrays)
+    across ``devices`` (default: this host's devices); pass it as ``prestage(..., device=)``."""
+    import jax
+
+    devices = np.asarray(jax.local_devices() if devices is None else devices)
+    mesh = jax.sharding.Mesh(devices, ("batch",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(None, "batch"))
+
+
+def prestage(
+    directory: str,
+    split: str,
+    batch_size: int,
+    drop_remainder: bool = True,
+    device: Any = None,
+    process_index: int | None = None,
+    process_count: int | None = None,
+):
+    """Load a split onto JAX devices, cut into batches, in source order.
+
+    On several hosts each reads its own contiguous part of the split
+    (:func:`spyx_data.sharding.host_range`): the parts are disjoint and together cover the
+    split. Every host gets the same number of batches, so training steps stay in lockstep.
 
     Args:
         directory: the build (folder holding ``manifest.json``).
         split: e.g. ``"train"``.
-        batch_size: samples per batch.
-        drop_remainder: as spyx.data, drop the last ``N % batch_size`` samples. With False every
-            sample is kept: the last batch is padded with all-zero ``obs`` and label ``-1``, and
+        batch_size: samples per batch (per host).
+        drop_remainder: as spyx.data, drop what does not fill a batch (on several hosts: the
+            batches of the smallest part, so up to ``batch_size`` samples per host). With False
+            every sample is kept: batches are padded with all-zero ``obs`` and label ``-1``, and
             a mask marks the real samples.
-        device: a ``jax.Device`` or ``jax.sharding.Sharding``; None puts the arrays on the default device.
+        device: a ``jax.Device`` or ``jax.sharding.Sharding`` (e.g. :func:`batch_sharding` to
+            split the batch axis across this host's devices); None: the default device.
+        process_index, process_count: this host and the number of hosts; default
+            ``jax.process_index()`` and ``jax.process_count()``.
 
     Returns:
         ``(obs, labels)``, or ``(obs, labels, mask)`` when ``drop_remainder`` is False:
@@ -63,22 +105,27 @@ def prestage(directory: str, split: str, batch_size: int, drop_remainder: bool =
         ``mask`` bool ``[n_batches, batch_size]`` (``mask == (labels >= 0)``).
 
     Raises:
-        ValueError: ``batch_size < 1``, or fewer samples than one batch with ``drop_remainder``.
+        ValueError: ``batch_size < 1``, or no whole batch with ``drop_remainder``.
     """
     import jax
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    process_index = jax.process_index() if process_index is None else process_index
+    process_count = jax.process_count() if process_count is None else process_count
     manifest = manifest_lib.read_manifest(directory)
     n = manifest.split(split).num_records
-    n_batches = n // batch_size if drop_remainder else -(-n // batch_size)
+    parts = [sharding.host_range(n, h, process_count) for h in range(process_count)]
+    sizes = [stop - start for start, stop in parts]
+    n_batches = min(sizes) // batch_size if drop_remainder else -(-max(sizes) // batch_size)
     if n_batches == 0:
         raise ValueError(
-            f"split {split!r} has {n} samples, fewer than one batch of {batch_size}; "
+            f"split {split!r} has {min(sizes)} samples per host, fewer than one batch of {batch_size}; "
             "use a smaller batch_size or drop_remainder=False"
         )
-    obs, labels = load_split(directory, split, max(n, n_batches * batch_size), manifest)
-    obs, labels = obs[: n_batches * batch_size], labels[: n_batches * batch_size]
+    rows = n_batches * batch_size
+    start, stop = parts[process_index]
+    obs, labels = load_split(directory, split, rows, manifest, start, min(stop, start + rows))
     obs = jax.device_put(obs.reshape(n_batches, batch_size, *obs.shape[1:]), device)
     labels_b = jax.device_put(labels.reshape(n_batches, batch_size), device)
     if drop_remainder:

@@ -1,8 +1,9 @@
-"""How a split is cut into shard files. The only place this rule lives.
+"""How a split is cut into shard files, and among hosts. The only place these rules live.
 
 Shard ``k`` of ``n`` holds the contiguous source indices ``[k * N // n, (k + 1) * N // n)``,
 in source order, so record ``i`` of a split is source sample ``i`` and the shard files depend
-only on ``N`` and ``n``: never on the runner, the worker count or how work was bundled.
+only on ``N`` and ``n``: never on the runner, the worker count or how work was bundled. Host
+``h`` of ``P`` reading a whole split (prestage) takes part ``h`` of the same rule.
 """
 
 from __future__ import annotations
@@ -33,3 +34,15 @@ def shard_ranges(num_records: int, num_shards: int) -> list[tuple[int, int]]:
 def shard_name(split: str, shard: int, num_shards: int) -> str:
     """File name of a shard, relative to the dataset directory: ``train-00003-of-00008.array_record``."""
     return f"{split}-{shard:05d}-of-{num_shards:05d}{SHARD_SUFFIX}"
+
+
+def host_range(num_records: int, process_index: int, process_count: int) -> tuple[int, int]:
+    """``[start, stop)`` of the records host ``process_index`` of ``process_count`` reads; the
+    hosts' ranges are contiguous, disjoint and cover the split (sizes differ by at most one).
+
+    Raises:
+        ValueError: an index outside ``0..process_count-1``, or more hosts than records.
+    """
+    if not 0 <= process_index < process_count:
+        raise ValueError(f"process_index {process_index} is not in 0..{process_count - 1}")
+    return shard_ranges(num_records, process_count)[process_index]

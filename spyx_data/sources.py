@@ -40,22 +40,25 @@ def check_shard(path: str, shard: manifest_lib.ShardInfo) -> None:
     _open_shard(path, shard).close()
 
 
-def read_shard(path: str, shard: manifest_lib.ShardInfo, layout: RecordLayout) -> np.ndarray:
-    """All records of one shard as a structured array ``[num_records]`` of ``layout.dtype``.
+def read_shard(
+    path: str, shard: manifest_lib.ShardInfo, layout: RecordLayout, begin: int = 0, end: int | None = None
+) -> np.ndarray:
+    """Records ``[begin, end)`` of one shard (default all) as a structured array of ``layout.dtype``.
 
-    One read of the whole file and one ``np.frombuffer``; every header is checked, including
-    that record ``k`` holds source index ``shard.first_index + k``.
+    One read and one ``np.frombuffer``; every header is checked, including that record ``k``
+    holds source index ``shard.first_index + k``.
 
     Raises:
         ShardError: the file is unreadable or its records disagree with the manifest.
     """
+    end = shard.num_records if end is None else end
     reader = _open_shard(path, shard)
     try:
-        buffer = b"".join(reader.read_all())
+        buffer = b"".join(reader.read_all() if (begin, end) == (0, shard.num_records) else reader.read(begin, end))
     finally:
         reader.close()
     try:
-        return layout.decode(buffer, first_index=shard.first_index)
+        return layout.decode(buffer, first_index=shard.first_index + begin)
     except ValueError as e:
         raise ShardError(f"{path}: {e}") from e
 
