@@ -97,8 +97,14 @@ def build(transform: BuildShards, beam_argv: Sequence[str]) -> manifest_lib.Mani
         pipeline = beam.Pipeline(options=options)
     except ValueError as e:  # an unknown or uninstalled runner
         raise BuildError(str(e)) from e
-    with pipeline:
-        _ = pipeline | transform
+    _ = pipeline | transform
+    result = pipeline.run()
+    try:
+        result.wait_until_finish()
+    finally:
+        client = getattr(result, "client", None)  # the DaskRunner leaves its cluster client open
+        if client is not None:
+            client.close()
     if dry_run:
         return None
     manifest = read_existing(output_dir)
