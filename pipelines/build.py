@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -15,9 +16,9 @@ from pipelines.transforms import BuildShards, different_build_message, read_exis
 from runners import presets
 from runners.local import pipeline_options
 from spyx_data import manifest as manifest_lib
+from spyx_data import paths, sharding
 
 log = logging.getLogger(__name__)
-COMPRESSIONS = ("uncompressed", "zstd:1", "zstd:3", "snappy")
 
 
 class BuildError(Exception):
@@ -33,7 +34,11 @@ def positive_int(text: str) -> int:
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     """Where and how every build writes. Anything a parser does not know goes to Beam."""
-    parser.add_argument("--output_dir", required=True, help="where shards and manifest.json go (any Beam path)")
+    parser.add_argument(
+        "--output_dir",
+        required=True,
+        help="root of the builds (any Beam path): each build goes to <output_dir>/<dataset>-<config hash>",
+    )
     parser.add_argument(
         "--preset", help="runner preset: local, processes[:N], dataflow, dask[:N] (see runners/presets.py)"
     )
@@ -41,7 +46,10 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
         "--num_shards", type=positive_int, default=None, help="shards per split (default: about 8 MiB each)"
     )
     parser.add_argument(
-        "--compression", choices=COMPRESSIONS, default="uncompressed", help="ArrayRecord compression of the shards"
+        "--compression",
+        choices=sharding.COMPRESSIONS,
+        default="uncompressed",
+        help="ArrayRecord compression of the shards",
     )
     parser.add_argument(
         "--plan_parts",
@@ -73,14 +81,20 @@ def add_window_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build(transform: BuildShards, beam_argv: Sequence[str]) -> manifest_lib.Manifest | None:
-    """Run ``transform`` unless ``output_dir`` already holds the same build; return its manifest.
+    """Run ``transform`` unless its folder already holds the build; return the manifest.
+
+    The build goes to ``transform.output_dir``, a folder named by a hash of its configuration,
+    so a different configuration never touches it. Shards are written in place under temporary
+    names and renamed; the manifest is written last; temporary files left by crashed runs are
+    removed at the commit. A run killed at any point can simply be run again, and two runs of
+    one configuration at once both finish with the same bytes.
 
     With ``--dry_run=True`` (Dataflow) the pipeline is only translated: nothing is read or
     written, and None is returned.
 
     Raises:
-        BuildError: ``output_dir`` holds a different build (nothing is overwritten), or the
-            runner cannot run the build.
+        BuildError: the output folder cannot be written, holds a manifest that is not this
+            build's, or the runner cannot run the build.
     """
     output_dir = transform.output_dir
     options = pipeline_options(beam_argv)
@@ -88,10 +102,11 @@ def build(transform: BuildShards, beam_argv: Sequence[str]) -> manifest_lib.Mani
     if not dry_run:
         existing = read_existing(output_dir)
         if existing is not None:
-            if existing.build_key == transform.build_key():
-                log.info("%s already holds this build; nothing to do", output_dir)
-                return existing
-            raise BuildError(different_build_message(output_dir, existing))
+            if existing.build_key != transform.build_key():
+                raise BuildError(different_build_message(output_dir, existing))
+            log.info("%s already holds this build; nothing to do", output_dir)
+            return existing
+        check_writable(output_dir)
     started = time.perf_counter()
     try:
         pipeline = beam.Pipeline(options=options)
@@ -112,6 +127,20 @@ def build(transform: BuildShards, beam_argv: Sequence[str]) -> manifest_lib.Mani
         raise BuildError(f"the pipeline finished but wrote no manifest in {output_dir}")
     log.info("built %s in %.1f s", output_dir, time.perf_counter() - started)
     return manifest
+
+
+def check_writable(directory: str) -> None:
+    """Fail early, with the reason, when a local ``directory`` cannot be created or written."""
+    if paths.is_remote(directory):
+        return
+    probe = os.path.join(directory, f".write-test-{os.getpid()}")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(probe, "wb") as f:
+            f.write(b"ok")
+        os.remove(probe)
+    except OSError as e:
+        raise BuildError(f"cannot write to {directory}: {e.strerror or e}") from e
 
 
 def summary(manifest: manifest_lib.Manifest, output_dir: str) -> str:
@@ -149,5 +178,8 @@ def main(
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(summary(manifest, args.output_dir) if manifest else "dry run: translated, nothing written")
+    if manifest is None:
+        print("dry run: translated, nothing written")
+    else:
+        print(summary(manifest, paths.join(args.output_dir, manifest.build_name)))
     return 0

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from pipelines import build as build_lib
 from pipelines.transforms import BuildShards
-from spyx_data import dense, paths
+from spyx_data import dense, paths, sharding
 from spyx_data import manifest as manifest_lib
 
 ENCODER_FLAGS = {"rate": ("num_steps", "max_r"), "latency": ("num_steps", "threshold"),
@@ -59,7 +59,7 @@ def build_encoded(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifes
     sample_shape = _sample_shape(args.input)
     spec = dense.EncodeSpec(encoder, sample_shape, args.seed)
     transform = BuildShards(
-        spec, {args.split: args.input}, args.output_dir, f"group_size:1,{args.compression}", args.num_shards,
+        spec, {args.split: args.input}, args.output_dir, sharding.writer_options(args.compression), args.num_shards,
         args.plan_parts,
     )
     return build_lib.build(transform, beam_argv)

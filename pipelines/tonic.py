@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from pipelines import build as build_lib
 from pipelines.transforms import BuildShards
-from spyx_data import datasets, paths, synthetic
+from spyx_data import datasets, paths, sharding, synthetic
 from spyx_data import manifest as manifest_lib
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def build_dataset(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifes
         ensure_synthetic(info.name, args.data_dir, args.splits, args.synthetic)
     inputs = locate(info, args.data_dir, args.splits)
     transform = BuildShards(
-        spec, inputs, args.output_dir, f"group_size:1,{args.compression}", args.num_shards, args.plan_parts
+        spec, inputs, args.output_dir, sharding.writer_options(args.compression), args.num_shards, args.plan_parts
     )
     return build_lib.build(transform, beam_argv)
 

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystem import BeamIOError, CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
@@ -44,6 +44,7 @@ from spyx_data.raster import RasterCounts
 
 log = logging.getLogger(__name__)
 COUNTERS = "spyx_data"
+PARTIAL = ".incomplete-"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,29 +105,66 @@ def read_existing(output_dir: str) -> manifest_lib.Manifest | None:
 
 def different_build_message(output_dir: str, existing: manifest_lib.Manifest) -> str:
     return (
-        f"{output_dir} already holds a different build ({existing.dataset}, {existing.config}); "
-        "choose another --output_dir or delete that one"
+        f"{output_dir} holds a manifest of another build ({existing.dataset}, {existing.config}) under this "
+        "build's name: it was edited or moved there; remove that folder to rebuild"
     )
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def publish(local_path: str, destination: str) -> tuple[str, int]:
     """Copy a local file to any Beam path; return its ``(sha256 hex, size in bytes)``.
 
-    The copy goes to a unique temporary name first and is renamed into place, so a retried or
-    duplicated bundle never leaves a partly written file under ``destination``.
+    The copy goes to a unique temporary name (``<destination>.incomplete-<uuid>``) and is renamed
+    into place, so a crash, a retried or a duplicated bundle never leaves a partly written file
+    under ``destination``. A failed copy deletes its temporary file. If another build of the same
+    configuration removed the temporary file after writing ``destination`` itself (see
+    :func:`remove_partials`), the copy counts as done when ``destination`` holds the same bytes.
     """
     digest = hashlib.sha256()
     size = 0
-    partial = f"{destination}.incomplete-{uuid.uuid4().hex}"
-    with open(local_path, "rb") as src, FileSystems.create(
-        partial, compression_type=CompressionTypes.UNCOMPRESSED
-    ) as dst:
-        while chunk := src.read(1 << 22):
-            digest.update(chunk)
-            dst.write(chunk)
-            size += len(chunk)
-    FileSystems.rename([partial], [destination])
+    partial = f"{destination}{PARTIAL}{uuid.uuid4().hex}"
+    try:
+        with open(local_path, "rb") as src, FileSystems.create(
+            partial, compression_type=CompressionTypes.UNCOMPRESSED
+        ) as dst:
+            while chunk := src.read(1 << 22):
+                digest.update(chunk)
+                dst.write(chunk)
+                size += len(chunk)
+    except BaseException:
+        _delete_quietly(partial)
+        raise
+    try:
+        FileSystems.rename([partial], [destination])
+    except (BeamIOError, OSError):
+        if not FileSystems.exists(destination) or file_sha256(destination) != digest.hexdigest():
+            _delete_quietly(partial)
+            raise
     return digest.hexdigest(), size
+
+
+def _delete_quietly(path: str) -> None:
+    try:
+        FileSystems.delete([path])
+    except (BeamIOError, OSError):
+        pass
+
+
+def remove_partials(output_dir: str) -> int:
+    """Delete the temporary files (``*.incomplete-*``) that crashed or concurrent copies left in
+    ``output_dir``; return how many."""
+    (match,) = FileSystems.match([paths.join(output_dir, f"*{PARTIAL}*")])
+    stale = [m.path for m in match.metadata_list]
+    for path in stale:
+        _delete_quietly(path)
+    return len(stale)
 
 
 class WriteShard(beam.DoFn):
@@ -237,7 +275,8 @@ class CommitManifest(beam.DoFn):
             publish(local, paths.join(self.output_dir, manifest_lib.MANIFEST_NAME))
         finally:
             shutil.rmtree(local_dir, ignore_errors=True)
-        log.info("committed %s", paths.join(self.output_dir, manifest_lib.MANIFEST_NAME))
+        removed = remove_partials(self.output_dir)
+        log.info("committed %s (removed %d temporary files)", self.output_dir, removed)
         yield text
 
 
@@ -258,7 +297,8 @@ class EncodeFn(beam.DoFn):
 
 
 class BuildShards(beam.PTransform):
-    """Build a dataset: ``{split: source path}`` -> shards and manifest in ``output_dir``.
+    """Build a dataset: ``{split: source path}`` -> shards and manifest in :attr:`output_dir`,
+    the folder ``<output_root>/<build name>`` (:func:`spyx_data.manifest.build_name`).
 
     Outputs a single element, the manifest text, once the manifest is written.
     """
@@ -267,7 +307,7 @@ class BuildShards(beam.PTransform):
         self,
         spec: Any,
         inputs: dict[str, str],
-        output_dir: str,
+        output_root: str,
         writer_options: str,
         num_shards: int | None = None,
         plan_parts: int = 1,
@@ -275,22 +315,23 @@ class BuildShards(beam.PTransform):
         super().__init__()
         self.spec = spec
         self.inputs = dict(sorted(inputs.items()))
-        self.output_dir = output_dir
+        self.output_root = output_root
         self.writer_options = writer_options
         self.num_shards = num_shards
         self.plan_parts = plan_parts
 
     def config(self) -> dict[str, Any]:
         """What the output bytes depend on; stored in the manifest."""
-        return {
-            **self.spec.config(),
-            "num_shards": self.num_shards,
-            "inputs": {split: os.path.basename(path) for split, path in self.inputs.items()},
-        }
+        return manifest_lib.build_config(self.spec.config(), self.inputs, self.num_shards)
 
     def build_key(self) -> tuple:
         """:attr:`spyx_data.manifest.Manifest.build_key` of the manifest this build writes."""
         return (self.spec.dataset, self.config(), self.spec.layout, self.writer_options)
+
+    @property
+    def output_dir(self) -> str:
+        """Where this build lives: ``<output_root>/<build name>``."""
+        return paths.join(self.output_root, manifest_lib.build_name(*self.build_key()))
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
         sources = [

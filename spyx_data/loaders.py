@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import collections
 import functools
-import os
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from spyx_data import datasets, paths, sharding
 from spyx_data import manifest as manifest_lib
 from spyx_data.prestage import prestage
 from spyx_data.sources import SplitSource
@@ -158,19 +159,24 @@ class GrainLoader:
                 iterator.close()
 
 
-def build_dir(download_dir: str, dataset: str, config: dict[str, Any]) -> str:
-    """Cache folder of a loader's build: ``download_dir/spyx_data/<dataset>-<key><value>-...``."""
-    key = "-".join(f"{k}{v}" for k, v in sorted(config.items()))
-    return os.path.join(download_dir, "spyx_data", f"{dataset}-{key}")
+def prebuilt_location(root: str, dataset: str, options: dict[str, Any]) -> tuple[str, tuple]:
+    """Where ``pipelines.tonic`` puts the default build of ``dataset`` with ``options`` under
+    ``root``, and that build's :attr:`~spyx_data.manifest.Manifest.build_key`."""
+    info = datasets.get(dataset)
+    spec = info.spec(**options)
+    config = manifest_lib.build_config(spec.config(), dict(info.locations), None)
+    key = (spec.dataset, config, spec.layout, sharding.writer_options())
+    return paths.join(root, manifest_lib.build_name(*key)), key
 
 
 class ShardLoader:
     """Train and test epochs and prestage over one prebuilt dataset, built on first use.
 
-    If ``shards_dir`` (default ``download_dir/spyx_data/<dataset>-<config>``) holds no build,
-    the pipeline for ``dataset`` runs locally once, with ``config`` as its flags, on the tonic
-    data in ``download_dir`` (tonic downloads it if missing); that needs the ``build`` extra.
-    Later runs only read the shards.
+    The build lives in ``shards_dir``; by default that is the folder ``pipelines.tonic`` names
+    for this dataset and ``options`` under ``download_dir/spyx_data``. If it holds no build, the
+    pipeline runs locally once, with ``options`` as its flags, on the tonic data in
+    ``download_dir`` (tonic downloads it if missing); that needs the ``build`` extra. Later runs
+    only read the shards.
 
     ``train_epoch()`` shuffles (seed ``key``, reshuffled each epoch) and drops the last partial
     batch, as spyx.data; ``test_epoch()`` keeps source order and, unlike spyx.data, every
@@ -180,7 +186,7 @@ class ShardLoader:
     def __init__(
         self,
         dataset: str,
-        config: dict[str, Any],
+        options: dict[str, Any],
         batch_size: int,
         key: int,
         download_dir: str,
@@ -191,16 +197,21 @@ class ShardLoader:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
-        self.shards_dir = shards_dir or build_dir(download_dir, dataset, config)
+        root = paths.join(download_dir, "spyx_data")
+        default_dir, build_key = prebuilt_location(root, dataset, options)
+        self.shards_dir = shards_dir or default_dir
         try:
             manifest = manifest_lib.read_manifest(self.shards_dir)
         except FileNotFoundError:
-            manifest = _build(dataset, download_dir, self.shards_dir, config)
-        built = {k: manifest.config.get(k) for k in config}
-        if manifest.dataset != dataset or built != config:
-            raise ValueError(
-                f"{self.shards_dir} holds a {manifest.dataset} build with {built}; asked for {dataset} with {config}"
-            )
+            if shards_dir is not None:
+                raise
+            manifest = _build(dataset, download_dir, root, options)
+        wanted = datasets.get(dataset).spec(**options).config()
+        built = {k: manifest.config.get(k) for k in wanted}
+        if manifest.dataset != dataset or json.loads(json.dumps(wanted)) != built:
+            raise ValueError(f"{self.shards_dir} holds a {manifest.dataset} build with {built}; asked for {wanted}")
+        if shards_dir is None and manifest.build_key != build_key:
+            raise ValueError(f"{self.shards_dir} holds another build than its name says; remove it to rebuild")
         self.manifest = manifest
         train = SplitSource(self.shards_dir, "train", manifest)
         test = SplitSource(self.shards_dir, "test", manifest)
@@ -241,9 +252,9 @@ class SHD_loader(ShardLoader):
         duration_ms: int = 1000,
         test_drop_remainder: bool = False,
     ):
-        config = {"sample_T": sample_T, "channels": channels, "duration_ms": duration_ms}
+        options = {"sample_T": sample_T, "channels": channels, "duration_ms": duration_ms}
         super().__init__(
-            "shd", config, batch_size, key, download_dir, worker_count, shards_dir, test_drop_remainder
+            "shd", options, batch_size, key, download_dir, worker_count, shards_dir, test_drop_remainder
         )
         self.sample_T = sample_T
         self.obs_shape = (channels,)
@@ -271,26 +282,26 @@ class NMNIST_loader(ShardLoader):
         duration_ms: int = 300,
         test_drop_remainder: bool = False,
     ):
-        config = {"sample_T": sample_T, "duration_ms": duration_ms}
+        options = {"sample_T": sample_T, "duration_ms": duration_ms}
         super().__init__(
-            "nmnist", config, batch_size, key, download_dir, worker_count, shards_dir, test_drop_remainder
+            "nmnist", options, batch_size, key, download_dir, worker_count, shards_dir, test_drop_remainder
         )
         self.sample_T = sample_T
         self.obs_shape = (2, 34, 34)
         self.act_shape = (10,)
 
 
-def _build(dataset: str, download_dir: str, shards_dir: str, config: dict[str, Any]) -> manifest_lib.Manifest:
+def _build(dataset: str, download_dir: str, root: str, options: dict[str, Any]) -> manifest_lib.Manifest:
     try:
         from pipelines import tonic
     except ImportError as e:
         raise ImportError(
-            f"no shards in {shards_dir} and the build dependencies are missing ({e}); "
+            f"no {dataset} shards under {root} and the build dependencies are missing ({e}); "
             "install them with: pip install 'spyx-data[build]', or pass shards_dir= a finished build"
         ) from e
     argv: Sequence[str] = [
         f"--data_dir={download_dir}",
-        f"--output_dir={shards_dir}",
-        *(f"--{k}={v}" for k, v in config.items()),
+        f"--output_dir={root}",
+        *(f"--{k}={v}" for k, v in options.items()),
     ]
     return tonic.run(argv, dataset=dataset)

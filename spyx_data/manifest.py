@@ -23,6 +23,7 @@ holds no dataset. Readers find shards only through the manifest (never a glob). 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import posixpath
 from typing import Any
@@ -69,6 +70,11 @@ class Manifest:
     def build_key(self) -> tuple:
         """What makes two builds the same: dataset, config, record layout and writer options."""
         return (self.dataset, self.config, self.layout, self.writer_options)
+
+    @property
+    def build_name(self) -> str:
+        """The name of the folder this build lives in (see :func:`build_name`)."""
+        return build_name(*self.build_key)
 
     def split(self, name: str) -> SplitInfo:
         if name not in self.splits:
@@ -132,6 +138,27 @@ class Manifest:
             raise ManifestError(f"{where}: {e}") from None
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ManifestError(f"{where}: malformed manifest ({type(e).__name__}: {e})") from None
+
+
+def build_config(spec_config: dict[str, Any], inputs: dict[str, str], num_shards: int | None) -> dict[str, Any]:
+    """A build's ``config``: the spec's parameters, the shard count asked for (None: by size)
+    and the file or folder name of each split's source."""
+    sources = {split: posixpath.basename(path.rstrip("/")) for split, path in sorted(inputs.items())}
+    return {**spec_config, "num_shards": num_shards, "inputs": sources}
+
+
+def build_name(dataset: str, config: dict[str, Any], layout: records.RecordLayout, writer_options: str) -> str:
+    """``<dataset>-<12 hex digits>``: a hash of everything the bytes of a build depend on
+    (config, record schema version and layout, writer options). Each build lives in a folder of
+    this name under the output root, so a different configuration never touches another's."""
+    identity = {
+        "dataset": dataset,
+        "config": config,
+        "record": {"version": records.VERSION, "sample_T": layout.sample_T, "dims": list(layout.dims)},
+        "writer_options": writer_options,
+    }
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    return f"{dataset}-{digest[:12]}"
 
 
 def _parse_split(name: str, doc: dict) -> SplitInfo:

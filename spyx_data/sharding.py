@@ -13,6 +13,15 @@ import math
 #: Default target size of one shard file before compression.
 DEFAULT_SHARD_BYTES = 8 << 20
 SHARD_SUFFIX = ".array_record"
+#: ArrayRecord compressions a build may use.
+COMPRESSIONS = ("uncompressed", "zstd:1", "zstd:3", "snappy")
+
+
+def writer_options(compression: str = "uncompressed") -> str:
+    """ArrayRecord writer options of a shard: one record per group, as Grain's random access needs."""
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"compression must be one of {COMPRESSIONS}, got {compression!r}")
+    return f"group_size:1,{compression}"
 
 
 def default_num_shards(num_records: int, record_bytes: int, shard_bytes: int = DEFAULT_SHARD_BYTES) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 
 import pytest
@@ -82,7 +83,21 @@ def shd_data(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def shd_build(shd_data, tmp_path_factory) -> str:
-    """The shared build of ``shd_data`` (3 shards per split, in-process runner)."""
-    out = str(tmp_path_factory.mktemp("shards") / "shd")
-    shd.run([f"--data_dir={shd_data}", f"--output_dir={out}", f"--num_shards={NUM_SHARDS}"])
-    return out
+    """The folder of the shared build of ``shd_data`` (3 shards per split, in-process runner)."""
+    root = str(tmp_path_factory.mktemp("shards"))
+    return build_dir(root, shd.run([f"--data_dir={shd_data}", f"--output_dir={root}", f"--num_shards={NUM_SHARDS}"]))
+
+
+def build_dir(root, manifest) -> str:
+    """Where a build with ``manifest`` lives under the output root ``root``."""
+    return os.path.join(str(root), manifest.build_name)
+
+
+def manifests_under(root) -> list[str]:
+    """Every manifest.json below ``root`` (a failed build must publish none)."""
+    return [os.path.join(d, f) for d, _, files in os.walk(root) for f in files if f == "manifest.json"]
+
+
+def files(directory) -> dict[str, bytes]:
+    """Every file directly in ``directory``, by name."""
+    return {name: open(os.path.join(directory, name), "rb").read() for name in sorted(os.listdir(directory))}

@@ -1,6 +1,8 @@
 """The SHD Beam build: contents, determinism across runners, and what it refuses."""
 
+import logging
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -11,11 +13,7 @@ from spyx_data import manifest as manifest_lib
 from spyx_data import raster, records, synthetic
 from spyx_data.sources import read_shard
 
-from .conftest import NUM_SHARDS, TEST, TRAIN
-
-
-def files(directory):
-    return {name: open(os.path.join(directory, name), "rb").read() for name in sorted(os.listdir(directory))}
+from .conftest import NUM_SHARDS, TEST, TRAIN, build_dir, files, manifests_under
 
 
 def expected_raster(events, sample_T=128, channels=128, duration_us=1_000_000):
@@ -46,49 +44,61 @@ def test_every_record_is_tonics_sample_rasterised(shd_build, shd_data, split):
 
 
 def test_two_worker_processes_write_identical_bytes(shd_build, shd_data, tmp_path):
-    out = str(tmp_path / "mp")
-    shd.run([
-        f"--data_dir={shd_data}", f"--output_dir={out}", f"--num_shards={NUM_SHARDS}",
+    manifest = shd.run([
+        f"--data_dir={shd_data}", f"--output_dir={tmp_path}", f"--num_shards={NUM_SHARDS}",
         "--direct_running_mode=multi_processing", "--direct_num_workers=2",
     ])
-    assert files(out) == files(shd_build)
+    assert manifest.build_name == os.path.basename(shd_build)
+    assert files(build_dir(tmp_path, manifest)) == files(shd_build)
 
 
 def test_direct_runner_falls_back_offline_and_writes_identical_bytes(shd_build, shd_data, tmp_path):
-    out = str(tmp_path / "direct")
     # Prism would download its binary; pointing it at a missing local file fails offline without
     # touching the network, as a download does on a machine without one, and Beam falls back.
-    shd.run([
-        f"--data_dir={shd_data}", f"--output_dir={out}", f"--num_shards={NUM_SHARDS}",
+    manifest = shd.run([
+        f"--data_dir={shd_data}", f"--output_dir={tmp_path}", f"--num_shards={NUM_SHARDS}",
         "--runner=DirectRunner", f"--prism_location={tmp_path / 'no-prism'}",
     ])
-    assert files(out) == files(shd_build)
+    assert files(build_dir(tmp_path, manifest)) == files(shd_build)
 
 
 def test_default_shard_count_and_compression_option(shd_data, tmp_path):
-    out = str(tmp_path / "zstd")
-    manifest = shd.run([f"--data_dir={shd_data}", f"--output_dir={out}", "--splits=test", "--compression=zstd:3"])
+    manifest = shd.run([f"--data_dir={shd_data}", f"--output_dir={tmp_path}", "--splits=test", "--compression=zstd:3"])
+    out = build_dir(tmp_path, manifest)
     assert list(manifest.splits) == ["test"] and len(manifest.split("test").shards) == 1
     assert manifest.writer_options == "group_size:1,zstd:3"
     shard = manifest.split("test").shards[0]
     assert len(read_shard(os.path.join(out, shard.path), shard, manifest.layout)) == TEST
 
 
-def test_same_config_again_does_no_work(shd_build, shd_data, capsys):
+def test_same_config_again_does_no_work(shd_build, shd_data, capsys, caplog):
+    caplog.set_level(logging.INFO, logger="pipelines.build")
+    root = os.path.dirname(shd_build)
     before = {name: os.stat(os.path.join(shd_build, name)).st_mtime_ns for name in os.listdir(shd_build)}
-    assert shd.main([f"--data_dir={shd_data}", f"--output_dir={shd_build}", f"--num_shards={NUM_SHARDS}"]) == 0
+    assert shd.main([f"--data_dir={shd_data}", f"--output_dir={root}", f"--num_shards={NUM_SHARDS}"]) == 0
     after = {name: os.stat(os.path.join(shd_build, name)).st_mtime_ns for name in os.listdir(shd_build)}
     assert after == before
-    out = capsys.readouterr().out
-    assert f"shd shards in {shd_build}" in out and f"train: {TRAIN} samples in {NUM_SHARDS} shards" in out
+    captured = capsys.readouterr()
+    assert f"{shd_build} already holds this build; nothing to do" in caplog.text
+    assert f"shd shards in {shd_build}" in captured.out and f"train: {TRAIN} samples in {NUM_SHARDS} shards" in captured.out
 
 
-def test_a_different_config_never_overwrites_a_build(shd_build, shd_data, capsys):
-    before = files(shd_build)
-    code = shd.main([f"--data_dir={shd_data}", f"--output_dir={shd_build}", "--sample_T=64"])
-    assert code == 2
-    assert "already holds a different build" in capsys.readouterr().err
-    assert files(shd_build) == before
+def test_a_different_config_goes_to_its_own_folder(shd_build, shd_data, tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(shd_build, root / os.path.basename(shd_build))
+    before = files(root / os.path.basename(shd_build))
+    manifest = shd.run([f"--data_dir={shd_data}", f"--output_dir={root}", "--sample_T=64", "--splits=test"])
+    assert manifest.build_name != os.path.basename(shd_build) and manifest.build_name.startswith("shd-")
+    assert sorted(os.listdir(root)) == sorted([os.path.basename(shd_build), manifest.build_name])
+    assert files(root / os.path.basename(shd_build)) == before
+
+
+def test_a_foreign_manifest_under_a_build_name_is_refused(shd_build, shd_data, tmp_path, capsys):
+    other = shd.run([f"--data_dir={shd_data}", f"--output_dir={tmp_path}", "--sample_T=64", "--splits=test"])
+    target = tmp_path / os.path.basename(shd_build)
+    shutil.copytree(build_dir(tmp_path, other), target)  # another build moved under this build's name
+    code = shd.main([f"--data_dir={shd_data}", f"--output_dir={tmp_path}", f"--num_shards={NUM_SHARDS}"])
+    assert code == 2 and "holds a manifest of another build" in capsys.readouterr().err
 
 
 def write_samples(data_dir, samples):
@@ -102,7 +112,7 @@ def test_a_bad_unit_fails_the_build_naming_file_and_sample(tmp_path):
     out = tmp_path / "out"
     with pytest.raises(Exception, match=r"shd_train\.h5: sample 2: event 0 has unit 700, outside 0\.\.699"):
         shd.run([f"--data_dir={data}", f"--output_dir={out}", "--splits=train"])
-    assert not (out / manifest_lib.MANIFEST_NAME).exists()
+    assert not manifests_under(out)
 
 
 def test_a_label_out_of_range_fails_naming_file_and_sample(tmp_path):
@@ -117,7 +127,7 @@ def test_non_finite_times_are_dropped_and_counted(tmp_path):
     manifest = shd.run([f"--data_dir={data}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
     assert manifest.split("train").counts == {"events": 5, "dropped_nonfinite": 2, "dropped_outside_window": 1, "empty_samples": 0}
     shard = manifest.split("train").shards[0]
-    record = read_shard(str(tmp_path / "out" / shard.path), shard, manifest.layout)[0]
+    record = read_shard(os.path.join(build_dir(tmp_path / "out", manifest), shard.path), shard, manifest.layout)[0]
     assert record["label"] == 7
     assert np.argwhere(raster.unpack_time(record["obs"], 128)).tolist() == [[12, 0], [25, 0]]
 
@@ -127,7 +137,7 @@ def test_an_empty_split_fails_and_publishes_nothing(tmp_path):
     out = tmp_path / "out"
     with pytest.raises(Exception, match="has no samples"):
         shd.run([f"--data_dir={data}", f"--output_dir={out}", "--splits=train"])
-    assert not (out / manifest_lib.MANIFEST_NAME).exists()
+    assert not manifests_under(out)
 
 
 @pytest.mark.parametrize(
@@ -184,7 +194,7 @@ def test_a_corrupt_h5_is_named(tmp_path):
         f.write(b"\0" * 64)  # clobber the HDF5 superblock
     with pytest.raises(Exception, match=r"shd_train\.h5: cannot open as HDF5"):
         shd.run([f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
-    assert not (tmp_path / "out" / manifest_lib.MANIFEST_NAME).exists()
+    assert not manifests_under(tmp_path / "out")
 
 
 def test_a_missing_h5_dataset_is_named(tmp_path):
@@ -196,4 +206,4 @@ def test_a_missing_h5_dataset_is_named(tmp_path):
         del f["spikes/units"]
     with pytest.raises(Exception, match=r"shd_train\.h5: missing dataset .*spikes/units"):
         shd.run([f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
-    assert not (tmp_path / "out" / manifest_lib.MANIFEST_NAME).exists()
+    assert not manifests_under(tmp_path / "out")

@@ -20,6 +20,8 @@ from runners.local import pipeline_options
 from spyx_data import functional as F
 from spyx_data import raster
 
+from .conftest import build_dir, files, manifests_under
+
 unit_floats = hnp.arrays(
     np.float32,
     hnp.array_shapes(min_dims=1, max_dims=3, max_side=5),
@@ -179,9 +181,9 @@ def dense_npz(tmp_path_factory):
 
 
 def test_encode_pipeline_end_to_end(dense_npz, tmp_path):
-    out = str(tmp_path / "rate")
     manifest = encode.run([f"--input={dense_npz}", "--encoder=rate", "--num_steps=20", "--max_r=0.75",
-                           "--seed=0", f"--output_dir={out}", "--num_shards=3"])
+                           "--seed=0", f"--output_dir={tmp_path}", "--num_shards=3"])
+    out = build_dir(tmp_path, manifest)
     assert manifest.dataset == "dense" and list(manifest.splits) == ["train"]
     assert manifest.config["encoder"] == "rate" and manifest.config["num_steps"] == 20
     assert manifest.layout.packed_shape == (3, 3, 4)
@@ -199,13 +201,11 @@ def test_encode_pipeline_end_to_end(dense_npz, tmp_path):
 
 def test_encode_is_identical_across_worker_counts(dense_npz, tmp_path):
     args = [f"--input={dense_npz}", "--encoder=rate", "--num_steps=16", "--num_shards=4"]
-    encode.run([*args, f"--output_dir={tmp_path / 'a'}"])
-    encode.run([*args, f"--output_dir={tmp_path / 'b'}", "--direct_running_mode=multi_processing",
-                "--direct_num_workers=2"])
-    names = sorted(os.listdir(tmp_path / "a"))
-    assert names == sorted(os.listdir(tmp_path / "b")) and len(names) == 5
-    for name in names:
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    one = encode.run([*args, f"--output_dir={tmp_path / 'a'}"])
+    two = encode.run([*args, f"--output_dir={tmp_path / 'b'}", "--direct_running_mode=multi_processing",
+                      "--direct_num_workers=2"])
+    a, b = files(build_dir(tmp_path / "a", one)), files(build_dir(tmp_path / "b", two))
+    assert a == b and len(a) == 5
 
 
 def test_encode_latency_and_angle_and_split_name(dense_npz, tmp_path):
@@ -216,7 +216,7 @@ def test_encode_latency_and_angle_and_split_name(dense_npz, tmp_path):
                            f"--output_dir={tmp_path / 'latency'}"])
     with np.load(dense_npz) as f:
         x = f["x"]
-    obs, _ = spyx_data.load_split(str(tmp_path / "latency"), "train")
+    obs, _ = spyx_data.load_split(build_dir(tmp_path / "latency", manifest), "train")
     np.testing.assert_array_equal(raster.unpack_time(obs[5], 9), np.asarray(spyx_data.latency_code(9)(x[5])))
 
 
@@ -236,7 +236,7 @@ def test_encode_rejects_bad_input(tmp_path, capsys):
     assert "--encoder=rate takes no --neuron_count" in capsys.readouterr().err
     assert encode.main([f"--input={tmp_path / 'missing.npz'}", "--encoder=rate", "--num_steps=2",
                         f"--output_dir={tmp_path / 'r'}"]) == 2
-    assert not any((tmp_path / d / "manifest.json").exists() for d in "opqr")
+    assert not manifests_under(tmp_path)
 
 
 def test_grain_loader_randomness_is_a_function_of_seed_index_and_epoch(shd_build):

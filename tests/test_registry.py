@@ -11,7 +11,8 @@ import tonic
 import spyx_data
 from pipelines import tonic as tonic_pipeline
 from spyx_data import datasets, raster, synthetic
-from spyx_data import manifest as manifest_lib
+
+from .conftest import build_dir, files, manifests_under
 
 PER_SPLIT = 24
 
@@ -53,11 +54,11 @@ def builds(tmp_path_factory):
     root = tmp_path_factory.mktemp("registry")
     out = {}
     for name in sorted(datasets.REGISTRY):
-        data_dir, output_dir = str(root / "data"), str(root / "shards" / name)
+        data_dir = str(root / "data")
         manifest = tonic_pipeline.run(
-            [f"--dataset={name}", f"--data_dir={data_dir}", f"--output_dir={output_dir}", f"--synthetic={PER_SPLIT}"]
+            [f"--dataset={name}", f"--data_dir={data_dir}", f"--output_dir={root / 'shards'}", f"--synthetic={PER_SPLIT}"]
         )
-        out[name] = (data_dir, output_dir, manifest)
+        out[name] = (data_dir, build_dir(root / "shards", manifest), manifest)
     return out
 
 
@@ -98,14 +99,12 @@ def test_seeded_split_is_disjoint_and_complete(builds):
 def test_worker_count_does_not_change_the_bytes(builds, tmp_path):
     data_dir, _, _ = builds["nmnist"]
     args = ["--dataset=nmnist", f"--data_dir={data_dir}", "--num_shards=3"]
-    tonic_pipeline.run([*args, f"--output_dir={tmp_path / 'one'}"])
-    tonic_pipeline.run([
+    first = tonic_pipeline.run([*args, f"--output_dir={tmp_path / 'one'}"])
+    second = tonic_pipeline.run([
         *args, f"--output_dir={tmp_path / 'two'}", "--direct_running_mode=multi_processing", "--direct_num_workers=2"
     ])
-    one, two = sorted(os.listdir(tmp_path / "one")), sorted(os.listdir(tmp_path / "two"))
+    one, two = files(build_dir(tmp_path / "one", first)), files(build_dir(tmp_path / "two", second))
     assert one == two and len(one) == 7
-    for name in one:
-        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 
 
 def test_camera_options_equal_tonic_with_the_same_options(builds, tmp_path):
@@ -116,7 +115,7 @@ def test_camera_options_equal_tonic_with_the_same_options(builds, tmp_path):
         "--spatial_factor=3", "--merge_polarity", "--first_saccade_only", "--sample_T=10", "--duration_ms=150",
     ])
     assert manifest.layout.packed_shape == (2, 1, 12, 12)
-    obs, labels = spyx_data.load_split(str(tmp_path), "test")
+    obs, labels = spyx_data.load_split(build_dir(tmp_path, manifest), "test")
     samples = tonic_samples(info, data_dir, "test", first_saccade_only=True)
     for i, (ev, label) in enumerate(samples):
         expected = expected_frames(ev, info, 10, 150_000, spatial_factor=3, merge_polarity=True)
@@ -167,7 +166,7 @@ def test_truncated_recording_fails_naming_the_file(tmp_path):
     out, build = build_train(data_dir, tmp_path)
     with pytest.raises(Exception, match=rf"{path}: \d+ bytes is not a whole number of 5-byte events"):
         build()
-    assert not (out / manifest_lib.MANIFEST_NAME).exists()
+    assert not manifests_under(out)
 
 
 def test_event_off_the_sensor_fails_naming_the_file(tmp_path):
@@ -178,7 +177,7 @@ def test_event_off_the_sensor_fails_naming_the_file(tmp_path):
     out, build = build_train(data_dir, tmp_path)
     with pytest.raises(Exception, match=rf"{path}: event \d+ has x=34, outside the sensor's 0..33"):
         build()
-    assert not (out / manifest_lib.MANIFEST_NAME).exists()
+    assert not manifests_under(out)
 
 
 def test_empty_recording_gives_an_all_zero_frame_and_is_counted(tmp_path):
@@ -187,7 +186,7 @@ def test_empty_recording_gives_an_all_zero_frame_and_is_counted(tmp_path):
     out, build = build_train(data_dir, tmp_path)
     manifest = build()
     assert manifest.split("train").counts["empty_samples"] == 1
-    obs, _ = spyx_data.load_split(str(out), "train")
+    obs, _ = spyx_data.load_split(build_dir(out, manifest), "train")
     assert not obs[0].any() and obs[1].any()
 
 
@@ -199,7 +198,7 @@ def test_class_folder_without_recordings_fails_naming_it(tmp_path):
     out, build = build_train(data_dir, tmp_path)
     with pytest.raises(Exception, match=rf"{folder}: folder holds no \.bin recordings"):
         build()
-    assert not (out / manifest_lib.MANIFEST_NAME).exists()
+    assert not manifests_under(out)
 
 
 def test_unknown_dataset_and_foreign_options_are_refused(tmp_path, capsys):

@@ -17,15 +17,11 @@ from runners.local import pipeline_options
 from spyx_data import datasets, sharding
 
 from . import memfs
-from .conftest import NUM_SHARDS, TEST, TRAIN
+from .conftest import NUM_SHARDS, TEST, TRAIN, build_dir, files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATAFLOW = ["--project=my-project-123", "--region=us-central1", "--temp_location=gs://my-bucket/tmp", "--dry_run=True"]
 IMAGE = "us-central1-docker.pkg.dev/my-project-123/repo/spyx-data:0.1.0"
-
-
-def local_files(directory):
-    return {name: open(os.path.join(directory, name), "rb").read() for name in os.listdir(directory)}
 
 
 @pytest.fixture
@@ -84,11 +80,13 @@ def test_build_from_and_to_a_non_local_filesystem(shd_build, shd_data):
         with open(os.path.join(shd_data, "SHD", f"shd_{split}.h5"), "rb") as f:
             memfs.FILES[f"memtest://raw/SHD/shd_{split}.h5"] = f.read()
     manifest = shd.run([
-        "--data_dir=memtest://raw", "--output_dir=memtest://bucket/shd", f"--num_shards={NUM_SHARDS}",
+        "--data_dir=memtest://raw", "--output_dir=memtest://bucket/shards", f"--num_shards={NUM_SHARDS}",
         "--direct_running_mode=in_memory",
     ])
-    written = {p[len("memtest://bucket/shd/"):]: b for p, b in memfs.FILES.items() if p.startswith("memtest://bucket/")}
-    local = local_files(shd_build)
+    prefix = f"memtest://bucket/shards/{manifest.build_name}/"
+    assert manifest.build_name == os.path.basename(shd_build)
+    written = {p[len(prefix):]: b for p, b in memfs.FILES.items() if p.startswith("memtest://bucket/")}
+    local = files(shd_build)
     assert set(written) == set(local)  # nothing else: no partial or temporary files left
     for name, data in local.items():
         if name != "manifest.json":
@@ -101,13 +99,12 @@ def test_build_from_and_to_a_non_local_filesystem(shd_build, shd_data):
 def test_dask_cluster_build_is_byte_identical(shd_build, shd_data, tmp_path):
     from distributed import LocalCluster
 
-    out = str(tmp_path / "dask")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        shd.run([
-            f"--data_dir={shd_data}", f"--output_dir={out}", f"--num_shards={NUM_SHARDS}",
+        manifest = shd.run([
+            f"--data_dir={shd_data}", f"--output_dir={tmp_path}", f"--num_shards={NUM_SHARDS}",
             "--preset=dask:2", f"--dask_client_address={cluster.scheduler_address}",
         ])
-    assert local_files(out) == local_files(shd_build)
+    assert files(build_dir(tmp_path, manifest)) == files(shd_build)
 
 
 def test_prestage_hosts_are_disjoint_cover_the_split_and_stay_in_lockstep(shd_build):
