@@ -217,7 +217,7 @@ class WriteShard(beam.DoFn):
                 for record in layout.split(layout.encode(block.obs, block.labels, indices)):
                     writer.write(record)
                 counts += block.counts
-            writer.close()
+            writer.close()  # raises when the data cannot be written (a full disk, say)
             sha256, size = publish(local, paths.join(self.output_dir, task.name))
         finally:
             shutil.rmtree(local_dir, ignore_errors=True)

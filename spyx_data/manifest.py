@@ -176,16 +176,13 @@ def _parse_split(name: str, doc: dict) -> SplitInfo:
 
 
 def read_manifest(directory: str) -> Manifest:
-    """Read and validate ``directory/manifest.json`` (local or any path etils.epath opens).
+    """Read and validate ``directory/manifest.json`` (a local path or a URL, see :mod:`spyx_data.paths`).
 
     Raises:
         FileNotFoundError: no manifest there (no finished build in ``directory``).
         ManifestError: the manifest is invalid.
     """
-    from etils import epath
-
     path = paths.join(str(directory), MANIFEST_NAME)
-    p = epath.Path(path)
-    if not p.exists():
+    if not paths.exists(path):
         raise FileNotFoundError(f"{path}: no manifest, so no finished build in {directory}")
-    return Manifest.from_json(p.read_bytes(), where=path)
+    return Manifest.from_json(paths.read_bytes(path), where=path)

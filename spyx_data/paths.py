@@ -1,8 +1,9 @@
-"""Paths that are local files or any Beam filesystem URL (``gs://bucket/dir``, ...).
+"""Paths that are local files or URLs of a remote filesystem (``gs://bucket/dir``, ...).
 
-Local paths go through the OS; a path with a scheme goes through Beam's ``FileSystems``, which
-is imported only then (it is there wherever a build runs), so the reader side of the library
-never needs Beam for local files. ArrayRecord opens ``gs://`` itself.
+Local paths go through the OS. A path with a scheme goes through Beam's ``FileSystems`` where
+Beam is installed (wherever a build runs: any registered scheme works), else through
+``etils.epath`` (``gs://`` with gcsfs), so reading shards never needs Beam. ArrayRecord opens
+``gs://`` itself.
 """
 
 from __future__ import annotations
@@ -25,18 +26,35 @@ def join(directory: str, *names: str) -> str:
 
 
 def _filesystems():
-    from apache_beam.io.filesystems import FileSystems
-
+    """Beam's ``FileSystems``, or None where Beam is not installed."""
+    try:
+        from apache_beam.io.filesystems import FileSystems
+    except ImportError:
+        return None
     return FileSystems
 
 
 def exists(path: str) -> bool:
-    return _filesystems().exists(path) if is_remote(path) else os.path.exists(path)
+    if not is_remote(path):
+        return os.path.exists(path)
+    filesystems = _filesystems()
+    if filesystems is not None:
+        return filesystems.exists(path)
+    from etils import epath
+
+    return epath.Path(path).exists()
 
 
 def open_read(path: str) -> BinaryIO:
-    """A binary file object to read (seekable for local files and Beam's cloud filesystems)."""
-    return _filesystems().open(path) if is_remote(path) else open(path, "rb")
+    """A binary file object to read (seekable for local files and cloud filesystems)."""
+    if not is_remote(path):
+        return open(path, "rb")
+    filesystems = _filesystems()
+    if filesystems is not None:
+        return filesystems.open(path)
+    from etils import epath
+
+    return epath.Path(path).open("rb")
 
 
 def read_bytes(path: str) -> bytes:
@@ -53,7 +71,7 @@ def list_files(root: str, suffix: str) -> list[tuple[str, ...]]:
     """
     if is_remote(root):
         prefix = root.rstrip("/") + "/"
-        (result,) = _filesystems().match([prefix + "**" + suffix])
+        (result,) = _filesystems().match([prefix + "**" + suffix])  # builds only: Beam is there
         found = sorted(tuple(m.path[len(prefix) :].split("/")) for m in result.metadata_list)
     else:
         if not os.path.isdir(root):

@@ -40,6 +40,19 @@ def check_shard(path: str, shard: manifest_lib.ShardInfo) -> None:
     _open_shard(path, shard).close()
 
 
+def check_checksum(path: str, shard: manifest_lib.ShardInfo) -> None:
+    """Recompute a shard's sha256 (reads the whole file).
+
+    Raises:
+        ShardError: naming ``path``, when it differs from the manifest's.
+    """
+    from spyx_data.verify import sha256_of
+
+    digest, _ = sha256_of(path)
+    if digest != shard.sha256:
+        raise ShardError(f"{path}: sha256 {digest} differs from the manifest's {shard.sha256}")
+
+
 def read_shard(
     path: str, shard: manifest_lib.ShardInfo, layout: RecordLayout, begin: int = 0, end: int | None = None
 ) -> np.ndarray:
@@ -75,11 +88,14 @@ class SplitSource:
     Record ``i`` is source sample ``i`` of the split; ``source[i]`` returns
     ``{"obs": uint8[ceil(T/8), *dims], "labels": int32, "index": int64}``. Built on
     ``grain.sources.ArrayRecordDataSource`` over the shards listed in the manifest (never a
-    glob); opening checks that each shard exists and holds the records the manifest says.
+    glob); opening checks that each shard exists and holds the records the manifest says
+    (``verify=True``: also its sha256).
     Picklable, so Grain worker processes can use it.
     """
 
-    def __init__(self, directory: str, split: str, manifest: manifest_lib.Manifest | None = None):
+    def __init__(
+        self, directory: str, split: str, manifest: manifest_lib.Manifest | None = None, verify: bool = False
+    ):
         import grain
 
         self.directory = str(directory)
@@ -90,6 +106,8 @@ class SplitSource:
         self.paths = [paths.join(self.directory, s.path) for s in self.info.shards]
         with ThreadPoolExecutor(min(16, len(self.paths))) as pool:
             list(pool.map(check_shard, self.paths, self.info.shards))
+            if verify:
+                list(pool.map(check_checksum, self.paths, self.info.shards))
         self._source = grain.sources.ArrayRecordDataSource(
             [f"{p}[0:{s.num_records}]" for p, s in zip(self.paths, self.info.shards)]
         )
@@ -120,6 +138,10 @@ class SplitSource:
         return f"SplitSource({self.directory!r}, {self.split!r}, num_records={len(self)})"
 
 
-def open_split(directory: str, split: str) -> SplitSource:
-    """Open ``split`` of the build in ``directory`` (the folder holding ``manifest.json``)."""
-    return SplitSource(directory, split)
+def open_split(directory: str, split: str, verify: bool = False) -> SplitSource:
+    """Open ``split`` of the build in ``directory`` (the folder holding ``manifest.json``).
+
+    Opening checks the record schema and that every shard exists with the manifest's record
+    count; ``verify=True`` also recomputes every shard's sha256 (reading all of it).
+    """
+    return SplitSource(directory, split, verify=verify)

@@ -1,0 +1,78 @@
+"""Check a build against its manifest: every shard's size, sha256 and record count, and every record."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterator
+
+from spyx_data import manifest as manifest_lib
+from spyx_data import paths
+from spyx_data.records import RecordLayout
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """Something wrong with a build: in ``shard`` (a path; None for the manifest), at ``record``
+    (the position in the shard; None when not tied to one record)."""
+
+    shard: str | None
+    record: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.shard or "manifest"
+        return f"{where}: record {self.record}: {self.message}" if self.record is not None else f"{where}: {self.message}"
+
+
+def sha256_of(path: str) -> tuple[str, int]:
+    """``(sha256 hex, size in bytes)`` of a file, read in 4 MiB pieces."""
+    digest = hashlib.sha256()
+    size = 0
+    with paths.open_read(path) as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def check_shard(path: str, shard: manifest_lib.ShardInfo, layout: RecordLayout) -> Iterator[Problem]:
+    """Every problem of one shard: missing, wrong size or checksum, unreadable records, records
+    whose header disagrees with the layout or whose index is not its place in the split."""
+    from array_record.python.array_record_module import ArrayRecordReader
+
+    if not paths.exists(path):
+        yield Problem(path, None, "missing")
+        return
+    digest, size = sha256_of(path)
+    if size != shard.num_bytes:
+        yield Problem(path, None, f"{size} bytes, manifest says {shard.num_bytes} (truncated or appended to)")
+    if digest != shard.sha256:
+        yield Problem(path, None, f"sha256 {digest} differs from the manifest's {shard.sha256}")
+    reader = ArrayRecordReader(path)
+    if not reader.ok():
+        yield Problem(path, None, "not a readable ArrayRecord file")
+        return
+    try:
+        if reader.num_records() != shard.num_records:
+            yield Problem(path, None, f"{reader.num_records()} records, manifest says {shard.num_records}")
+        for k in range(min(reader.num_records(), shard.num_records)):
+            try:
+                layout.decode(reader.read([k])[0], first_index=shard.first_index + k)
+            except Exception as e:  # riegeli raises on a corrupt chunk; decode on a bad header
+                yield Problem(path, k, f"(source index {shard.first_index + k}) {e}")
+    finally:
+        reader.close()
+
+
+def verify(directory: str) -> tuple[manifest_lib.Manifest | None, list[Problem]]:
+    """Check the build in ``directory``; return its manifest (None if unreadable) and the problems."""
+    try:
+        manifest = manifest_lib.read_manifest(directory)
+    except (FileNotFoundError, manifest_lib.ManifestError) as e:
+        return None, [Problem(None, None, str(e))]
+    problems = []
+    for info in manifest.splits.values():
+        for shard in info.shards:
+            problems += check_shard(paths.join(directory, shard.path), shard, manifest.layout)
+    return manifest, problems
