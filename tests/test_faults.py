@@ -1,0 +1,313 @@
+"""Fault injection: killed and concurrent builds, corrupted builds, fuzzed parsers, bad input."""
+
+import errno
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import spyx_data
+from pipelines import shd
+from spyx_data import manifest as manifest_lib
+from spyx_data import records, synthetic
+from spyx_data.__main__ import main as spyx_main
+from spyx_data.sources import ShardError
+from spyx_data.verify import verify
+
+from .conftest import files, manifests_under
+
+KILL_SEEDS = range(8)  # builds killed at random points
+BIT_FLIPS = 24  # single-bit flips at random positions of a shard
+
+
+def partials(directory):
+    return [n for n in os.listdir(directory) if ".incomplete-" in n] if os.path.isdir(directory) else []
+
+
+@pytest.fixture(scope="module")
+def fault_data(tmp_path_factory):
+    """Synthetic SHD big enough that a build spends a while writing 8 shards per split."""
+    data_dir = str(tmp_path_factory.mktemp("fault-data"))
+    synthetic.write_shd(data_dir, "train", 2000)
+    synthetic.write_shd(data_dir, "test", 600)
+    return data_dir
+
+
+def build_command(data_dir, root):
+    return [sys.executable, "-m", "pipelines.shd", f"--data_dir={data_dir}", f"--output_dir={root}", "--num_shards=8"]
+
+
+@pytest.fixture(scope="module")
+def fault_reference(fault_data, tmp_path_factory):
+    """An uninterrupted build as a subprocess: its folder and how long it took."""
+    root = tmp_path_factory.mktemp("fault-reference")
+    started = time.monotonic()
+    subprocess.run(build_command(fault_data, root), check=True, capture_output=True, timeout=600)
+    (name,) = os.listdir(root)
+    return str(root / name), time.monotonic() - started
+
+
+@pytest.mark.parametrize("seed", KILL_SEEDS)
+def test_a_build_killed_at_a_random_point_recovers_byte_identical(fault_data, fault_reference, tmp_path, seed):
+    reference, duration = fault_reference
+    root = tmp_path / "root"
+    process = subprocess.Popen(build_command(fault_data, root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(random.Random(seed).uniform(0.3, 1.05) * duration)
+    process.kill()  # SIGKILL: no cleanup runs
+    process.wait()
+    folder = root / os.path.basename(reference)
+    if (folder / "manifest.json").exists():  # killed after the commit: the build is whole
+        assert verify(str(folder))[1] == []
+    else:  # readers see no dataset at all
+        with pytest.raises(FileNotFoundError):
+            spyx_data.open_split(str(folder), "train")
+    subprocess.run(build_command(fault_data, root), check=True, capture_output=True, timeout=600)
+    assert files(folder) == files(reference)
+    assert partials(folder) == [] and os.listdir(root) == [os.path.basename(reference)]
+
+
+def test_two_builds_of_one_config_at_once_both_finish_with_the_same_bytes(fault_data, fault_reference, tmp_path):
+    reference, _ = fault_reference
+    both = [subprocess.Popen(build_command(fault_data, tmp_path), stderr=subprocess.PIPE) for _ in range(2)]
+    for process in both:
+        _, err = process.communicate(timeout=600)
+        assert process.returncode == 0, err.decode()[-2000:]
+    folder = tmp_path / os.path.basename(reference)
+    assert files(folder) == files(reference)
+
+
+@pytest.fixture
+def copy(shd_build, tmp_path):
+    """A private copy of the shared build, to corrupt."""
+    target = tmp_path / os.path.basename(shd_build)
+    shutil.copytree(shd_build, target)
+    return target
+
+
+def shard_info(directory, split="train", k=1):
+    return manifest_lib.read_manifest(str(directory)).split(split).shards[k]
+
+
+def test_every_single_bit_flip_is_caught_and_named(copy, capsys):
+    shard = shard_info(copy)
+    path = copy / shard.path
+    pristine = path.read_bytes()
+    rng = random.Random(0)
+    for _ in range(BIT_FLIPS):
+        data = bytearray(pristine)
+        position = rng.randrange(len(data))
+        data[position] ^= 1 << rng.randrange(8)
+        path.write_bytes(bytes(data))
+        _, problems = verify(str(copy))
+        assert problems and all(p.shard == str(path) for p in problems), position
+        assert any("sha256" in p.message for p in problems)
+    path.write_bytes(pristine)
+    assert verify(str(copy))[1] == []
+    data = bytearray(pristine)
+    data[len(data) // 2] ^= 0x10  # in the middle of the records
+    path.write_bytes(bytes(data))
+    assert spyx_main(["verify", str(copy)]) == 1
+    err = capsys.readouterr().err
+    assert f"FAILED {path}: record " in err and "(source index " in err
+    with pytest.raises(ShardError, match="sha256"):
+        spyx_data.open_split(str(copy), "train", verify=True)
+
+
+def test_truncated_and_missing_shards_are_caught_on_open(copy):
+    shard = shard_info(copy)
+    path = copy / shard.path
+    path.write_bytes(path.read_bytes()[: shard.num_bytes * 2 // 3])
+    with pytest.raises(ShardError, match=str(path)):
+        spyx_data.open_split(str(copy), "train")
+    assert any("truncated" in p.message for p in verify(str(copy))[1])
+    path.unlink()
+    with pytest.raises(ShardError, match=str(path)):
+        spyx_data.prestage(str(copy), "train", 10)
+    assert [p.message for p in verify(str(copy))[1]] == ["missing"]
+
+
+def test_an_edited_manifest_is_caught(copy, capsys):
+    doc = json.loads((copy / "manifest.json").read_text())
+    doc["splits"]["train"]["shards"][0]["sha256"] = "0" * 64
+    (copy / "manifest.json").write_text(json.dumps(doc))
+    assert spyx_main(["verify", str(copy)]) == 1
+    assert "differs from the manifest's 0000" in capsys.readouterr().err
+    doc["splits"]["train"]["shards"][0]["num_records"] += 1  # counts that no longer add up
+    (copy / "manifest.json").write_text(json.dumps(doc))
+    with pytest.raises(manifest_lib.ManifestError, match="does not continue at index"):
+        spyx_data.open_split(str(copy), "train")
+    for shard in doc["splits"]["train"]["shards"][1:]:  # counts that add up but disagree with the files
+        shard["first_index"] += 1
+    doc["splits"]["train"]["num_records"] += 1
+    (copy / "manifest.json").write_text(json.dumps(doc))
+    with pytest.raises(ShardError, match="records, manifest says"):
+        spyx_data.open_split(str(copy), "train")
+    doc["splits"]["train"]["shards"][0]["path"] = "../elsewhere.array_record"
+    (copy / "manifest.json").write_text(json.dumps(doc))
+    assert spyx_main(["verify", str(copy)]) == 1
+    assert "leaves the dataset directory" in capsys.readouterr().err
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=400), dims=st.lists(st.integers(1, 4), min_size=1, max_size=6).map(tuple),
+       sample_T=st.integers(1, 20))
+def test_fuzzed_records_decode_or_raise_record_error(data, dims, sample_T):
+    layout = records.RecordLayout(sample_T, dims)
+    try:
+        decoded = layout.decode(data)
+    except records.RecordError:
+        return
+    assert len(decoded) * layout.record_bytes == len(data)
+    assert (decoded["magic"] == records.MAGIC).all()
+
+
+def _valid_manifest_doc():
+    shards = [manifest_lib.ShardInfo(f"train-0000{k}-of-00002.array_record", 5 * k, 5, 99, "ab" * 32) for k in range(2)]
+    manifest = manifest_lib.Manifest("shd", {"sample_T": 16}, records.RecordLayout(16, (4,)), "group_size:1",
+                                     {"train": manifest_lib.SplitInfo(10, tuple(shards), {"events": 1})})
+    return json.loads(manifest.to_json())
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 2**40) | st.floats(allow_nan=True) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=st.lists(st.sampled_from(["splits", "train", "shards", 0, 1, "record", "path", "num_records", "dims",
+                                      "first_index", "format", "counts", "config", "sample_T"]), min_size=1,
+                     max_size=5),
+       value=json_values)
+def test_fuzzed_manifests_parse_or_raise_manifest_error(path, value):
+    doc = _valid_manifest_doc()
+    node = doc
+    for key in path[:-1]:
+        if isinstance(node, dict) and key in node or isinstance(node, list) and isinstance(key, int) and key < len(node):
+            node = node[key]
+    last = path[-1]
+    if isinstance(node, dict):
+        node[str(last)] = value
+    elif isinstance(node, list) and isinstance(last, int) and last < len(node):
+        node[last] = value
+    try:
+        manifest_lib.Manifest.from_json(json.dumps(doc))
+    except manifest_lib.ManifestError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300) | st.text(max_size=300))
+def test_fuzzed_manifest_bytes_raise_manifest_error(text):
+    with pytest.raises(manifest_lib.ManifestError):
+        manifest_lib.Manifest.from_json(text)
+
+
+class _FullDisk:
+    """A Beam write channel that fails like a full disk after ``limit`` bytes."""
+
+    def __init__(self, channel, limit):
+        self.channel, self.left = channel, limit
+
+    def write(self, data):
+        if len(data) > self.left:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.left -= len(data)
+        return self.channel.write(data)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.channel.close()
+
+
+def test_a_disk_filling_up_during_the_copy_fails_cleanly(shd_data, tmp_path, monkeypatch):
+    from apache_beam.io.filesystems import FileSystems
+
+    create = FileSystems.create
+    monkeypatch.setattr(FileSystems, "create", staticmethod(lambda path, *a, **k: _FullDisk(create(path, *a, **k), 100_000)))
+    with pytest.raises(Exception, match="No space left on device"):
+        shd.run([f"--data_dir={shd_data}", f"--output_dir={tmp_path}", "--num_shards=3", "--splits=train"])
+    assert not manifests_under(tmp_path)
+    for folder in os.listdir(tmp_path):
+        assert partials(tmp_path / folder) == []  # the failed copies removed their temporary files
+
+
+def test_a_disk_filling_up_during_the_shard_write_fails_cleanly(shd_data, tmp_path, monkeypatch):
+    from array_record.python import array_record_module
+
+    real = array_record_module.ArrayRecordWriter
+
+    class FullDiskWriter:
+        def __init__(self, path, options):
+            self.writer = real(path, options)
+            self.path = path
+
+        def ok(self):
+            return self.writer.ok()
+
+        def write(self, record):
+            self.writer.write(record)
+
+        def close(self):
+            self.writer.close()
+            raise RuntimeError(f"write() failed: No space left on device; writing {self.path}")
+
+    monkeypatch.setattr(array_record_module, "ArrayRecordWriter", FullDiskWriter)
+    with pytest.raises(Exception, match=r"No space left on device; writing .*train-00000-of-00003\.array_record"):
+        shd.run([f"--data_dir={shd_data}", f"--output_dir={tmp_path}", "--num_shards=3", "--splits=train"])
+    assert not manifests_under(tmp_path)
+
+
+def test_an_unwritable_output_dir_is_one_clear_line(shd_data, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert shd.main([f"--data_dir={shd_data}", f"--output_dir={blocker}/shards"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot write to {blocker}/shards/shd-") and err.count("\n") == 1
+
+
+def test_wrong_h5_dtypes_are_named(tmp_path):
+    import h5py
+
+    path = synthetic.shd_path(str(tmp_path), "train")
+    synthetic.write_heidelberg(path, [(np.array([0.1]), np.array([3]), 1, 0)])
+    with h5py.File(path, "r+") as f:
+        del f["spikes/times"]
+        times = np.empty(1, dtype=object)
+        times[0] = np.array([1, 2], np.int32)
+        f.create_dataset("spikes/times", data=times, dtype=h5py.vlen_dtype(np.int32))
+    with pytest.raises(Exception, match=r"shd_train\.h5: times must be vlen float and units vlen integer"):
+        shd.run([f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
+
+
+def test_a_negative_time_in_the_data_is_named(tmp_path):
+    data = str(tmp_path)
+    synthetic.write_heidelberg(synthetic.shd_path(data, "train"), [(np.array([0.1, -0.2]), np.array([3, 4]), 1, 0)])
+    with pytest.raises(Exception, match=r"shd_train\.h5: sample 0: event 1 has a negative time"):
+        shd.run([f"--data_dir={data}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
+    assert not manifests_under(tmp_path / "out")
+
+
+def test_invalid_reader_options_are_refused(shd_build, tmp_path):
+    source = spyx_data.open_split(shd_build, "test")
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        spyx_data.GrainLoader(source, 0, shuffle=False)
+    with pytest.raises(ValueError, match="worker_count must be >= 0"):
+        spyx_data.GrainLoader(source, 4, shuffle=False, worker_count=-1)
+    with pytest.raises(ValueError, match="process_index 4 is not in 0..3"):
+        spyx_data.GrainLoader(source, 4, shuffle=False, process_index=4, process_count=4)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        spyx_data.SHD_loader(batch_size=0, download_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="channels must be in 1..700"):
+        spyx_data.SHD_loader(channels=701, download_dir=str(tmp_path))
