@@ -267,6 +267,8 @@ def test_a_disk_filling_up_during_the_shard_write_fails_cleanly(shd_data, tmp_pa
     with pytest.raises(Exception, match=r"No space left on device; writing .*train-00000-of-00003\.array_record"):
         shd.run([f"--data_dir={shd_data}", f"--output_dir={tmp_path}", "--num_shards=3", "--splits=train"])
     assert not manifests_under(tmp_path)
+    for folder in os.listdir(tmp_path):
+        assert partials(tmp_path / folder) == []
 
 
 def test_an_unwritable_output_dir_is_one_clear_line(shd_data, tmp_path, capsys):
