@@ -21,7 +21,7 @@ from spyx_data.events import Events
 from spyx_data.records import Block
 
 #: Rasterise and encode this many recordings per block.
-BLOCK = 256
+BLOCK = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,7 +186,7 @@ class FolderReader:
             ValueError: naming the file, for an undecodable file or an event off the sensor.
         """
         spec = self.spec
-        obs = np.empty((stop - start, *spec.layout.packed_shape), dtype=np.uint8)
+        recordings = []
         counts = raster.RasterCounts()
         for i in range(start, stop):
             events = self.events(i)
@@ -195,11 +195,11 @@ class FolderReader:
                 late = int(np.count_nonzero(~early))
                 events = Events(*(a[early] for a in events))
                 counts += raster.RasterCounts(events=late, dropped_outside_window=late)
-            try:
-                obs[i - start], c = raster.camera_raster(
-                    *events, spec.sample_T, spec.duration_us, spec.sensor, spec.spatial_factor, spec.merge_polarity
-                )
-            except ValueError as e:
-                raise ValueError(f"{self.path(i)}: {e}") from e
-            counts += c
-        return Block(start, obs, self.labels[start:stop], counts)
+            recordings.append(events)
+        try:
+            obs, block_counts = raster.camera_block(
+                recordings, spec.sample_T, spec.duration_us, spec.sensor, spec.spatial_factor, spec.merge_polarity
+            )
+        except raster.BadSample as e:
+            raise ValueError(f"{self.path(start + e.sample)}: {e.reason}") from e
+        return Block(start, obs, self.labels[start:stop], counts + block_counts)

@@ -21,7 +21,7 @@ from spyx_data import paths, raster, records
 from spyx_data.records import Block
 
 #: Read this many samples per h5 slice (slicing vlen data is ~10x faster than one by one).
-BLOCK = 256
+BLOCK = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,11 +105,11 @@ class AudioFile:
             self._file.close()
 
     def read(self, start: int, stop: int) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
-        """Raw samples ``[start, stop)``: lists of times (float64 s) and units, and labels (int64)."""
+        """Raw samples ``[start, stop)``: lists of times (s, as stored) and units, and labels (int64)."""
         times = self._times[start:stop]
         units = self._units[start:stop]
         labels = np.asarray(self._labels[start:stop], dtype=np.int64)
-        return [t.astype(np.float64) for t in times], list(units), labels
+        return list(times), list(units), labels
 
     def blocks(self, start: int, stop: int) -> Iterator[Block]:
         """Samples ``[start, stop)`` rasterised, in source order, ``BLOCK`` samples at a time."""
@@ -125,16 +125,14 @@ class AudioFile:
         """
         spec = self.spec
         times, units, labels = self.read(start, stop)
-        obs = np.empty((stop - start, *spec.layout.packed_shape), dtype=np.uint8)
-        counts = raster.RasterCounts()
-        for i, (t, u, label) in enumerate(zip(times, units, labels)):
-            try:
-                if not 0 <= label < spec.num_classes:
-                    raise ValueError(f"label {label} outside 0..{spec.num_classes - 1}")
-                obs[i], c = raster.audio_raster(t, u, spec.sample_T, spec.channels, spec.duration_us)
-            except ValueError as e:
-                raise ValueError(f"{self.path}: sample {start + i}: {e}") from e
-            counts += c
+        bad = (labels < 0) | (labels >= spec.num_classes)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"{self.path}: sample {start + i}: label {labels[i]} outside 0..{spec.num_classes - 1}")
+        try:
+            obs, counts = raster.audio_block(times, units, spec.sample_T, spec.channels, spec.duration_us)
+        except raster.BadSample as e:
+            raise ValueError(f"{self.path}: sample {start + e.sample}: {e.reason}") from e
         return Block(start, obs, labels, counts)
 
 

@@ -12,17 +12,24 @@ One rule, used by every pipeline and every test:
 Rasters come out bit-packed along time, ``uint8[ceil(sample_T / 8), *dims]``, exactly as
 :func:`pack_time` (``np.packbits(axis=0)``, big bit order) packs a dense 0/1 ``[sample_T, *dims]``
 raster; :func:`unpack_time` gives the dense raster back.
+
+The ``*_block`` functions rasterise many samples in one pass over their concatenated events
+(no Python loop over events or samples); the single-sample functions are blocks of one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 
 US_PER_S = 1_000_000
 #: Input units of the Heidelberg audio datasets (SHD, SSC): cochlear channels 0..699.
 HEIDELBERG_UNITS = 700
+#: Measured break-even: setting one bit with ``np.bitwise_or.at`` costs about as much as
+#: clearing, filling and packing 15 cells of a dense raster.
+_DENSE_CELLS_PER_EVENT = 15
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,10 +43,23 @@ class RasterCounts:
     empty_samples: int = 0
 
     def __add__(self, other: RasterCounts) -> RasterCounts:
-        return RasterCounts(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
+        return RasterCounts(
+            self.events + other.events,
+            self.dropped_nonfinite + other.dropped_nonfinite,
+            self.dropped_outside_window + other.dropped_outside_window,
+            self.empty_samples + other.empty_samples,
+        )
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
+
+
+class BadSample(ValueError):
+    """Sample ``sample`` (its position in the block) cannot be rasterised: ``reason`` says why."""
+
+    def __init__(self, sample: int, reason: str):
+        super().__init__(f"sample {sample}: {reason}")
+        self.sample, self.reason = sample, reason
 
 
 def check_window(sample_T: int, duration_us: int) -> None:
@@ -64,108 +84,116 @@ def window_us(sample_T: int, duration_ms: int) -> int:
     return int(duration_ms) * 1000
 
 
-def seconds_to_us(times_s: np.ndarray, duration_us: int) -> tuple[np.ndarray, np.ndarray, RasterCounts]:
-    """Convert event times in seconds to whole microseconds inside the window.
-
-    Args:
-        times_s: float array ``[n]`` of event times in seconds (any float dtype; the maths is
-            float64, so float16 input cannot overflow).
-        duration_us: window length in microseconds.
-
-    Returns:
-        ``(t_us, keep, counts)``: ``t_us`` int64 ``[m]`` = ``floor(t * 1e6)`` for the kept events,
-        ``keep`` bool ``[n]`` marking them, and the counts of dropped events. Non-finite times and
-        times at or after the window end are dropped.
-
-    Raises:
-        ValueError: a finite time is negative.
-    """
-    scaled = np.asarray(times_s, dtype=np.float64) * US_PER_S
-    finite = np.isfinite(scaled)
-    if np.any(scaled[finite] < 0):
-        first = int(np.flatnonzero(finite & (scaled < 0))[0])
-        raise ValueError(f"event {first} has a negative time ({scaled[first] / US_PER_S!r} s)")
-    # floor(y) < D  <=>  y < D for integer D, so this test needs no int conversion of huge values.
-    keep = finite & (scaled < duration_us)
-    counts = RasterCounts(
-        events=int(scaled.size),
-        dropped_nonfinite=int(scaled.size - np.count_nonzero(finite)),
-        dropped_outside_window=int(np.count_nonzero(finite) - np.count_nonzero(keep)),
-        empty_samples=int(scaled.size == 0),
-    )
-    return np.floor(scaled[keep]).astype(np.int64), keep, counts
-
-
-def us_in_window(t_us: np.ndarray, duration_us: int) -> tuple[np.ndarray, RasterCounts]:
-    """Which integer microsecond times lie in ``[0, duration_us)``.
-
-    Returns:
-        ``(keep, counts)``: bool ``[n]`` and the count of events at or after the window end.
-
-    Raises:
-        ValueError: a time is negative.
-    """
-    t_us = np.asarray(t_us)
-    if t_us.size and t_us.min() < 0:
-        first = int(np.flatnonzero(t_us < 0)[0])
-        raise ValueError(f"event {first} has a negative time ({int(t_us[first])} us)")
-    keep = t_us < duration_us
-    counts = RasterCounts(
-        events=int(t_us.size),
-        dropped_outside_window=int(t_us.size - np.count_nonzero(keep)),
-        empty_samples=int(t_us.size == 0),
-    )
-    return keep, counts
-
-
 def time_bins(t_us: np.ndarray, sample_T: int, duration_us: int) -> np.ndarray:
     """Bin of each in-window time: ``t_us * sample_T // duration_us`` (int64, exact).
 
-    ``t_us`` must already lie in ``[0, duration_us)`` (see :func:`seconds_to_us`).
+    ``t_us`` must already lie in ``[0, duration_us)``.
     """
     return np.asarray(t_us, dtype=np.int64) * sample_T // duration_us
 
 
-def scale_units(units: np.ndarray, n_units: int, channels: int) -> np.ndarray:
-    """Map input units ``0..n_units-1`` onto ``channels`` channels: ``unit * channels // n_units``.
+class _Events:
+    """The events of a block of samples, concatenated, with a way back to (sample, event)."""
 
-    Raises:
-        ValueError: a unit lies outside ``0..n_units-1``.
-    """
-    units = np.asarray(units)
-    if units.size:
-        bad = (units < 0) | (units >= n_units)
-        if np.any(bad):
-            first = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"event {first} has unit {int(units[first])}, outside 0..{n_units - 1}")
-    return units.astype(np.int64) * channels // n_units
+    def __init__(self, columns: Sequence[Sequence[np.ndarray]], dtypes: Sequence[type]):
+        lengths = [len(c) for c in columns[0]]
+        for i, parts in enumerate(zip(*columns)):
+            if len({len(p) for p in parts}) != 1 or any(np.ndim(p) != 1 for p in parts):
+                raise BadSample(i, f"event arrays must be 1-D and equal in length, got {[np.shape(p) for p in parts]}")
+        self.n = len(lengths)
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
+        self.columns = [
+            np.concatenate([np.asarray(p) for p in c]).astype(d, copy=False) if self.n else np.zeros(0, d)
+            for c, d in zip(columns, dtypes)
+        ]
+        self.sample = np.repeat(np.arange(self.n, dtype=np.int64), self.lengths)
+
+    def fail_at(self, bad: np.ndarray, reason) -> None:
+        """Raise :class:`BadSample` for the first event where ``bad`` holds; ``reason(event, pos)``."""
+        if bad.any():
+            pos = int(np.argmax(bad))
+            sample = int(np.searchsorted(self.offsets, pos, side="right") - 1)
+            raise BadSample(sample, reason(pos - int(self.offsets[sample]), pos))
 
 
-def packed_presence(bins: np.ndarray, coords: tuple[np.ndarray, ...], shape: tuple[int, ...]) -> np.ndarray:
-    """Binary raster of events ``(bin, *coords)``, bit-packed along time: ``uint8[ceil(T/8), *dims]``.
+def packed_presence_block(
+    sample: np.ndarray, bins: np.ndarray, coords: tuple[np.ndarray, ...], n: int, shape: tuple[int, ...]
+) -> np.ndarray:
+    """Binary rasters of ``n`` samples from events ``(sample, bin, *coords)``, bit-packed along
+    time: ``uint8[n, ceil(T/8), *dims]``; every index must already be in range.
 
-    ``shape`` is ``(sample_T, *dims)``; every index must already be in range. Equals
-    ``pack_time`` of the dense 0/1 raster. Two equivalent ways, chosen by cost: few events on
-    a large raster set their bits straight into the packed array; otherwise a dense raster with
-    time last (contiguous for ``np.packbits``) is packed and transposed.
+    Equals ``pack_time`` of each dense 0/1 raster. Two equivalent ways, chosen by cost: few
+    events on large rasters set their bits straight into the packed array; otherwise dense
+    rasters with time last (contiguous for ``np.packbits``) are packed and transposed.
     """
     sample_T, dims = shape[0], tuple(shape[1:])
     n_cells = int(np.prod(dims))
+    packed_T = packed_length(sample_T)
+    sample = np.asarray(sample, dtype=np.int64)
     cell = np.ravel_multi_index(coords, dims)
     bins = np.asarray(bins, dtype=np.int64)
-    if n_cells * sample_T < _DENSE_CELLS_PER_EVENT * bins.size:
-        dense = np.zeros(n_cells * sample_T, dtype=np.uint8)
-        dense[cell * sample_T + bins] = 1
-        packed = np.packbits(dense.reshape(n_cells, sample_T), axis=1, bitorder="big").T
-        return np.ascontiguousarray(packed).reshape(packed_length(sample_T), *dims)
-    packed = np.zeros(packed_length(sample_T) * n_cells, dtype=np.uint8)
-    np.bitwise_or.at(packed, (bins >> 3) * n_cells + cell, (0x80 >> (bins & 7)).astype(np.uint8))
-    return packed.reshape(packed_length(sample_T), *dims)
+    if n * n_cells * sample_T < _DENSE_CELLS_PER_EVENT * bins.size:
+        dense = np.zeros(n * n_cells * sample_T, dtype=np.uint8)
+        dense[(sample * n_cells + cell) * sample_T + bins] = 1
+        packed = np.packbits(dense.reshape(n, n_cells, sample_T), axis=2, bitorder="big").transpose(0, 2, 1)
+        return np.ascontiguousarray(packed).reshape(n, packed_T, *dims)
+    packed = np.zeros(n * packed_T * n_cells, dtype=np.uint8)
+    np.bitwise_or.at(packed, (sample * packed_T + (bins >> 3)) * n_cells + cell, (0x80 >> (bins & 7)).astype(np.uint8))
+    return packed.reshape(n, packed_T, *dims)
 
 
-#: Measured break-even: setting one bit with ``np.bitwise_or.at`` costs about as much as
-#: clearing, filling and packing 15 cells of a dense raster.
-_DENSE_CELLS_PER_EVENT = 15
+def packed_presence(bins: np.ndarray, coords: tuple[np.ndarray, ...], shape: tuple[int, ...]) -> np.ndarray:
+    """One sample's packed binary raster ``uint8[ceil(T/8), *dims]`` (see :func:`packed_presence_block`)."""
+    return packed_presence_block(np.zeros(len(bins), dtype=np.int64), bins, coords, 1, shape)[0]
+
+
+def audio_block(
+    times_s: Sequence[np.ndarray],
+    units: Sequence[np.ndarray],
+    sample_T: int,
+    channels: int,
+    duration_us: int = US_PER_S,
+    n_units: int = HEIDELBERG_UNITS,
+) -> tuple[np.ndarray, RasterCounts]:
+    """Rasterise SHD/SSC samples: per sample, events ``(time in s, unit)`` ->
+    packed ``uint8[n, ceil(sample_T/8), channels]``.
+
+    Times are scaled in float64 (float16 input cannot overflow); non-finite times are dropped
+    and counted; channel is ``unit * channels // n_units``; time bins as in the module
+    docstring. An empty sample gives an all-zero raster.
+
+    Raises:
+        BadSample: naming the sample (position in the block) and the event, for a negative
+            time, a unit outside ``0..n_units-1``, or times and units of different lengths.
+    """
+    events = _Events([times_s, units], [np.float64, np.int64])
+    scaled, unit = events.columns
+    scaled = scaled * US_PER_S
+    finite = np.isfinite(scaled)
+    negative = finite & (scaled < 0)
+    off = (unit < 0) | (unit >= n_units)
+    events.fail_at(
+        negative | off,
+        lambda j, pos: (
+            f"event {j} has a negative time ({scaled[pos] / US_PER_S!r} s)"
+            if negative[pos]
+            else f"event {j} has unit {int(unit[pos])}, outside 0..{n_units - 1}"
+        ),
+    )
+    keep = finite & (scaled < duration_us)  # floor(y) < D  <=>  y < D for integer D
+    t_us = np.floor(scaled[keep]).astype(np.int64)
+    counts = RasterCounts(
+        events=int(scaled.size),
+        dropped_nonfinite=int(scaled.size - np.count_nonzero(finite)),
+        dropped_outside_window=int(np.count_nonzero(finite) - np.count_nonzero(keep)),
+        empty_samples=int(np.count_nonzero(events.lengths == 0)),
+    )
+    channel = unit[keep] * channels // n_units
+    packed = packed_presence_block(
+        events.sample[keep], time_bins(t_us, sample_T, duration_us), (channel,), events.n, (sample_T, channels)
+    )
+    return packed, counts
 
 
 def audio_raster(
@@ -176,23 +204,17 @@ def audio_raster(
     duration_us: int = US_PER_S,
     n_units: int = HEIDELBERG_UNITS,
 ) -> tuple[np.ndarray, RasterCounts]:
-    """Rasterise one SHD/SSC sample: events ``(time in s, unit)`` -> packed ``uint8[ceil(sample_T/8), channels]``.
-
-    Channel is ``unit * channels // n_units``; time bins as in the module docstring. An empty
-    sample gives an all-zero raster. Unpack with :func:`unpack_time`.
+    """One SHD/SSC sample -> packed ``uint8[ceil(sample_T/8), channels]`` (see :func:`audio_block`).
 
     Raises:
-        ValueError: a unit outside ``0..n_units-1``, a negative time, or ``times_s`` and
-            ``units`` of different lengths.
+        ValueError: naming the event, for a negative time, a unit out of range, or times and
+            units of different lengths.
     """
-    times_s = np.asarray(times_s)
-    units = np.asarray(units)
-    if times_s.shape != units.shape or times_s.ndim != 1:
-        raise ValueError(f"times {times_s.shape} and units {units.shape} must be 1-D and equal in length")
-    t_us, keep, counts = seconds_to_us(times_s, duration_us)
-    channel = scale_units(units, n_units, channels)[keep]
-    raster = packed_presence(time_bins(t_us, sample_T, duration_us), (channel,), (sample_T, channels))
-    return raster, counts
+    try:
+        packed, counts = audio_block([times_s], [units], sample_T, channels, duration_us, n_units)
+    except BadSample as e:
+        raise ValueError(e.reason) from None
+    return packed[0], counts
 
 
 def frame_shape(sensor: tuple[int, int, int], spatial_factor: int = 1, merge_polarity: bool = False) -> tuple[int, int, int]:
@@ -203,6 +225,53 @@ def frame_shape(sensor: tuple[int, int, int], spatial_factor: int = 1, merge_pol
     width, height, polarities = sensor
     f = spatial_factor
     return (1 if merge_polarity else polarities, -(-height // f), -(-width // f))
+
+
+def camera_block(
+    recordings: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    sample_T: int,
+    duration_us: int,
+    sensor: tuple[int, int, int],
+    spatial_factor: int = 1,
+    merge_polarity: bool = False,
+) -> tuple[np.ndarray, RasterCounts]:
+    """Rasterise camera recordings ``(t_us, x, y, p)`` into binary frames, packed:
+    ``uint8[n, ceil(sample_T/8), P, H, W]``.
+
+    Unpacked (:func:`unpack_time`) the indexing is ``[t, p, y, x]`` (tonic's ToFrame layout).
+    Time bins as in the module docstring, over one fixed window for every recording;
+    ``x // spatial_factor``, ``y // spatial_factor``; ``merge_polarity`` puts both polarities
+    in channel 0. ``sensor`` is tonic's ``sensor_size`` ``(W, H, P)``.
+
+    Raises:
+        BadSample: naming the recording (position in the block), the event and the field, for
+            an event off the sensor, a negative time, or arrays of different lengths.
+    """
+    events = _Events([list(c) for c in zip(*recordings)] if recordings else [[]] * 4, [np.int64] * 4)
+    t, x, y, p = events.columns
+    bad = np.zeros(t.size, dtype=bool)
+    limits = (("x", x, sensor[0]), ("y", y, sensor[1]), ("p", p, sensor[2]))
+    for _, values, size in limits:
+        bad |= (values < 0) | (values >= size)
+    negative = t < 0
+
+    def reason(j: int, pos: int) -> str:
+        for name, values, size in limits:
+            if not 0 <= values[pos] < size:
+                return f"event {j} has {name}={int(values[pos])}, outside the sensor's 0..{size - 1}"
+        return f"event {j} has a negative time ({int(t[pos])} us)"
+
+    events.fail_at(bad | negative, reason)
+    keep = t < duration_us
+    counts = RasterCounts(
+        events=int(t.size),
+        dropped_outside_window=int(t.size - np.count_nonzero(keep)),
+        empty_samples=int(np.count_nonzero(events.lengths == 0)),
+    )
+    polarity = np.zeros(np.count_nonzero(keep), dtype=np.int64) if merge_polarity else p[keep]
+    coords = (polarity, y[keep] // spatial_factor, x[keep] // spatial_factor)
+    shape = (sample_T, *frame_shape(sensor, spatial_factor, merge_polarity))
+    return packed_presence_block(events.sample[keep], time_bins(t[keep], sample_T, duration_us), coords, events.n, shape), counts
 
 
 def camera_raster(
@@ -216,32 +285,17 @@ def camera_raster(
     spatial_factor: int = 1,
     merge_polarity: bool = False,
 ) -> tuple[np.ndarray, RasterCounts]:
-    """Rasterise one camera recording into binary frames, packed: ``uint8[ceil(sample_T/8), P, H, W]``.
-
-    Unpacked (:func:`unpack_time`) the indexing is ``[t, p, y, x]`` (tonic's ToFrame layout). Time bins as in the module docstring,
-    over one fixed window for every sample. ``x // spatial_factor``, ``y // spatial_factor``;
-    ``merge_polarity`` puts both polarities in channel 0.
-
-    Args:
-        t_us, x, y, p: integer arrays ``[n]``: time (microseconds), column, row, polarity.
-        sensor: tonic's ``sensor_size`` ``(W, H, P)``; every event must lie on it.
+    """One camera recording -> packed ``uint8[ceil(sample_T/8), P, H, W]`` (see :func:`camera_block`).
 
     Raises:
-        ValueError: an event off the sensor (naming the event and the field), a negative time,
-            or arrays of different lengths.
+        ValueError: naming the event and the field, for an event off the sensor, a negative
+            time, or arrays of different lengths.
     """
-    t_us, x, y, p = (np.asarray(a) for a in (t_us, x, y, p))
-    if not t_us.shape == x.shape == y.shape == p.shape or t_us.ndim != 1:
-        raise ValueError(f"t, x, y, p must be 1-D and equal in length, got {[a.shape for a in (t_us, x, y, p)]}")
-    for name, values, size in (("x", x, sensor[0]), ("y", y, sensor[1]), ("p", p, sensor[2])):
-        if values.size and (values.min() < 0 or values.max() >= size):
-            first = int(np.flatnonzero((values < 0) | (values >= size))[0])
-            raise ValueError(f"event {first} has {name}={int(values[first])}, outside the sensor's 0..{size - 1}")
-    keep, counts = us_in_window(t_us, duration_us)
-    shape = (sample_T, *frame_shape(sensor, spatial_factor, merge_polarity))
-    pol = np.zeros(np.count_nonzero(keep), dtype=np.int64) if merge_polarity else p[keep]
-    coords = (pol, y[keep] // spatial_factor, x[keep] // spatial_factor)
-    return packed_presence(time_bins(t_us[keep], sample_T, duration_us), coords, shape), counts
+    try:
+        packed, counts = camera_block([(t_us, x, y, p)], sample_T, duration_us, sensor, spatial_factor, merge_polarity)
+    except BadSample as e:
+        raise ValueError(e.reason) from None
+    return packed[0], counts
 
 
 def pack_time(raster: np.ndarray, axis: int = 0) -> np.ndarray:

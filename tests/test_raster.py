@@ -135,3 +135,34 @@ def test_packed_presence_equals_packing_the_dense_raster(sample_T, dims, n, seed
     dense = np.zeros((sample_T, *dims), np.uint8)
     dense[(bins, *coords)] = 1
     np.testing.assert_array_equal(raster.packed_presence(bins, coords, (sample_T, *dims)), raster.pack_time(dense))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lengths=st.lists(st.integers(0, 60), min_size=1, max_size=6),
+    sample_T=st.integers(1, 40),
+    channels=st.integers(1, 20),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_block_equals_its_samples_one_by_one(lengths, sample_T, channels, seed):
+    rng = np.random.default_rng(seed)
+    times = [rng.uniform(-0.0, 1.3, n).astype(np.float16) for n in lengths]
+    units = [rng.integers(0, 700, n) for n in lengths]
+    packed, counts = raster.audio_block(times, units, sample_T, channels)
+    assert packed.shape == (len(lengths), raster.packed_length(sample_T), channels)
+    total = raster.RasterCounts()
+    for i, (t, u) in enumerate(zip(times, units)):
+        one, c = raster.audio_raster(t, u, sample_T, channels)
+        np.testing.assert_array_equal(packed[i], one)
+        total += c
+    assert counts == total
+
+
+def test_a_bad_sample_in_a_block_is_named_by_position():
+    times = [np.array([0.1]), np.array([0.2, 0.3]), np.array([0.1, -0.5])]
+    units = [np.array([1]), np.array([2, 800]), np.array([3, 4])]
+    with pytest.raises(raster.BadSample, match="sample 1: event 1 has unit 800") as info:
+        raster.audio_block(times, units, 8, 4)
+    assert info.value.sample == 1
+    with pytest.raises(raster.BadSample, match="sample 0: event arrays must be 1-D and equal in length"):
+        raster.audio_block([np.array([0.1, 0.2])], [np.array([1])], 8, 4)

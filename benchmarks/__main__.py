@@ -1,0 +1,243 @@
+"""spyx-data against the original spyx.data, side by side, in one run.
+
+    python -m benchmarks [--size=full|small] [--repeats=3] [--workdir=DIR] [--json=FILE]
+
+``full`` uses synthetic SHD at the real size (8,156 train + 2,264 test samples, 2,000-8,000
+spikes each over 0.3-1.4 s) and, for the memory check, ten times that; ``small`` is a quick
+run of every stage (CI runs it so that it cannot rot). Each timing is the median of
+``--repeats`` runs on the same data in this one run; ratios are baseline / spyx-data (higher is
+better) unless the goal says otherwise. Nothing is asserted: the table says which goals are met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+SIZES = {"full": (8156, 2264), "small": (256, 128)}
+
+
+def median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run_process(command: list[str]) -> tuple[float, float]:
+    """Run ``command``; return its wall time and the peak RSS (MiB) of its process tree."""
+    import psutil
+
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    done = threading.Event()
+
+    def poll() -> None:
+        nonlocal peak
+        root = psutil.Process(process.pid)
+        while not done.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree))
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    _, err = process.communicate()
+    elapsed = time.perf_counter() - start
+    done.set()
+    watcher.join()
+    if process.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{err.decode()[-3000:]}")
+    return elapsed, peak / 2**20
+
+
+def median_build(data_dir: str, workdir: str, repeats: int, *flags: str) -> tuple[float, float]:
+    """Median wall time and peak RSS of fresh ``python -m pipelines.shd`` builds."""
+    results = []
+    for _ in range(repeats):
+        out = tempfile.mkdtemp(dir=workdir, prefix="build-")
+        results.append(run_process([sys.executable, "-m", "pipelines.shd", f"--data_dir={data_dir}",
+                                    f"--output_dir={out}", *flags]))
+        shutil.rmtree(out)
+    return statistics.median(t for t, _ in results), max(m for _, m in results)
+
+
+def ensure_data(data_dir: str, train: int, test: int) -> None:
+    from spyx_data import synthetic
+
+    for split, n in (("train", train), ("test", test)):
+        if synthetic.synthetic_params("shd", data_dir, split) != {"num_samples": n, "seed": 0}:
+            synthetic.write_shd(data_dir, split, n)
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def add(self, stage: str, baseline: str, ours: str, ratio: float, goal: str, met: bool) -> None:
+        row = {"stage": stage, "baseline": baseline, "spyx_data": ours, "ratio": round(ratio, 3), "goal": goal,
+               "met": met}
+        self.rows.append(row)
+        print(f"  {stage:22s} {baseline:>26s} {ours:>26s} {ratio:8.2f}x  goal {goal:12s} {'met' if met else 'MISSED'}",
+              flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workdir", default=None, help="keeps the synthetic data between runs")
+    parser.add_argument("--json", default=None, help="also write the results here")
+    args = parser.parse_args()
+    workdir = args.workdir or tempfile.mkdtemp(prefix="spyx-bench-")
+    os.makedirs(workdir, exist_ok=True)
+    train_n, test_n = SIZES[args.size]
+    repeats = args.repeats
+    data_dir = os.path.join(workdir, f"data-{train_n}")
+    ensure_data(data_dir, train_n, test_n)
+
+    import jax
+
+    import spyx_data
+    from benchmarks import baseline
+    from benchmarks.pool import rasterise_range
+    from spyx_data import manifest as manifest_lib
+    from spyx_data import sharding
+
+    print(f"spyx-data benchmarks: {train_n} + {test_n} synthetic SHD samples, median of {repeats}; "
+          f"{os.cpu_count()} CPUs, jax on {jax.default_backend()}")
+    print(f"  {'stage':22s} {'baseline':>26s} {'spyx-data':>26s} {'ratio':>9s}")
+    table = Table()
+
+    # Build: the original's prestage loop over both splits vs the whole Beam build process.
+    datasets = {split: baseline.shd_dataset(data_dir, split) for split in ("train", "test")}
+    loop = {
+        split: median_seconds(lambda d=d: baseline.prestage(d, 1)[0].block_until_ready(), repeats)
+        for split, d in datasets.items()
+    }
+    build_1, rss_1 = median_build(data_dir, workdir, repeats)
+    loop_both = loop["train"] + loop["test"]
+    table.add("build (1 worker)", f"{loop_both:.2f} s loop", f"{build_1:.2f} s process", loop_both / build_1, ">= 4x",
+              loop_both / build_1 >= 4)
+
+    # Build scaling: a plain 2-process pool on the same work vs the build with 2 workers.
+    tasks = []
+    for split, n in (("train", train_n), ("test", test_n)):
+        path = os.path.join(data_dir, "SHD", f"shd_{split}.h5")
+        num_shards = sharding.default_num_shards(n, spyx_data.RecordLayout(128, (128,)).record_bytes)
+        tasks += [(path, a, b) for a, b in sharding.shard_ranges(n, max(num_shards, 4))]
+    sequential = median_seconds(lambda: [rasterise_range(t) for t in tasks], repeats)
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(rasterise_range, tasks[:2])  # start the workers before timing
+        pooled = median_seconds(lambda: pool.map(rasterise_range, tasks), repeats)
+    one, _ = median_build(data_dir, workdir, repeats, "--preset=processes:1")
+    two, _ = median_build(data_dir, workdir, repeats, "--preset=processes:2")
+    pool_speedup, build_speedup = sequential / pooled, one / two
+    share = build_speedup / pool_speedup
+    table.add("build scaling (2 vs 1)", f"pool {pool_speedup:.2f}x", f"build {build_speedup:.2f}x", share,
+              ">= 0.85", share >= 0.85)
+
+    # Prestage: the original's (rasterising from tonic) vs reading shards.
+    root = os.path.join(workdir, "shards")
+    shutil.rmtree(root, ignore_errors=True)
+    manifest = __import__("pipelines.shd", fromlist=["run"]).run([f"--data_dir={data_dir}", f"--output_dir={root}"])
+    build = os.path.join(root, manifest.build_name)
+    batch = 256 if train_n >= 512 else 32
+    ours = median_seconds(lambda: spyx_data.prestage(build, "train", batch)[0].block_until_ready(), max(repeats, 5))
+    table.add("prestage", f"{loop['train']:.3f} s", f"{ours:.4f} s", loop["train"] / ours, ">= 100x",
+              loop["train"] / ours >= 100)
+
+    # Prestage against the machine's limit: np.load of the same packed bytes in one .npy.
+    obs, _ = spyx_data.load_split(build, "train")
+    npy = os.path.join(workdir, "train-obs.npy")
+    np.save(npy, obs)
+    limit = median_seconds(lambda: np.load(npy), max(repeats, 5))
+    host = median_seconds(lambda: spyx_data.load_split(build, "train"), max(repeats, 5))
+    table.add("prestage vs np.load", f"{limit:.4f} s np.load", f"{ours:.4f} s", ours / limit, "<= 3x (time)",
+              ours / limit <= 3)
+    table.add("load_split vs np.load", f"{limit:.4f} s np.load", f"{host:.4f} s", host / limit, "(host only)",
+              True)
+
+    # Grain epoch, worker_count=0: samples per second.
+    batches = max(2, min(8, train_n // batch - 1))
+    stream = baseline.grain_batches(datasets["train"], batch)
+    next(stream)
+    base_rate = batch * batches / median_seconds(lambda: [next(stream) for _ in range(batches)], repeats)
+    loader = spyx_data.GrainLoader(spyx_data.open_split(build, "train"), batch, shuffle=True, worker_count=0)
+    our_rate = len(loader) * batch / median_seconds(lambda: list(loader), repeats)
+    table.add("Grain epoch", f"{base_rate:.0f} samples/s", f"{our_rate:.0f} samples/s", our_rate / base_rate,
+              ">= 30x", our_rate / base_rate >= 30)
+
+    # Build memory: the same build on 1x and 10x the samples (full size only).
+    if args.size == "full":
+        big_dir = os.path.join(workdir, f"data-{train_n * 10}")
+        ensure_data(big_dir, train_n * 10, test_n * 10)
+        _, rss_10 = median_build(big_dir, workdir, 1)
+        table.add("build memory (10x/1x)", f"{rss_1:.0f} MiB at 1x", f"{rss_10:.0f} MiB at 10x", rss_10 / rss_1,
+                  "<= 1.3x", rss_10 / rss_1 <= 1.3)
+
+    compression = compare_compressions(build, manifest_lib.read_manifest(build), workdir, repeats)
+    print("  compression of the train records (size, write, load_split-style read):")
+    for name, row in compression.items():
+        print(f"    {name:13s} {row['mib']:7.1f} MiB  write {row['write_s']:.3f} s  read {row['read_s']:.4f} s")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"size": args.size, "repeats": repeats, "stages": table.rows, "compression": compression}, f,
+                      indent=1)
+
+
+def compare_compressions(build: str, manifest, workdir: str, repeats: int) -> dict[str, dict[str, float]]:
+    """Size, write time and read time of the train split's records under each compression."""
+    from array_record.python.array_record_module import ArrayRecordReader, ArrayRecordWriter
+
+    from spyx_data import sharding
+    from spyx_data.sources import read_shard
+
+    layout = manifest.layout
+    records = [
+        record
+        for shard in manifest.split("train").shards
+        for record in layout.split(read_shard(os.path.join(build, shard.path), shard, layout).tobytes())
+    ]
+    results = {}
+    for compression in sharding.COMPRESSIONS:
+        path = os.path.join(workdir, f"compression-{compression.replace(':', '')}.array_record")
+
+        def write(path=path, compression=compression) -> None:
+            writer = ArrayRecordWriter(path, sharding.writer_options(compression))
+            for record in records:
+                writer.write(record)
+            writer.close()
+
+        def read(path=path) -> None:
+            reader = ArrayRecordReader(path)
+            layout.decode(b"".join(reader.read_all()))
+            reader.close()
+
+        write_s = median_seconds(write, repeats)
+        results[compression] = {"mib": os.path.getsize(path) / 2**20, "write_s": write_s,
+                                "read_s": median_seconds(read, max(repeats, 5))}
+        os.remove(path)
+    return results
+
+
+if __name__ == "__main__":
+    main()
