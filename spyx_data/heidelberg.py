@@ -64,18 +64,30 @@ class AudioSpec:
 
 
 class AudioFile:
-    """One open Heidelberg h5 file. Reads blocks of samples and rasterises them."""
+    """One open Heidelberg h5 file. Reads blocks of samples and rasterises them.
+
+    The file stays open across reads; after every ``REOPEN_AFTER`` samples it is closed and
+    opened again, because HDF5 keeps what it read of the variable-length data cached for as
+    long as a file is open, and a build's memory must not grow with the dataset.
+    """
+
+    REOPEN_AFTER = 8192
 
     def __init__(self, path: str, spec: AudioSpec):
-        import h5py
-
         self.path = path
         self.spec = spec
+        self._open()
+
+    def _open(self) -> None:
+        import h5py
+
+        path = self.path
         self._file = paths.open_read(path) if paths.is_remote(path) else None
         try:
             self._h5 = h5py.File(self._file or path, "r")
         except OSError as e:
             raise ValueError(f"{path}: cannot open as HDF5 ({e})") from e
+        self._read_since_open = 0
         try:
             self._times = self._h5["spikes/times"]
             self._units = self._h5["spikes/units"]
@@ -106,6 +118,10 @@ class AudioFile:
 
     def read(self, start: int, stop: int) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
         """Raw samples ``[start, stop)``: lists of times (s, as stored) and units, and labels (int64)."""
+        if self._read_since_open >= self.REOPEN_AFTER:
+            self.close()
+            self._open()
+        self._read_since_open += stop - start
         times = self._times[start:stop]
         units = self._units[start:stop]
         labels = np.asarray(self._labels[start:stop], dtype=np.int64)
