@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import TestOptions
@@ -113,20 +116,109 @@ def build(transform: BuildShards, beam_argv: Sequence[str]) -> manifest_lib.Mani
     except ValueError as e:  # an unknown or uninstalled runner
         raise BuildError(str(e)) from e
     _ = pipeline | transform
-    result = pipeline.run()
+    progress = None if dry_run or paths.is_remote(output_dir) else ProgressLog(output_dir)
+    if progress:
+        progress.start()
     try:
-        result.wait_until_finish()
+        result = pipeline.run()
+        try:
+            result.wait_until_finish()
+        finally:
+            client = getattr(result, "client", None)  # the DaskRunner leaves its cluster client open
+            if client is not None:
+                client.close()
     finally:
-        client = getattr(result, "client", None)  # the DaskRunner leaves its cluster client open
-        if client is not None:
-            client.close()
+        if progress:
+            progress.stop()
     if dry_run:
         return None
     manifest = read_existing(output_dir)
     if manifest is None:
         raise BuildError(f"the pipeline finished but wrote no manifest in {output_dir}")
-    log.info("built %s in %.1f s", output_dir, time.perf_counter() - started)
+    log.info("%s", metrics_summary(result, manifest, time.perf_counter() - started))
     return manifest
+
+
+class ProgressLog(threading.Thread):
+    """Logs, while a local build runs, each split's samples written so far and the rate.
+
+    It watches the output folder every ``EVERY_S`` seconds: the plan files say how each split is
+    cut (remembered once read: the commit removes them), and a shard file under its final name
+    is a finished shard. One line per change; a last look when the build ends.
+    """
+
+    EVERY_S = 1.0
+
+    def __init__(self, output_dir: str):
+        super().__init__(daemon=True)
+        self.output_dir = output_dir
+        self._stop_event = threading.Event()
+        self._plans: dict[str, list[tuple[int, int]]] = {}
+        self._last: dict[str, int] = {}
+        self._began = time.perf_counter()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+        self.poll()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.EVERY_S):
+            self.poll()
+
+    def poll(self) -> None:
+        try:
+            names = set(os.listdir(self.output_dir))
+        except OSError:
+            return
+        for name in names - {f".plan-{split}.json" for split in self._plans}:
+            if name.startswith(".plan-") and name.endswith(".json"):
+                try:
+                    with open(os.path.join(self.output_dir, name)) as f:
+                        plan = json.load(f)
+                except (OSError, ValueError):
+                    continue  # being written, or already removed by the commit
+                self._plans[name[len(".plan-") : -len(".json")]] = sharding.shard_ranges(
+                    plan["num_records"], plan["num_shards"]
+                )
+        for split, ranges in sorted(self._plans.items()):
+            done = [k for k in range(len(ranges)) if sharding.shard_name(split, k, len(ranges)) in names]
+            samples = sum(ranges[k][1] - ranges[k][0] for k in done)
+            if self._last.get(split) != samples:
+                self._last[split] = samples
+                rate = sum(self._last.values()) / max(time.perf_counter() - self._began, 1e-9)
+                log.info("  %s: %d/%d samples written (%d/%d shards), %.0f samples/s", split, samples,
+                         ranges[-1][1], len(done), len(ranges), rate)
+
+
+def metrics_summary(result: Any, manifest: manifest_lib.Manifest, seconds: float) -> str:
+    """One line on what the build did, from its Beam counters (from the manifest where the
+    runner keeps no metrics, as the DaskRunner)."""
+    from pipelines.transforms import COUNTERS
+
+    totals = {"samples": 0, "events": 0, "dropped_outside_window": 0, "dropped_nonfinite": 0, "bytes_written": 0}
+    try:
+        from apache_beam.metrics.metric import MetricsFilter
+
+        for counter in result.metrics().query(MetricsFilter().with_namespace(COUNTERS))["counters"]:
+            if counter.key.metric.name in totals:
+                totals[counter.key.metric.name] += counter.committed or 0
+    except NotImplementedError:
+        for info in manifest.splits.values():
+            totals["samples"] += info.num_records
+            totals["bytes_written"] += sum(s.num_bytes for s in info.shards)
+            for key in ("events", "dropped_outside_window", "dropped_nonfinite"):
+                totals[key] += info.counts.get(key, 0)
+    line = (
+        f"built in {seconds:.1f} s: {totals['samples']} samples ({totals['samples'] / max(seconds, 1e-9):.0f}/s), "
+        f"{totals['bytes_written'] / 2**20:.1f} MiB written"
+    )
+    if totals["events"]:
+        line += (
+            f"; {totals['events']} events, dropped {totals['dropped_outside_window']} outside the window and "
+            f"{totals['dropped_nonfinite']} non-finite"
+        )
+    return line
 
 
 def check_writable(directory: str) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -76,9 +77,10 @@ class PlanShards(beam.DoFn):
     """``(split, path, part, parts)`` -> a :class:`ShardTask` for every shard ``k`` of that split
     with ``k % parts == part`` (parts > 1 spreads the work on runners that cannot redistribute it)."""
 
-    def __init__(self, spec: Any, num_shards: int | None):
+    def __init__(self, spec: Any, num_shards: int | None, output_dir: str):
         self.spec = spec
         self.num_shards = num_shards
+        self.output_dir = output_dir
 
     def process(self, element: tuple[str, str, int, int]) -> Iterator[ShardTask]:
         split, path, part, parts = element
@@ -89,6 +91,9 @@ class PlanShards(beam.DoFn):
         num_shards = self.num_shards or sharding.default_num_shards(n, self.spec.layout.record_bytes)
         if num_shards > n:
             raise ValueError(f"{path}: --num_shards={num_shards} is more than the {n} samples of split {split!r}")
+        if part == 0:  # for the launcher's progress log; removed at the commit
+            with FileSystems.create(paths.join(self.output_dir, plan_name(split))) as f:
+                f.write(json.dumps({"num_records": n, "num_shards": num_shards}).encode())
         for shard, (start, stop) in enumerate(sharding.shard_ranges(n, num_shards)):
             if shard % parts == part:
                 yield ShardTask(split, path, n, shard, num_shards, start, stop)
@@ -125,7 +130,7 @@ def publish(local_path: str, destination: str) -> tuple[str, int]:
     into place, so a crash, a retried or a duplicated bundle never leaves a partly written file
     under ``destination``. A failed copy deletes its temporary file. If another build of the same
     configuration removed the temporary file after writing ``destination`` itself (see
-    :func:`remove_partials`), the copy counts as done when ``destination`` holds the same bytes.
+    :func:`remove_staging`), the copy counts as done when ``destination`` holds the same bytes.
     """
     digest = hashlib.sha256()
     size = 0
@@ -157,11 +162,16 @@ def _delete_quietly(path: str) -> None:
         pass
 
 
-def remove_partials(output_dir: str) -> int:
-    """Delete the temporary files (``*.incomplete-*``) that crashed or concurrent copies left in
-    ``output_dir``; return how many."""
-    (match,) = FileSystems.match([paths.join(output_dir, f"*{PARTIAL}*")])
-    stale = [m.path for m in match.metadata_list]
+def plan_name(split: str) -> str:
+    """The file a build leaves while it runs to say how ``split`` is cut (see :func:`remove_staging`)."""
+    return f".plan-{split}.json"
+
+
+def remove_staging(output_dir: str) -> int:
+    """Delete what only a running build needs from ``output_dir``: temporary copies
+    (``*.incomplete-*``, also those of crashed or concurrent runs) and plan files; return how many."""
+    patterns = [paths.join(output_dir, f"*{PARTIAL}*"), paths.join(output_dir, plan_name("*"))]
+    stale = [m.path for match in FileSystems.match(patterns) for m in match.metadata_list]
     for path in stale:
         _delete_quietly(path)
     return len(stale)
@@ -275,8 +285,8 @@ class CommitManifest(beam.DoFn):
             publish(local, paths.join(self.output_dir, manifest_lib.MANIFEST_NAME))
         finally:
             shutil.rmtree(local_dir, ignore_errors=True)
-        removed = remove_partials(self.output_dir)
-        log.info("committed %s (removed %d temporary files)", self.output_dir, removed)
+        removed = remove_staging(self.output_dir)
+        log.info("committed %s (removed %d staging files)", self.output_dir, removed)
         yield text
 
 
@@ -340,7 +350,7 @@ class BuildShards(beam.PTransform):
         return (
             pbegin
             | "Sources" >> beam.Create(sources)
-            | "PlanShards" >> beam.ParDo(PlanShards(self.spec, self.num_shards))
+            | "PlanShards" >> beam.ParDo(PlanShards(self.spec, self.num_shards, self.output_dir))
             | "Distribute" >> beam.Reshuffle()
             | "WriteShards" >> beam.ParDo(WriteShard(self.spec, self.output_dir, self.writer_options))
             | "Gather" >> beam.combiners.ToList()

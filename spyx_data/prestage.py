@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -46,18 +47,27 @@ def load_split(
         s for s in info.shards if s.first_index < stop and s.first_index + s.num_records > start
     ]
 
-    def fill(shard: manifest_lib.ShardInfo) -> None:
+    def fill(shard: manifest_lib.ShardInfo) -> manifest_lib.ShardInfo:
         begin = max(start, shard.first_index) - shard.first_index
         end = min(stop, shard.first_index + shard.num_records) - shard.first_index
         records = read_shard(paths.join(directory, shard.path), shard, layout, begin, end)
         rows = slice(shard.first_index + begin - start, shard.first_index + end - start)
         obs[rows] = records["obs"]
         labels[rows] = records["label"]
+        return shard
 
     if overlapping:
-        with ThreadPoolExecutor(min(8, len(overlapping))) as pool:
-            list(pool.map(fill, overlapping))
+        with ThreadPoolExecutor(min(8, len(overlapping))) as pool, progress_bar(stop - start, split) as bar:
+            for shard in pool.map(fill, overlapping):
+                bar.update(min(stop, shard.first_index + shard.num_records) - max(start, shard.first_index))
     return obs, labels
+
+
+def progress_bar(total: int, desc: str, unit: str = "records"):
+    """A tqdm bar on a terminal (stderr is a tty), nothing otherwise."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=f" {unit}", disable=not sys.stderr.isatty(), leave=False)
 
 
 def batch_sharding(devices: Any = None):

@@ -66,13 +66,21 @@ def check_shard(path: str, shard: manifest_lib.ShardInfo, layout: RecordLayout) 
 
 
 def verify(directory: str) -> tuple[manifest_lib.Manifest | None, list[Problem]]:
-    """Check the build in ``directory``; return its manifest (None if unreadable) and the problems."""
+    """Check the build in ``directory``; return its manifest (None if invalid) and the problems.
+
+    Raises:
+        FileNotFoundError: ``directory`` holds no manifest (no build to check).
+    """
     try:
         manifest = manifest_lib.read_manifest(directory)
-    except (FileNotFoundError, manifest_lib.ManifestError) as e:
+    except manifest_lib.ManifestError as e:
         return None, [Problem(None, None, str(e))]
+    from spyx_data.prestage import progress_bar
+
     problems = []
-    for info in manifest.splits.values():
-        for shard in info.shards:
-            problems += check_shard(paths.join(directory, shard.path), shard, manifest.layout)
+    with progress_bar(sum(info.num_records for info in manifest.splits.values()), "verify") as bar:
+        for info in manifest.splits.values():
+            for shard in info.shards:
+                problems += check_shard(paths.join(directory, shard.path), shard, manifest.layout)
+                bar.update(shard.num_records)
     return manifest, problems

@@ -1,0 +1,181 @@
+"""``spyx-data``: build, inspect, verify, plot, and write synthetic data. Also ``python -m spyx_data``.
+
+    spyx-data build DATASET [flags...]     run the pipeline (DATASET from the registry, or encode);
+                                           flags it does not know go to Beam
+    spyx-data info DIR                     the manifest as a table, with spike density per class
+    spyx-data verify DIR                   recompute checksums and record counts, decode every record
+    spyx-data plot DIR --split S (--index I | --class K) --output FILE.png
+    spyx-data synthetic DATASET --data_dir DIR --samples N [--splits a,b] [--seed S]
+
+A mistake (a wrong path, an option out of range, missing data) prints one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from spyx_data import datasets
+from spyx_data import manifest as manifest_lib
+from spyx_data.prestage import load_split
+from spyx_data.sources import ShardError
+from spyx_data.verify import verify
+
+DEBUG_ENV = "SPYX_DATA_DEBUG"
+
+
+def build(argv: Sequence[str]) -> int:
+    """``spyx-data build DATASET ...``: ``pipelines.tonic`` (or ``pipelines.encode``) with the rest of argv."""
+    if not argv or argv[0].startswith("-"):
+        names = ", ".join([*sorted(datasets.REGISTRY), "encode"])
+        raise ValueError(f"say what to build: spyx-data build DATASET [flags], DATASET one of {names}")
+    try:
+        from pipelines import encode, tonic
+    except ImportError as e:
+        raise ValueError(f"building needs the build extra: pip install 'spyx-data[build]' ({e})") from None
+    dataset, rest = argv[0], list(argv[1:])
+    if dataset == "encode":
+        return encode.main(rest)
+    datasets.get(dataset)  # an unknown name is a one-line error
+    return tonic.main(rest, dataset=dataset)
+
+
+def spike_density(obs: np.ndarray, sample_T: int) -> np.ndarray:
+    """Fraction of the cells of each sample that hold a spike: float ``[N]``."""
+    per_sample = np.bitwise_count(obs.reshape(len(obs), -1)).sum(axis=1, dtype=np.int64)
+    return per_sample / (sample_T * int(np.prod(obs.shape[2:])))
+
+
+def info(directory: str) -> str:
+    """The build in ``directory`` as text: config, record, splits, and spike density per class."""
+    manifest = manifest_lib.read_manifest(directory)
+    layout = manifest.layout
+    config = " ".join(f"{k}={v}" for k, v in sorted(manifest.config.items()) if k not in ("classes", "inputs"))
+    lines = [
+        f"{manifest.dataset} build in {directory}",
+        f"  config: {config}",
+        f"  inputs: {manifest.config.get('inputs')}",
+        f"  record: {layout.record_bytes} bytes, obs uint8 {list(layout.packed_shape)} "
+        f"(sample_T={layout.sample_T}, bit-packed along time), {manifest.writer_options}",
+        f"  {'split':8s} {'samples':>8s} {'shards':>6s} {'MiB':>8s} {'events':>12s} {'outside':>10s} "
+        f"{'non-finite':>10s} {'empty':>6s}",
+    ]
+    density: dict[str, dict[int, float]] = {}
+    for name, split in manifest.splits.items():
+        c = split.counts
+        lines.append(
+            f"  {name:8s} {split.num_records:8d} {len(split.shards):6d} {sum(s.num_bytes for s in split.shards) / 2**20:8.1f} "
+            f"{c.get('events', 0):12d} {c.get('dropped_outside_window', 0):10d} {c.get('dropped_nonfinite', 0):10d} "
+            f"{c.get('empty_samples', 0):6d}"
+        )
+        obs, labels = load_split(directory, name, manifest=manifest)
+        per_sample = spike_density(obs, layout.sample_T)
+        density[name] = {int(k): float(per_sample[labels == k].mean()) for k in np.unique(labels)}
+    classes = manifest.config.get("classes")
+    names = classes if isinstance(classes, list) else None
+    lines.append("  spike density per class (share of cells holding a spike):")
+    lines.append(f"  {'class':24s} " + " ".join(f"{s:>8s}" for s in density))
+    for k in sorted({k for d in density.values() for k in d}):
+        label = f"{k} {names[k]}" if names and k < len(names) else str(k)
+        lines.append(f"  {label[:24]:24s} " + " ".join(f"{d[k]:8.4f}" if k in d else f"{'-':>8s}" for d in density.values()))
+    return "\n".join(lines)
+
+
+def plot(directory: str, split: str, output: str, index: int | None, label: int | None) -> str:
+    """Write a PNG of sample ``index``, or of the average raster of class ``label`` (audio)."""
+    from spyx_data import plots
+    from spyx_data.raster import unpack_time
+
+    manifest = manifest_lib.read_manifest(directory)
+    obs, labels = load_split(directory, split, manifest=manifest)
+    if index is not None:
+        if not 0 <= index < len(labels):
+            raise ValueError(f"--index {index} is not a sample of {split!r} (0..{len(labels) - 1})")
+        plots.plot_sample(obs[index], manifest, f"{manifest.dataset} {split}[{index}], label {labels[index]}", output)
+        return f"wrote {output}: {split}[{index}]"
+    if len(manifest.layout.dims) != 1:
+        raise ValueError("class averages are drawn for audio datasets; pick a sample with --index")
+    members = obs[labels == label]
+    if not len(members):
+        raise ValueError(f"class {label} has no samples in {split!r}")
+    average = unpack_time(members, manifest.layout.sample_T, axis=1).mean(axis=0)
+    plots.plot_sample(average, manifest, f"{manifest.dataset} {split}: mean of {len(members)} samples of class {label}",
+                      output)
+    return f"wrote {output}: class {label} average of {len(members)} samples"
+
+
+def synthetic(dataset: str, data_dir: str, samples: int, splits: Sequence[str] | None, seed: int) -> str:
+    from spyx_data import synthetic as synthetic_lib
+
+    info_ = datasets.get(dataset)
+    written = [synthetic_lib.write(dataset, data_dir, split, samples, seed) for split in (splits or info_.splits)]
+    return "wrote " + ", ".join(sorted(set(written)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "build":  # everything after the dataset belongs to the pipeline and Beam
+        return _run(lambda: build(argv[1:]))
+    parser = argparse.ArgumentParser(prog="spyx-data", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build", help="run a pipeline: spyx-data build DATASET [flags]")
+    p = commands.add_parser("info", help="the manifest as a readable table")
+    p.add_argument("directory")
+    p = commands.add_parser("verify", help="recompute checksums and counts, decode every record")
+    p.add_argument("directory")
+    p = commands.add_parser("plot", help="a PNG of a sample, or of a class average (audio)")
+    p.add_argument("directory")
+    p.add_argument("--split", default="train")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--index", type=int, help="the sample to draw")
+    which.add_argument("--class", dest="label", type=int, help="draw the average raster of this class")
+    p.add_argument("--output", required=True, help="the PNG to write")
+    p = commands.add_parser("synthetic", help="write format-exact synthetic data that tonic reads")
+    p.add_argument("dataset", choices=sorted(datasets.REGISTRY))
+    p.add_argument("--data_dir", required=True)
+    p.add_argument("--samples", type=int, required=True, help="per split (in all for ncaltech101)")
+    p.add_argument("--splits", default=None, help="comma-separated (default: all)")
+    p.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.command == "info":
+        return _run(lambda: print(info(args.directory)))
+    if args.command == "verify":
+        return _run(lambda: _verify(args.directory))
+    if args.command == "plot":
+        return _run(lambda: print(plot(args.directory, args.split, args.output, args.index, args.label)))
+    splits = args.splits.split(",") if args.splits else None
+    return _run(lambda: print(synthetic(args.dataset, args.data_dir, args.samples, splits, args.seed)))
+
+
+def _verify(directory: str) -> int:
+    manifest, problems = verify(directory)
+    for problem in problems:
+        print(f"FAILED {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    shards = sum(len(info.shards) for info in manifest.splits.values())
+    records = sum(info.num_records for info in manifest.splits.values())
+    print(f"ok: {directory}: {len(manifest.splits)} splits, {shards} shards, {records} records verified")
+    return 0
+
+
+def _run(command) -> int:
+    """Run a command; a user's mistake becomes one line on stderr and exit status 2."""
+    try:
+        code = command()
+    except (FileNotFoundError, ValueError, KeyError, ShardError, manifest_lib.ManifestError) as e:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    return code if isinstance(code, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

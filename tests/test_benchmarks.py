@@ -1,0 +1,24 @@
+"""The benchmark runs end to end at a small size, so that it cannot rot (timings are not asserted)."""
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STAGES = {"build (1 worker)", "build scaling (2 vs 1)", "prestage", "prestage vs np.load", "load_split vs np.load",
+          "Grain epoch"}
+
+
+def test_small_benchmark_runs_every_stage(tmp_path):
+    out = tmp_path / "results.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--size=small", "--repeats=1", f"--workdir={tmp_path}", f"--json={out}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert {row["stage"] for row in results["stages"]} == STAGES
+    assert all(row["ratio"] > 0 and row["met"] is None for row in results["stages"])
+    assert set(results["compression"]) == {"uncompressed", "zstd:1", "zstd:3", "snappy"}
+    assert "(full size only)" in result.stdout

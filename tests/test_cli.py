@@ -1,0 +1,116 @@
+"""The spyx-data command line, pictures, progress, and the worked training example."""
+
+import logging
+import os
+import re
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pipelines import build as build_lib
+from pipelines import shd
+from spyx_data import cli, synthetic
+
+from .conftest import TEST, TRAIN, build_dir
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", head[16:24])
+
+
+def ink(path):
+    """Share of pixels that are not plain white."""
+    import matplotlib.image
+
+    image = matplotlib.image.imread(path)[..., :3]
+    return float((image < 0.95).any(axis=-1).mean())
+
+
+def test_info_shows_splits_config_and_density_per_class(shd_build, capsys):
+    assert cli.main(["info", shd_build]) == 0
+    out = capsys.readouterr().out
+    assert f"shd build in {shd_build}" in out and "sample_T=128" in out
+    assert re.search(rf"train\s+{TRAIN}\s+3\s", out) and re.search(rf"test\s+{TEST}\s+3\s", out)
+    densities = [float(x) for x in re.findall(r"^\s+\d+\s+([0-9.]+)\s", out.split("spike density")[1], re.M)]
+    assert densities and all(0 < d < 1 for d in densities)
+
+
+def test_plot_a_sample_and_a_class_average(shd_build, tmp_path, capsys):
+    sample, average = tmp_path / "sample.png", tmp_path / "average.png"
+    assert cli.main(["plot", shd_build, "--split", "train", "--index", "5", "--output", str(sample)]) == 0
+    assert cli.main(["plot", shd_build, "--split", "test", "--class", "3", "--output", str(average)]) == 0
+    assert "class 3 average of" in capsys.readouterr().out
+    for path in (sample, average):
+        assert png_size(path) == (800, 400)
+        assert 0.02 < ink(path) < 0.9  # drawn on, not blank and not a solid block
+
+
+def test_plot_camera_frames_as_time_slices(tmp_path):
+    manifest = shd.tonic.run(["--dataset=nmnist", f"--data_dir={tmp_path / 'data'}", f"--output_dir={tmp_path}",
+                              "--synthetic=6", "--splits=test"])
+    out = tmp_path / "frames.png"
+    assert cli.main(["plot", build_dir(tmp_path, manifest), "--split", "test", "--index", "2", "--output", str(out)]) == 0
+    assert png_size(out) == (1200, 300) and 0.01 < ink(out) < 0.9
+
+
+def test_mistakes_are_one_line_without_a_traceback(shd_build, tmp_path, capsys):
+    cases = [
+        (["info", str(tmp_path / "missing")], "no manifest, so no finished build"),
+        (["plot", shd_build, "--index", "99999", "--output", str(tmp_path / "x.png")], "is not a sample of 'train'"),
+        (["build", "mnist"], "unknown dataset 'mnist'"),
+        (["build"], "say what to build"),
+        (["verify", str(tmp_path)], "no manifest"),
+    ]
+    for argv, message in cases:
+        assert cli.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+
+
+def test_build_and_synthetic_subcommands(tmp_path, capsys):
+    data = str(tmp_path / "data")
+    assert cli.main(["synthetic", "shd", "--data_dir", data, "--samples", "12"]) == 0
+    assert synthetic.synthetic_params("shd", data, "test") == {"num_samples": 12, "seed": 0}
+    assert cli.main(["build", "shd", f"--data_dir={data}", f"--output_dir={tmp_path / 'out'}", "--sample_T=32",
+                     "--direct_running_mode=in_memory"]) == 0
+    out = capsys.readouterr().out
+    assert "shd shards in" in out and "train: 12 samples in 1 shards" in out
+
+
+def test_a_build_logs_progress_and_a_summary_from_its_counters(shd_data, tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(build_lib.ProgressLog, "EVERY_S", 0.02)  # this small build is over in a moment
+    caplog.set_level(logging.INFO, logger="pipelines.build")
+    shd.run([f"--data_dir={shd_data}", f"--output_dir={tmp_path}", "--num_shards=3", "--sample_T=16"])
+    progress = [r.getMessage() for r in caplog.records if "samples written" in r.getMessage()]
+    assert any(f"train: {TRAIN}/{TRAIN} samples written (3/3 shards)" in line for line in progress), progress
+    summary = [r.getMessage() for r in caplog.records if r.getMessage().startswith("built in")]
+    assert len(summary) == 1 and f"{TRAIN + TEST} samples" in summary[0] and "events" in summary[0]
+    assert not [n for n in os.listdir(build_dir(tmp_path, shd.run([f"--data_dir={shd_data}", f"--output_dir={tmp_path}",
+                                                                  "--num_shards=3", "--sample_T=16"])))
+                if n.startswith(".")]  # no plan or temporary files left
+
+
+def test_the_console_script_is_installed():
+    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "spyx-data"), "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "spyx-data build DATASET" in result.stdout
+
+
+def test_the_training_example_learns_above_chance(shd_build):
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "examples", "train_shd.py"), "--shards", shd_build, "--steps", "60",
+         "--batch", "32", "--hidden", "64"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    train_acc, test_acc = map(float, re.search(r"train accuracy ([0-9.]+)\s+test accuracy ([0-9.]+)", result.stdout).groups())
+    assert test_acc > 0.3 and train_acc > 0.3, result.stdout  # chance is 0.05
+    assert np.isfinite(train_acc)
