@@ -193,16 +193,22 @@ class ProgressLog(threading.Thread):
 
 def metrics_summary(result: Any, manifest: manifest_lib.Manifest, seconds: float) -> str:
     """One line on what the build did, from its Beam counters (from the manifest where the
-    runner keeps no metrics, as the DaskRunner)."""
+    runner keeps no metrics, as the DaskRunner), with the time from the first shard task's
+    start to the last one's end (the part of the build that workers share)."""
     from pipelines.transforms import COUNTERS
 
     totals = {"samples": 0, "events": 0, "dropped_outside_window": 0, "dropped_nonfinite": 0, "bytes_written": 0}
+    writing = ""
     try:
         from apache_beam.metrics.metric import MetricsFilter
 
-        for counter in result.metrics().query(MetricsFilter().with_namespace(COUNTERS))["counters"]:
+        found = result.metrics().query(MetricsFilter().with_namespace(COUNTERS))
+        for counter in found["counters"]:
             if counter.key.metric.name in totals:
                 totals[counter.key.metric.name] += counter.committed or 0
+        bounds = {d.key.metric.name: d.committed for d in found["distributions"] if d.committed}
+        if "task_start_ms" in bounds and "task_end_ms" in bounds:
+            writing = f", shard tasks {(bounds['task_end_ms'].max - bounds['task_start_ms'].min) / 1000:.2f} s"
     except NotImplementedError:
         for info in manifest.splits.values():
             totals["samples"] += info.num_records
@@ -210,8 +216,8 @@ def metrics_summary(result: Any, manifest: manifest_lib.Manifest, seconds: float
             for key in ("events", "dropped_outside_window", "dropped_nonfinite"):
                 totals[key] += info.counts.get(key, 0)
     line = (
-        f"built in {seconds:.1f} s: {totals['samples']} samples ({totals['samples'] / max(seconds, 1e-9):.0f}/s), "
-        f"{totals['bytes_written'] / 2**20:.1f} MiB written"
+        f"built in {seconds:.1f} s{writing}: {totals['samples']} samples "
+        f"({totals['samples'] / max(seconds, 1e-9):.0f}/s), {totals['bytes_written'] / 2**20:.1f} MiB written"
     )
     if totals["events"]:
         line += (

@@ -12,8 +12,9 @@ depend only on the data and the config, never on the runner, the worker count or
 ``CommitManifest`` checks that every shard arrived and writes ``manifest.json`` last.
 
 A dataset plugs in through a *spec* (:class:`spyx_data.heidelberg.AudioSpec`,
-:class:`spyx_data.camera.CameraSpec`): a picklable object with ``dataset`` (name), ``layout``
-(:class:`spyx_data.records.RecordLayout`), ``config()`` and ``open(split, location)``, which
+:class:`spyx_data.camera.CameraSpec`, :class:`spyx_data.dense.EncodeSpec`): a picklable object
+with ``dataset`` (name), ``layout`` (:class:`spyx_data.records.RecordLayout`), ``config()``,
+``prepare()`` (imports what reading needs, once per worker) and ``open(split, location)``, which
 returns a reader with ``len()``, ``blocks(start, stop)`` (-> :class:`spyx_data.records.Block` s in
 source order) and ``close()``.
 """
@@ -28,6 +29,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -193,8 +195,16 @@ class WriteShard(beam.DoFn):
         self.dropped_nonfinite = Metrics.counter(COUNTERS, "dropped_nonfinite")
         self.dropped_outside_window = Metrics.counter(COUNTERS, "dropped_outside_window")
         self.bytes_written = Metrics.counter(COUNTERS, "bytes_written")
+        # Wall-clock bounds of the shard tasks (ms since the epoch): min start, max end.
+        self.task_start = Metrics.distribution(COUNTERS, "task_start_ms")
+        self.task_end = Metrics.distribution(COUNTERS, "task_end_ms")
 
     def setup(self) -> None:
+        # Imported here, once per worker before its first task, rather than inside the first task.
+        from array_record.python import array_record_module
+
+        self._array_record = array_record_module
+        self.spec.prepare()
         self._sources: dict[tuple[str, str], Any] = {}
 
     def teardown(self) -> None:
@@ -209,8 +219,7 @@ class WriteShard(beam.DoFn):
         return self._sources[key]
 
     def process(self, task: ShardTask) -> Iterator[ShardResult]:
-        from array_record.python.array_record_module import ArrayRecordWriter
-
+        self.task_start.update(int(time.time() * 1000))
         source = self._source(task)
         if len(source) != task.split_size:
             raise ValueError(f"{task.path}: {len(source)} samples now, {task.split_size} when the build started")
@@ -219,7 +228,7 @@ class WriteShard(beam.DoFn):
         local_dir = tempfile.mkdtemp(prefix="spyx-shard-")
         try:
             local = os.path.join(local_dir, task.name)
-            writer = ArrayRecordWriter(local, self.writer_options)
+            writer = self._array_record.ArrayRecordWriter(local, self.writer_options)
             if not writer.ok():
                 raise OSError(f"{local}: cannot create ArrayRecord writer with {self.writer_options!r}")
             for block in source.blocks(task.start, task.stop):
@@ -236,6 +245,7 @@ class WriteShard(beam.DoFn):
         self.dropped_nonfinite.inc(counts.dropped_nonfinite)
         self.dropped_outside_window.inc(counts.dropped_outside_window)
         self.bytes_written.inc(size)
+        self.task_end.update(int(time.time() * 1000))
         info = manifest_lib.ShardInfo(task.name, task.start, task.stop - task.start, size, sha256)
         yield ShardResult(task, info, counts)
 

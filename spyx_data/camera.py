@@ -131,6 +131,9 @@ class CameraSpec:
             del config["split_seed"], config["test_fraction"]
         return config
 
+    def prepare(self) -> None:
+        """Nothing to import ahead: reading needs numpy only."""
+
     def open(self, split: str, location: str) -> FolderReader:
         return FolderReader(self, split, location)
 

@@ -57,6 +57,9 @@ class EncodeSpec:
         return {"encoder": name, **dataclasses.asdict(self.encoder), "sample_shape": list(self.sample_shape),
                 "seed": self.seed}
 
+    def prepare(self) -> None:
+        """Nothing to import ahead: reading needs numpy only."""
+
     def open(self, split: str, path: str) -> DenseReader:
         return DenseReader(self, split, path)
 

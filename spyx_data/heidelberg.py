@@ -59,6 +59,10 @@ class AudioSpec:
         """The build parameters the record bytes depend on (stored in the manifest)."""
         return dataclasses.asdict(self)
 
+    def prepare(self) -> None:
+        """Import what reading needs (h5py), once per worker."""
+        import h5py  # noqa: F401
+
     def open(self, split: str, path: str) -> AudioFile:
         return AudioFile(path, self)
 

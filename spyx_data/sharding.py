@@ -12,6 +12,10 @@ import math
 
 #: Default target size of one shard file before compression.
 DEFAULT_SHARD_BYTES = 8 << 20
+#: A split of enough samples gets at least this many shards (work to share between workers) ...
+MIN_SHARDS = 8
+#: ... of at least this many samples each.
+MIN_SHARD_RECORDS = 256
 SHARD_SUFFIX = ".array_record"
 #: ArrayRecord compressions a build may use.
 COMPRESSIONS = ("uncompressed", "zstd:1", "zstd:3", "snappy")
@@ -25,8 +29,12 @@ def writer_options(compression: str = "uncompressed") -> str:
 
 
 def default_num_shards(num_records: int, record_bytes: int, shard_bytes: int = DEFAULT_SHARD_BYTES) -> int:
-    """Shards for a split when none is asked for: ``ceil(N * record_bytes / shard_bytes)``, at least 1."""
-    return max(1, math.ceil(num_records * record_bytes / shard_bytes))
+    """Shards for a split when none is asked for: about ``shard_bytes`` each, but at least
+    ``MIN_SHARDS`` of at least ``MIN_SHARD_RECORDS`` samples when the split has that many, so that
+    the workers of a build (and the reading threads of prestage) have work to share; at least 1."""
+    by_size = math.ceil(num_records * record_bytes / shard_bytes)
+    by_work = min(MIN_SHARDS, num_records // MIN_SHARD_RECORDS)
+    return max(1, by_size, by_work)
 
 
 def shard_ranges(num_records: int, num_shards: int) -> list[tuple[int, int]]:

@@ -69,7 +69,9 @@ def test_shard_ranges_cover_every_index_once_in_order(n, k):
     assert max(sizes) - min(sizes) <= 1
 
 
-def test_default_shard_count_targets_the_shard_size():
+def test_default_shard_count_targets_the_shard_size_and_enough_work():
     assert sharding.default_num_shards(10, 2096) == 1
-    assert sharding.default_num_shards(8156, 2096) == 3  # 17 MB of SHD train at 8 MiB per shard
+    assert sharding.default_num_shards(600, 2096) == 2  # two shards of 300 samples
+    assert sharding.default_num_shards(8156, 2096) == 8  # 17 MB of SHD train: 8 shards, not 3 of 8 MiB
+    assert sharding.default_num_shards(60000, 11608) == 84  # N-MNIST train: 8 MiB shards
     assert sharding.shard_name("train", 3, 8) == "train-00003-of-00008.array_record"
