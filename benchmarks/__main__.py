@@ -57,7 +57,7 @@ def run_process(command: list[str]) -> tuple[float, float, str]:
                 peak = max(peak, sum(p.memory_info().rss for p in tree))
             except psutil.Error:
                 pass
-            time.sleep(0.02)
+            time.sleep(0.25)  # coarse: polling must not steal CPU from the build it measures
 
     watcher = threading.Thread(target=poll, daemon=True)
     watcher.start()
@@ -126,6 +126,7 @@ def main() -> None:
     import spyx_data
     from benchmarks import baseline
     from benchmarks.pool import rasterise_range
+    from pipelines.transforms import keep_freed_memory
     from spyx_data import manifest as manifest_lib
     from spyx_data import sharding
 
@@ -154,11 +155,14 @@ def main() -> None:
     # Interleaved, one round per repeat, so that drift in the shared machine's speed hits both
     # alike. Like the pool's (started before timing), the build's time is that of its shard tasks,
     # which the workers share; its whole-process times (worker start-up included) are shown too.
+    # Both pools are fresh processes set up as build workers are (keep_freed_memory).
     shares, pool_speedups, task_speedups, process_speedups = [], [], [], []
-    with multiprocessing.get_context("spawn").Pool(2) as pool:
-        pool.map(rasterise_range, tasks[:2])  # start the workers before timing
+    spawn = multiprocessing.get_context("spawn")
+    with spawn.Pool(1, initializer=keep_freed_memory) as single, spawn.Pool(2, initializer=keep_freed_memory) as pool:
+        single.map(rasterise_range, tasks[:1])  # start the workers before timing
+        pool.map(rasterise_range, tasks[:2])
         for _ in range(repeats):
-            sequential = median_seconds(lambda: [rasterise_range(t) for t in tasks], 1)
+            sequential = median_seconds(lambda: single.map(rasterise_range, tasks, chunksize=1), 1)
             pooled = median_seconds(lambda: pool.map(rasterise_range, tasks, chunksize=1), 1)
             one, _, one_tasks = median_build(data_dir, workdir, 1, "--preset=processes:1")
             two, _, two_tasks = median_build(data_dir, workdir, 1, "--preset=processes:2")
