@@ -23,20 +23,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 
 import numpy as np
 
+from benchmarks import median_seconds
+
 SIZES = {"full": (8156, 2264), "small": (256, 128)}
-
-
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def run_process(command: list[str]) -> tuple[float, float, str]:

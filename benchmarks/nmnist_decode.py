@@ -1,6 +1,6 @@
 """N-MNIST per-recording cost: decoding (ours vs tonic.io.read_mnist_file) and rasterising.
 
-    python benchmarks/nmnist_decode.py [--samples=2000] [--repeats=5] [--data_dir=DIR]
+    python -m benchmarks.nmnist_decode [--samples=2000] [--repeats=5] [--data_dir=DIR]
 
 Writes synthetic N-MNIST recordings (2,000-6,000 events each) into a temporary folder unless
 ``--data_dir`` already holds them, then times each stage over the same files in one process
@@ -11,23 +11,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
 
 import numpy as np
 import tonic
 
-from spyx_data import datasets, events, paths, raster, synthetic
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from benchmarks import median_seconds
+from pipelines.transforms import keep_freed_memory
+from spyx_data import camera, datasets, events, paths, raster, synthetic
 
 
 def main() -> None:
@@ -36,34 +27,35 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--data_dir", default=None)
     args = parser.parse_args()
+    keep_freed_memory()  # as build workers do
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="nmnist-bench-")
     root = synthetic.location("nmnist", data_dir, "train")
     if not os.path.isdir(root):
         synthetic.write("nmnist", data_dir, "train", args.samples)
-    paths = [os.path.join(root, *parts) for parts in paths.list_files(root, ".bin")[: args.samples]]
+    files = [os.path.join(root, *parts) for parts in paths.list_files(root, ".bin")[: args.samples]]
     blobs = []
-    for path in paths:
+    for path in files:
         with open(path, "rb") as f:
             blobs.append(f.read())
-    n = len(paths)
+    n = len(files)
     spec = datasets.get("nmnist").spec()
     decoded = [events.read_atis_bin(b) for b in blobs]
 
-    def rasterise():
-        for e in decoded:
-            raster.camera_raster(*e, spec.sample_T, spec.duration_us, spec.sensor)
+    def rasterise():  # in blocks, as the build does
+        for start in range(0, n, camera.BLOCK):
+            raster.camera_block(decoded[start : start + camera.BLOCK], spec.sample_T, spec.duration_us, spec.sensor)
 
     reader = spec.open("train", root)
     stages = {
-        "read files (open + read)": lambda: [open(p, "rb").read() for p in paths],
+        "read files (open + read)": lambda: [open(p, "rb").read() for p in files],
         "decode: tonic.io.read_mnist_file": lambda: [
-            tonic.io.read_mnist_file(p, dtype=tonic.datasets.NMNIST.dtype) for p in paths
+            tonic.io.read_mnist_file(p, dtype=tonic.datasets.NMNIST.dtype) for p in files
         ],
         "decode: spyx_data read_atis_bin (from bytes)": lambda: [events.read_atis_bin(b) for b in blobs],
-        "rasterise, packed (T=40, 300 ms)": rasterise,
+        "rasterise into packed frames (T=40, 300 ms)": rasterise,
         "whole reader: read + decode + rasterise + pack": lambda: list(reader.blocks(0, min(n, len(reader)))),
     }
-    results = {name: median_time(fn, args.repeats) for name, fn in stages.items()}
+    results = {name: median_seconds(fn, args.repeats) for name, fn in stages.items()}
     mean_events = np.mean([len(e.t) for e in decoded])
     print(f"{n} N-MNIST recordings, {mean_events:.0f} events on average; median of {args.repeats} runs")
     tonic_time = results["decode: tonic.io.read_mnist_file"]

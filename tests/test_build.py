@@ -207,3 +207,20 @@ def test_a_missing_h5_dataset_is_named(tmp_path):
     with pytest.raises(Exception, match=r"shd_train\.h5: missing dataset .*spikes/units"):
         shd.run([f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
     assert not manifests_under(tmp_path / "out")
+
+
+def test_reading_reopens_the_h5_file_without_changing_a_sample(shd_data, monkeypatch):
+    from spyx_data.heidelberg import AudioFile, AudioSpec
+
+    path = synthetic.shd_path(shd_data, "train")
+    whole = AudioSpec().open("train", path)
+    expected = np.concatenate([b.obs for b in whole.blocks(0, TRAIN)])
+    monkeypatch.setattr(AudioFile, "REOPEN_AFTER", 50)  # HDF5's cache is dropped every 50 samples
+    reopened = AudioSpec().open("train", path)
+    handles = set()
+    blocks = []
+    for block in reopened.blocks(0, TRAIN):
+        handles.add(id(reopened._h5))
+        blocks.append(block.obs)
+    np.testing.assert_array_equal(np.concatenate(blocks), expected)
+    assert len(handles) > 3
