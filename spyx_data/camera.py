@@ -72,7 +72,7 @@ def seeded_split(relative_path: str, seed: int, test_fraction: float) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
-class CameraSpec:
+class CameraSpec(raster.TimeWindow):
     """How to turn a split folder of camera recordings into records ``[T, P, H, W]``.
 
     Attributes:
@@ -110,11 +110,7 @@ class CameraSpec:
             raise ValueError(f"spatial_factor must be a positive integer, got {self.spatial_factor!r}")
         if not 0 < self.test_fraction < 1:
             raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
-        raster.window_us(self.sample_T, self.duration_ms)
-
-    @property
-    def duration_us(self) -> int:
-        return raster.window_us(self.sample_T, self.duration_ms)
+        self.duration_us  # noqa: B018 (checks the window)
 
     @property
     def layout(self) -> records.RecordLayout:

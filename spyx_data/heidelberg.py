@@ -25,7 +25,7 @@ BLOCK = 64
 
 
 @dataclasses.dataclass(frozen=True)
-class AudioSpec:
+class AudioSpec(raster.TimeWindow):
     """How to turn one Heidelberg h5 file into records.
 
     Attributes:
@@ -45,11 +45,7 @@ class AudioSpec:
     def __post_init__(self) -> None:
         if not 1 <= self.channels <= raster.HEIDELBERG_UNITS:
             raise ValueError(f"channels must be in 1..{raster.HEIDELBERG_UNITS}, got {self.channels}")
-        raster.window_us(self.sample_T, self.duration_ms)
-
-    @property
-    def duration_us(self) -> int:
-        return raster.window_us(self.sample_T, self.duration_ms)
+        self.duration_us  # noqa: B018 (checks the window)
 
     @property
     def layout(self) -> records.RecordLayout:

@@ -84,6 +84,18 @@ def window_us(sample_T: int, duration_ms: int) -> int:
     return int(duration_ms) * 1000
 
 
+class TimeWindow:
+    """Mixin of the build specs: ``sample_T`` bins over ``duration_ms``, the same for every sample."""
+
+    sample_T: int
+    duration_ms: int
+
+    @property
+    def duration_us(self) -> int:
+        """The window in microseconds; raises ``ValueError`` for a bad window (see :func:`window_us`)."""
+        return window_us(self.sample_T, self.duration_ms)
+
+
 def time_bins(t_us: np.ndarray, sample_T: int, duration_us: int) -> np.ndarray:
     """Bin of each in-window time: ``t_us * sample_T // duration_us`` (int64, exact).
 
