@@ -2,14 +2,17 @@
 
 The graph is one chain (so every runner, Dask included, computes all of it)::
 
-    Create[(split, source path)] -> PlanShards -> Reshuffle -> WriteShard -> ToList -> CommitManifest
+    Create[(split, source path, part, parts)] -> PlanShards -> Reshuffle -> WriteShard -> ToList
+        -> CommitManifest
 
 ``PlanShards`` opens each source file inside the pipeline, counts its samples and emits one
-task per shard (:mod:`spyx_data.sharding` fixes the ranges). ``WriteShard`` reads its
+task per shard (:mod:`spyx_data.sharding` fixes the ranges; ``parts > 1`` spreads planning for
+runners that cannot redistribute work). ``WriteShard`` reads its
 contiguous range, rasterises it, writes the records in source order to a local ArrayRecord
 file and copies that file to the output through Beam's FileSystems. Shard bytes therefore
 depend only on the data and the config, never on the runner, the worker count or bundling.
-``CommitManifest`` checks that every shard arrived and writes ``manifest.json`` last.
+``CommitManifest`` checks that every shard arrived, writes ``manifest.json`` last and removes
+the staging files (temporary copies, plan files) from the build folder.
 
 A dataset plugs in through a *spec* (:class:`spyx_data.heidelberg.AudioSpec`,
 :class:`spyx_data.camera.CameraSpec`, :class:`spyx_data.dense.EncodeSpec`): a picklable object
@@ -45,6 +48,7 @@ from spyx_data import paths
 from spyx_data import sharding
 from spyx_data.dense import encode_record
 from spyx_data.raster import RasterCounts
+from spyx_data.verify import sha256_of
 
 log = logging.getLogger(__name__)
 COUNTERS = "spyx_data"
@@ -118,14 +122,6 @@ def different_build_message(output_dir: str, existing: manifest_lib.Manifest) ->
     )
 
 
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-        while chunk := f.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def publish(local_path: str, destination: str) -> tuple[str, int]:
     """Copy a local file to any Beam path; return its ``(sha256 hex, size in bytes)``.
 
@@ -152,7 +148,7 @@ def publish(local_path: str, destination: str) -> tuple[str, int]:
     try:
         FileSystems.rename([partial], [destination])
     except (BeamIOError, OSError):
-        if not FileSystems.exists(destination) or file_sha256(destination) != digest.hexdigest():
+        if not FileSystems.exists(destination) or sha256_of(destination)[0] != digest.hexdigest():
             _delete_quietly(partial)
             raise
     return digest.hexdigest(), size

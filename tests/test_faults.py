@@ -313,3 +313,29 @@ def test_invalid_reader_options_are_refused(shd_build, tmp_path):
         spyx_data.SHD_loader(batch_size=0, download_dir=str(tmp_path))
     with pytest.raises(ValueError, match="channels must be in 1..700"):
         spyx_data.SHD_loader(channels=701, download_dir=str(tmp_path))
+
+
+def test_a_copy_whose_temporary_file_another_build_removed_still_counts(tmp_path, monkeypatch):
+    from apache_beam.io.filesystem import BeamIOError
+    from apache_beam.io.filesystems import FileSystems
+
+    from pipelines import transforms
+
+    local = tmp_path / "local.bin"
+    local.write_bytes(b"same bytes" * 1000)
+    destination = tmp_path / "out" / "shard.array_record"
+    destination.parent.mkdir()
+
+    def raced_rename(sources, destinations, with_bytes):
+        destination.write_bytes(with_bytes)  # the other build finished this shard first ...
+        for source in sources:
+            os.remove(source)  # ... and its commit removed our temporary copy
+        raise BeamIOError("rename failed", {sources[0]: FileNotFoundError(sources[0])})
+
+    monkeypatch.setattr(FileSystems, "rename", staticmethod(lambda s, d: raced_rename(s, d, local.read_bytes())))
+    digest, size = transforms.publish(str(local), str(destination))
+    assert size == len(local.read_bytes()) and digest == transforms.sha256_of(str(destination))[0]
+    monkeypatch.setattr(FileSystems, "rename", staticmethod(lambda s, d: raced_rename(s, d, b"other bytes")))
+    with pytest.raises(BeamIOError):
+        transforms.publish(str(local), str(destination))
+    assert partials(tmp_path / "out") == []
