@@ -159,12 +159,10 @@ class GrainLoader:
                 iterator.close()
 
 
-def prebuilt_location(root: str, dataset: str, options: dict[str, Any]) -> tuple[str, tuple]:
-    """Where ``pipelines.tonic`` puts the default build of ``dataset`` with ``options`` under
-    ``root``, and that build's :attr:`~spyx_data.manifest.Manifest.build_key`."""
-    info = datasets.get(dataset)
-    spec = info.spec(**options)
-    config = manifest_lib.build_config(spec.config(), dict(info.locations), None)
+def prebuilt_location(root: str, spec: Any) -> tuple[str, tuple]:
+    """Where ``pipelines.tonic`` puts the default build of a registry dataset's ``spec`` (all
+    its splits) under ``root``, and that build's :attr:`~spyx_data.manifest.Manifest.build_key`."""
+    config = manifest_lib.build_config(spec.config(), dict(datasets.get(spec.dataset).locations), None)
     key = (spec.dataset, config, spec.layout, sharding.writer_options())
     return paths.join(root, manifest_lib.build_name(*key)), key
 
@@ -198,7 +196,8 @@ class ShardLoader:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
         root = paths.join(download_dir, "spyx_data")
-        default_dir, build_key = prebuilt_location(root, dataset, options)
+        spec = datasets.get(dataset).spec(**options)
+        default_dir, build_key = prebuilt_location(root, spec)
         self.shards_dir = shards_dir or default_dir
         try:
             manifest = manifest_lib.read_manifest(self.shards_dir)
@@ -206,7 +205,7 @@ class ShardLoader:
             if shards_dir is not None:
                 raise
             manifest = _build(dataset, download_dir, root, options)
-        wanted = datasets.get(dataset).spec(**options).config()
+        wanted = spec.config()
         built = {k: manifest.config.get(k) for k in wanted}
         if manifest.dataset != dataset or json.loads(json.dumps(wanted)) != built:
             raise ValueError(f"{self.shards_dir} holds a {manifest.dataset} build with {built}; asked for {wanted}")
