@@ -168,6 +168,9 @@ def _run(command) -> int:
     """Run a command; a user's mistake becomes one line on stderr and exit status 2."""
     try:
         code = command()
+    except BrokenPipeError:  # the output went to a pager or `head` that closed early
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (FileNotFoundError, ValueError, KeyError, ShardError, manifest_lib.ManifestError) as e:
         if os.environ.get(DEBUG_ENV):
             raise

@@ -11,7 +11,10 @@ DPI = 100
 
 
 def _figure(width_in: float, height_in: float):
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise ValueError("drawing needs matplotlib: pip install 'spyx-data[plot]'") from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
