@@ -116,7 +116,7 @@ class SplitSource:
         return self.info.num_records
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        return as_example(self.layout.decode(self._source[index])[0])
+        return as_example(self._records([index])[0])
 
     def __getitems__(self, indices: Sequence[int]) -> list[dict[str, Any]]:
         return [as_example(r) for r in self._records(indices)]
@@ -132,7 +132,15 @@ class SplitSource:
         }
 
     def _records(self, indices: Sequence[int]) -> np.ndarray:
-        return self.layout.decode(b"".join(self._source.__getitems__([int(i) for i in indices])))
+        """Records ``indices``, each checked to hold its own source index."""
+        indices = [int(i) for i in indices]
+        records = self.layout.decode(b"".join(self._source.__getitems__(indices)))
+        if not np.array_equal(records["index"], indices):
+            k = int(np.argmax(records["index"] != np.asarray(indices, dtype=np.uint64)))
+            raise ShardError(
+                f"{self.directory}: record {indices[k]} of {self.split!r} holds source index {records['index'][k]}"
+            )
+        return records
 
     def __repr__(self) -> str:
         return f"SplitSource({self.directory!r}, {self.split!r}, num_records={len(self)})"
