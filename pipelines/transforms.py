@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import gc
 import hashlib
 import json
 import logging
@@ -231,6 +232,10 @@ class WriteShard(beam.DoFn):
         key = (task.split, task.path)
         if key not in self._sources:
             self._sources[key] = self.spec.open(task.split, task.path)
+            # Move what lives on (the runner's state, this source's file listing) out of the
+            # cyclic collector's way: its full passes otherwise walk it again every few thousand
+            # temporary objects; measured on the full N-MNIST build in-process: 45.7 s -> 25.9 s.
+            gc.freeze()
         return self._sources[key]
 
     def process(self, task: ShardTask) -> Iterator[ShardResult]:

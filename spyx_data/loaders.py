@@ -302,5 +302,8 @@ def _build(dataset: str, download_dir: str, root: str, options: dict[str, Any]) 
         f"--data_dir={download_dir}",
         f"--output_dir={root}",
         *(f"--{k}={v}" for k, v in options.items()),
+        # A worker process does the work, so the tuning build workers apply to themselves
+        # (allocator thresholds, frozen garbage collection) stays out of this training process.
+        "--preset=processes:1",
     ]
     return tonic.run(argv, dataset=dataset)
