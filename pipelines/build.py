@@ -107,6 +107,12 @@ def build(transform: BuildShards, beam_argv: Sequence[str]) -> manifest_lib.Mani
         if existing is not None:
             if existing.build_key != transform.build_key():
                 raise BuildError(different_build_message(output_dir, existing))
+            changed = changed_sources(transform, existing)
+            if changed:
+                raise BuildError(
+                    f"{output_dir} was built from other inputs than are there now ({changed}); "
+                    "remove that folder to rebuild, or build into another --output_dir"
+                )
             log.info("%s already holds this build; nothing to do", output_dir)
             return existing
         check_writable(output_dir)
@@ -225,6 +231,21 @@ def metrics_summary(result: Any, manifest: manifest_lib.Manifest, seconds: float
             f"{totals['dropped_nonfinite']} non-finite"
         )
     return line
+
+
+def changed_sources(transform: BuildShards, existing: manifest_lib.Manifest) -> str:
+    """How the local inputs differ from those ``existing`` was built from ("" if they do not).
+
+    Inputs on a remote filesystem are not looked at from the launching machine."""
+    changes = []
+    for split, path in transform.inputs.items():
+        if paths.is_remote(path) or split not in existing.splits:
+            continue
+        now = paths.fingerprint(path, transform.spec.source_suffix)
+        then = existing.splits[split].source
+        if then and now != then:
+            changes.append(f"{split}: {then} then, {now} now")
+    return "; ".join(changes)
 
 
 def check_writable(directory: str) -> None:

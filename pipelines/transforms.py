@@ -17,6 +17,7 @@ the staging files (temporary copies, plan files) from the build folder.
 A dataset plugs in through a *spec* (:class:`spyx_data.heidelberg.AudioSpec`,
 :class:`spyx_data.camera.CameraSpec`, :class:`spyx_data.dense.EncodeSpec`): a picklable object
 with ``dataset`` (name), ``layout`` (:class:`spyx_data.records.RecordLayout`), ``config()``,
+``source_suffix`` (None: a source is a file; else the suffix of its files in a folder),
 ``prepare()`` (imports what reading needs, once per worker) and ``open(split, location)``, which
 returns a reader with ``len()``, ``blocks(start, stop)`` (-> :class:`spyx_data.records.Block` s in
 source order) and ``close()``.
@@ -68,6 +69,7 @@ class ShardTask:
     num_shards: int
     start: int
     stop: int
+    source: tuple[tuple[str, int], ...] = ()  # the source's fingerprint when planned
 
     @property
     def name(self) -> str:
@@ -94,6 +96,7 @@ class PlanShards(beam.DoFn):
         split, path, part, parts = element
         with contextlib.closing(self.spec.open(split, path)) as source:
             n = len(source)
+        fingerprint = tuple(sorted(paths.fingerprint(path, self.spec.source_suffix).items()))
         if n == 0:
             raise ValueError(f"{path}: split {split!r} has no samples")
         num_shards = self.num_shards or sharding.default_num_shards(n, self.spec.layout.record_bytes)
@@ -104,7 +107,7 @@ class PlanShards(beam.DoFn):
                 f.write(json.dumps({"num_records": n, "num_shards": num_shards}).encode())
         for shard, (start, stop) in enumerate(sharding.shard_ranges(n, num_shards)):
             if shard % parts == part:
-                yield ShardTask(split, path, n, shard, num_shards, start, stop)
+                yield ShardTask(split, path, n, shard, num_shards, start, stop, fingerprint)
 
 
 def read_existing(output_dir: str) -> manifest_lib.Manifest | None:
@@ -298,6 +301,7 @@ class CommitManifest(beam.DoFn):
                 num_records=sum(r.info.num_records for r in shards),
                 shards=tuple(r.info for r in shards),
                 counts=counts.as_dict(),
+                source=dict(shards[0].task.source),
             )
         manifest = manifest_lib.Manifest(
             self.spec.dataset, self.config, self.spec.layout, self.writer_options, splits

@@ -113,6 +113,11 @@ class CameraSpec(raster.TimeWindow):
         self.duration_us  # noqa: B018 (checks the window)
 
     @property
+    def source_suffix(self) -> str:
+        """A source is the folder of these files (see :func:`spyx_data.paths.fingerprint`)."""
+        return self.files.suffix
+
+    @property
     def layout(self) -> records.RecordLayout:
         return records.RecordLayout(
             self.sample_T, raster.frame_shape(self.sensor, self.spatial_factor, self.merge_polarity)

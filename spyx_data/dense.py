@@ -47,6 +47,8 @@ class EncodeSpec:
     seed: int = 0
     dataset: str = "dense"
 
+    source_suffix = None  # a source is one file (see spyx_data.paths.fingerprint)
+
     @property
     def layout(self) -> records.RecordLayout:
         dims = self.sample_shape + ((self.encoder.neuron_count,) if isinstance(self.encoder, F.Angle) else ())

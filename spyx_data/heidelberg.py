@@ -42,6 +42,8 @@ class AudioSpec(raster.TimeWindow):
     channels: int = 128
     duration_ms: int = 1000
 
+    source_suffix = None  # a source is one file (see spyx_data.paths.fingerprint)
+
     def __post_init__(self) -> None:
         if not 1 <= self.channels <= raster.HEIDELBERG_UNITS:
             raise ValueError(f"channels must be in 1..{raster.HEIDELBERG_UNITS}, got {self.channels}")

@@ -13,7 +13,9 @@ holds no dataset. Readers find shards only through the manifest (never a glob). 
       "writer_options": "group_size:1,uncompressed",
       "splits": {
         "train": {"num_records": 8156,
-                  "counts": {"events": ..., "dropped_nonfinite": ..., "dropped_outside_window": ...},
+                  "counts": {"events": ..., "dropped_nonfinite": ..., "dropped_outside_window": ...,
+                             "empty_samples": ...},
+                  "source": {"files": 1, "bytes": ...},
                   "shards": [{"path": "train-00000-of-00003.array_record", "first_index": 0,
                               "num_records": 2718, "num_bytes": ..., "sha256": "..."}, ...]}
       }
@@ -53,9 +55,13 @@ class ShardInfo:
 
 @dataclasses.dataclass(frozen=True)
 class SplitInfo:
+    """A split: its records, shards, what rasterising counted, and the size of the source it
+    was built from (``{"files", "bytes"}``, :func:`spyx_data.paths.fingerprint`)."""
+
     num_records: int
     shards: tuple[ShardInfo, ...]
     counts: dict[str, int]
+    source: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +110,7 @@ class Manifest:
                 name: {
                     "num_records": info.num_records,
                     "counts": dict(info.counts),
+                    "source": dict(info.source),
                     "shards": [dataclasses.asdict(s) for s in info.shards],
                 }
                 for name, info in self.splits.items()
@@ -172,7 +179,8 @@ def _parse_split(name: str, doc: dict) -> SplitInfo:
         next_index += shard.num_records
     if next_index != doc["num_records"] or not shards:
         raise ManifestError(f"split {name!r}: shards hold {next_index} records, manifest says {doc['num_records']}")
-    return SplitInfo(int(doc["num_records"]), shards, {k: int(v) for k, v in doc["counts"].items()})
+    source = {k: int(v) for k, v in doc.get("source", {}).items()}
+    return SplitInfo(int(doc["num_records"]), shards, {k: int(v) for k, v in doc["counts"].items()}, source)
 
 
 def read_manifest(directory: str) -> Manifest:

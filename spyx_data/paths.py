@@ -88,3 +88,24 @@ def list_files(root: str, suffix: str) -> list[tuple[str, ...]]:
     if not found:
         raise ValueError(f"{root}: holds no {suffix} recordings")
     return found
+
+
+def fingerprint(location: str, suffix: str | None = None) -> dict[str, int]:
+    """``{"files", "bytes"}`` of a source: one file, or the ``suffix`` files below a folder.
+
+    Cheap (sizes only, no data read); a build records it so that a changed input is not
+    mistaken for the one a finished build was made from.
+    """
+    if suffix is None:
+        if is_remote(location):
+            (match,) = _filesystems().match([location])
+            sizes = [m.size_in_bytes for m in match.metadata_list]
+        else:
+            sizes = [os.path.getsize(location)]
+    elif is_remote(location):
+        (match,) = _filesystems().match([location.rstrip("/") + "/**" + suffix])
+        sizes = [m.size_in_bytes for m in match.metadata_list]
+    else:
+        sizes = [os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(location) for f in files
+                 if f.endswith(suffix)]
+    return {"files": len(sizes), "bytes": int(sum(sizes))}

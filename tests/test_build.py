@@ -224,3 +224,15 @@ def test_reading_reopens_the_h5_file_without_changing_a_sample(shd_data, monkeyp
         blocks.append(block.obs)
     np.testing.assert_array_equal(np.concatenate(blocks), expected)
     assert len(handles) > 3
+
+
+def test_changed_inputs_are_not_mistaken_for_the_finished_build(tmp_path, capsys):
+    data, out = str(tmp_path / "data"), str(tmp_path / "out")
+    manifest = shd.run([f"--data_dir={data}", f"--output_dir={out}", "--synthetic=20", "--splits=train"])
+    size = os.path.getsize(synthetic.shd_path(data, "train"))
+    assert manifest.split("train").source == {"files": 1, "bytes": size}
+    synthetic.write_shd(data, "train", 30)  # the same file name, other contents
+    code = shd.main([f"--data_dir={data}", f"--output_dir={out}", "--splits=train"])
+    err = capsys.readouterr().err
+    assert code == 2 and "was built from other inputs than are there now" in err and "train:" in err
+    assert manifest_lib.read_manifest(build_dir(out, manifest)).split("train").num_records == 20  # untouched
