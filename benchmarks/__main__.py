@@ -218,7 +218,7 @@ def main() -> None:
 
 def compare_compressions(build: str, manifest, workdir: str, repeats: int) -> dict[str, dict[str, float]]:
     """Size, write time and read time of the train split's records under each compression."""
-    from array_record.python.array_record_module import ArrayRecordReader, ArrayRecordWriter
+    from array_record.python.array_record_module import ArrayRecordWriter
 
     from spyx_data import sharding
     from spyx_data.sources import read_shard
@@ -239,10 +239,9 @@ def compare_compressions(build: str, manifest, workdir: str, repeats: int) -> di
                 writer.write(record)
             writer.close()
 
-        def read(path=path) -> None:
-            reader = ArrayRecordReader(path)
-            layout.decode(b"".join(reader.read_all()))
-            reader.close()
+        def read(path=path, compression=compression) -> None:
+            shard = manifest_lib.ShardInfo(path, 0, len(records), os.path.getsize(path), sha256="")
+            read_shard(path, shard, layout, writer_options=sharding.writer_options(compression))
 
         write_s = median_seconds(write, repeats)
         results[compression] = {"mib": os.path.getsize(path) / 2**20, "write_s": write_s,

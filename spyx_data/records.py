@@ -19,6 +19,7 @@ with one ``np.frombuffer`` into a structured array (:meth:`RecordLayout.decode`)
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -76,7 +77,7 @@ class RecordLayout:
         """Shape of ``obs``: ``(ceil(sample_T / 8), *dims)``, uint8."""
         return (packed_length(self.sample_T), *self.dims)
 
-    @property
+    @functools.cached_property
     def dtype(self) -> np.dtype:
         """Structured numpy dtype of one record (header fields + ``obs``)."""
         return np.dtype(HEADER_FIELDS + [("obs", "u1", self.packed_shape)])
@@ -116,32 +117,38 @@ class RecordLayout:
         return [buffer[i : i + size] for i in range(0, len(buffer), size)]
 
     def decode(self, buffer: bytes | memoryview, first_index: int | None = None) -> np.ndarray:
-        """Decode concatenated records into a read-only structured array ``[n]`` of :attr:`dtype`.
-
-        Checks every header against this layout; when ``first_index`` is given, also that
-        record ``k`` holds source index ``first_index + k``.
+        """Decode concatenated records into a read-only structured array ``[n]`` of :attr:`dtype`,
+        checked as :meth:`check` does.
 
         Raises:
-            RecordError: wrong size, magic, version, shape or index; the message names the
-                first bad record (position in ``buffer``).
+            RecordError: wrong size, magic, version, shape or index.
         """
         size = self.record_bytes
         if len(buffer) % size:
             raise RecordError(f"{len(buffer)} bytes is not a whole number of {size}-byte records")
-        records = np.frombuffer(buffer, dtype=self.dtype)
-        expected_dims = np.array(self.dims + (1,) * (MAX_DIMS - len(self.dims)), dtype=np.uint32)
-        checks = [
-            ("magic", records["magic"] == MAGIC),
-            ("version", records["version"] == VERSION),
-            ("ndim", records["ndim"] == len(self.dims)),
-            ("sample_T", records["sample_T"] == self.sample_T),
-            ("dims", np.all(records["dims"] == expected_dims, axis=1)),
-        ]
+        return self.check(np.frombuffer(buffer, dtype=self.dtype), first_index)
+
+    @functools.cached_property
+    def _header_fields(self) -> dict[str, np.ndarray]:
+        """The header fields every record of this layout has (all but label and index)."""
+        template = np.frombuffer(self.encode(np.zeros((1, *self.packed_shape), np.uint8), [0], [0]), self.dtype)[0]
+        return {field: template[field] for field in ("magic", "version", "ndim", "sample_T", "dims")}
+
+    def check(self, records: np.ndarray, first_index: int | None = None) -> np.ndarray:
+        """Check every header of ``records`` (structured ``[n]`` of :attr:`dtype`) against this
+        layout; when ``first_index`` is given, also that record ``k`` holds source index
+        ``first_index + k``. Returns ``records``.
+
+        Raises:
+            RecordError: wrong magic, version, shape or index; the message names the first bad
+                record (its position in ``records``).
+        """
+        expected = dict(self._header_fields)
         if first_index is not None:
-            expected = np.arange(first_index, first_index + len(records), dtype=np.uint64)
-            checks.append(("index", records["index"] == expected))
-        for field, ok in checks:
-            if not np.all(ok):
-                k = int(np.flatnonzero(~ok)[0])
+            expected["index"] = np.arange(first_index, first_index + len(records), dtype=np.uint64)
+        for field, want in expected.items():
+            bad = records[field] != want
+            if bad.any():
+                k = int(np.flatnonzero(bad.reshape(len(records), -1).any(axis=1))[0])
                 raise RecordError(f"record {k}: {field} is {records[field][k]!r}, expected layout {self}")
         return records

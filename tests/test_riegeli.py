@@ -1,0 +1,142 @@
+"""The direct shard reader returns exactly what was written, refuses any other layout, and the
+readers hand such files to ArrayRecord's reader."""
+
+import importlib
+import os
+import shutil
+
+import numpy as np
+import pytest
+from array_record.python.array_record_module import ArrayRecordWriter
+
+import spyx_data
+from spyx_data import manifest as manifest_lib
+from spyx_data import riegeli
+from spyx_data.sources import ShardError, iter_shard, read_shard
+
+
+def write_shard(path, rows: np.ndarray, options: str = riegeli.WRITER_OPTIONS) -> str:
+    writer = ArrayRecordWriter(str(path), options)
+    for row in rows:
+        writer.write(row.tobytes())
+    writer.close()
+    return str(path)
+
+
+def read_direct(path, record_bytes, begin, end, piece_bytes=riegeli.PIECE_BYTES) -> np.ndarray:
+    pieces = list((k, rows.copy()) for k, rows in riegeli.iter_records(path, record_bytes, begin, end, piece_bytes))
+    starts = np.cumsum([0] + [len(rows) for _, rows in pieces])
+    assert [k for k, _ in pieces] == starts[:-1].tolist()  # in order, none missed or repeated
+    return np.concatenate([rows for _, rows in pieces]) if pieces else np.empty((0, record_bytes), np.uint8)
+
+
+# 1 and 100: one-byte varint sizes; 2096: SHD's record; 70_000: a chunk longer than a block.
+@pytest.mark.parametrize("record_bytes", [1, 100, 2096, 70_000])
+@pytest.mark.parametrize("piece_bytes", [1, riegeli.PIECE_BYTES])  # 1: a block per read
+def test_direct_reads_return_the_records_written(tmp_path, record_bytes, piece_bytes):
+    n = max(5, 600_000 // record_bytes)
+    rows = np.random.default_rng(record_bytes).integers(0, 256, (n, record_bytes), dtype=np.uint8)
+    path = write_shard(tmp_path / "shard.array_record", rows)
+    for begin, end in [(0, n), (1, n - 1), (n - 1, n), (n // 2, n // 2 + 1), (3, 3)]:
+        np.testing.assert_array_equal(read_direct(path, record_bytes, begin, end, piece_bytes), rows[begin:end])
+
+
+@pytest.mark.parametrize(
+    "options, record_bytes, message",
+    [
+        ("group_size:1,zstd:3", 64, "not one uncompressed record"),
+        ("group_size:2,uncompressed", 64, "not one uncompressed record"),
+        (riegeli.WRITER_OPTIONS, 63, "not one uncompressed record"),  # read with the wrong record size
+    ],
+)
+def test_other_layouts_are_refused(tmp_path, options, record_bytes, message):
+    path = write_shard(tmp_path / "shard.array_record", np.zeros((40, 64), np.uint8), options)
+    with pytest.raises(riegeli.LayoutMismatch, match=message):
+        read_direct(path, record_bytes, 0, 40)
+
+
+def test_short_and_foreign_files_are_refused(tmp_path):
+    path = write_shard(tmp_path / "shard.array_record", np.zeros((2000, 64), np.uint8))
+    with pytest.raises(riegeli.LayoutMismatch):  # past the records: the footer, then the end
+        read_direct(path, 64, 0, 3000)
+    with open(path, "r+b") as f:
+        f.truncate(65536 + 100)
+    with pytest.raises(riegeli.LayoutMismatch, match="ends before record"):
+        read_direct(path, 64, 0, 2000)
+    np.testing.assert_array_equal(read_direct(path, 64, 0, 600), np.zeros((600, 64), np.uint8))
+    foreign = tmp_path / "foreign"
+    foreign.write_bytes(b"\0" * 200_000)
+    with pytest.raises(riegeli.LayoutMismatch, match="no Riegeli file signature"):
+        read_direct(str(foreign), 64, 0, 10)
+
+
+@pytest.fixture
+def copy(shd_build, tmp_path):
+    """A copy of the shared build that a test may damage."""
+    return shutil.copytree(shd_build, tmp_path / "copy")
+
+
+def first_shard(directory):
+    manifest = manifest_lib.read_manifest(str(directory))
+    shard = manifest.split("train").shards[0]
+    return manifest, shard, os.path.join(str(directory), shard.path)
+
+
+def test_a_layout_that_stops_matching_midway_is_read_on_by_arrayrecord(shd_build, monkeypatch):
+    manifest, shard, path = first_shard(shd_build)
+    direct = riegeli.iter_records
+
+    def first_piece_only(*args, **kwargs):
+        for k, rows in direct(*args, **{**kwargs, "piece_bytes": 1}):
+            yield k, rows
+            raise riegeli.LayoutMismatch("stop here")
+
+    monkeypatch.setattr(riegeli, "iter_records", first_piece_only)
+    pieces = [(k, records.copy()) for k, records in iter_shard(path, shard, manifest.layout, 10, 90, riegeli.WRITER_OPTIONS)]
+    assert len(pieces) == 2 and pieces[0][0] == 0 and pieces[1][0] == len(pieces[0][1])
+    expected = read_shard(path, shard, manifest.layout, 10, 90)  # through ArrayRecord's reader
+    np.testing.assert_array_equal(np.concatenate([records for _, records in pieces]), expected)
+
+
+def test_a_damaged_chunk_header_is_caught_and_named(copy):
+    manifest, shard, path = first_shard(copy)
+    data = bytearray(open(path, "rb").read())
+    data[64 + 8] ^= 1  # data_size of the first record's chunk
+    open(path, "wb").write(bytes(data))
+    with pytest.raises(ShardError, match=path):
+        spyx_data.load_split(str(copy), "train")
+    source = spyx_data.open_split(str(copy), "train")
+    with pytest.raises(ShardError, match=f"{path}: record 0 \\(source index 0 of 'train'\\): .*hash mismatch"):
+        source.read_batch([5, 0, 7])
+    assert source[1]["index"] == 1
+
+
+def test_a_flipped_record_bit_needs_verify_to_be_caught(copy):
+    _, shard, path = first_shard(copy)
+    obs, _ = spyx_data.load_split(str(copy), "train")
+    data = bytearray(open(path, "rb").read())
+    record_0_obs = 64 + len(riegeli.chunk_prefix(manifest_lib.read_manifest(str(copy)).layout.record_bytes)) + 48
+    data[record_0_obs] ^= 0x80
+    open(path, "wb").write(bytes(data))
+    damaged, _ = spyx_data.load_split(str(copy), "train")  # Riegeli's hashes are not read
+    assert damaged[0, 0, 0] == obs[0, 0, 0] ^ 0x80 and np.array_equal(damaged[1:], obs[1:])
+    with pytest.raises(ShardError, match="sha256"):
+        spyx_data.load_split(str(copy), "train", verify=True)
+    with pytest.raises(ShardError, match="sha256"):
+        spyx_data.prestage(str(copy), "train", 10, verify=True)
+
+
+def test_reading_threads_and_compressed_shards_give_the_same_split(shd_build, shd_data, tmp_path, monkeypatch):
+    obs, labels = spyx_data.load_split(shd_build, "train", start=20, stop=250)
+    assert obs.ctypes.data % 64 == 0  # so that jax.device_put on CPU need not copy
+    monkeypatch.setattr(importlib.import_module("spyx_data.prestage"), "BYTES_PER_THREAD", 1)
+    threaded_obs, threaded_labels = spyx_data.load_split(shd_build, "train", start=20, stop=250)
+    np.testing.assert_array_equal(threaded_obs, obs)
+    np.testing.assert_array_equal(threaded_labels, labels)
+    from pipelines import shd
+
+    root = tmp_path / "zstd"
+    manifest = shd.run([f"--data_dir={shd_data}", f"--output_dir={root}", "--num_shards=3", "--compression=zstd:3"])
+    zstd_obs, zstd_labels = spyx_data.load_split(str(root / manifest.build_name), "train", start=20, stop=250)
+    np.testing.assert_array_equal(zstd_obs, obs)
+    np.testing.assert_array_equal(zstd_labels, labels)
