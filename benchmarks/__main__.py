@@ -220,6 +220,7 @@ def compare_compressions(build: str, manifest, workdir: str, repeats: int) -> di
     """Size, write time and read time of the train split's records under each compression."""
     from array_record.python.array_record_module import ArrayRecordWriter
 
+    from spyx_data import manifest as manifest_lib
     from spyx_data import sharding
     from spyx_data.sources import read_shard
 

@@ -46,7 +46,10 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
         "--preset", help="runner preset: local, processes[:N], dataflow, dask[:N] (see runners/presets.py)"
     )
     parser.add_argument(
-        "--num_shards", type=positive_int, default=None, help="shards per split (default: about 8 MiB each, at least 8 when the split has 2,048 samples)"
+        "--num_shards",
+        type=positive_int,
+        default=None,
+        help="shards per split (default: about 8 MiB each, at least 8 when the split has 2,048 samples)"
     )
     parser.add_argument(
         "--compression",

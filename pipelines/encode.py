@@ -77,7 +77,8 @@ def _sample_shape(path: str) -> tuple[int, ...]:
     try:
         with paths.open_read(path) as f, zipfile.ZipFile(f) as archive, archive.open("x.npy") as member:
             version = np.lib.format.read_magic(member)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            formats = np.lib.format
+            read_header = formats.read_array_header_1_0 if version == (1, 0) else formats.read_array_header_2_0
             shape, _, _ = read_header(member)
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
         raise build_lib.BuildError(f"{path}: not a .npz with an array x ({e})") from e

@@ -46,8 +46,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from spyx_data import manifest as manifest_lib
-from spyx_data import paths
-from spyx_data import sharding
+from spyx_data import paths, sharding
 from spyx_data.dense import encode_record
 from spyx_data.raster import RasterCounts
 from spyx_data.verify import sha256_of
@@ -379,7 +378,9 @@ class BuildShards(beam.PTransform):
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
         sources = [
-            (split, path, part, self.plan_parts) for split, path in self.inputs.items() for part in range(self.plan_parts)
+            (split, path, part, self.plan_parts)
+            for split, path in self.inputs.items()
+            for part in range(self.plan_parts)
         ]
         return (
             pbegin

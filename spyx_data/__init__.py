@@ -8,7 +8,7 @@ first access.
 
 import importlib
 
-from spyx_data.loaders import NMNIST_loader, SHD_loader, GrainLoader, State
+from spyx_data.loaders import GrainLoader, NMNIST_loader, SHD_loader, State
 from spyx_data.manifest import Manifest, read_manifest
 from spyx_data.prestage import batch_sharding, load_split, prestage
 from spyx_data.records import RecordLayout

@@ -67,8 +67,9 @@ def info(directory: str) -> str:
     density: dict[str, dict[int, float]] = {}
     for name, split in manifest.splits.items():
         c = split.counts
+        mib = sum(s.num_bytes for s in split.shards) / 2**20
         lines.append(
-            f"  {name:8s} {split.num_records:8d} {len(split.shards):6d} {sum(s.num_bytes for s in split.shards) / 2**20:8.1f} "
+            f"  {name:8s} {split.num_records:8d} {len(split.shards):6d} {mib:8.1f} "
             f"{c.get('events', 0):12d} {c.get('dropped_outside_window', 0):10d} {c.get('dropped_nonfinite', 0):10d} "
             f"{c.get('empty_samples', 0):6d}"
         )
@@ -81,7 +82,8 @@ def info(directory: str) -> str:
     lines.append(f"  {'class':24s} " + " ".join(f"{s:>8s}" for s in density))
     for k in sorted({k for d in density.values() for k in d}):
         label = f"{k} {names[k]}" if names and k < len(names) else str(k)
-        lines.append(f"  {label[:24]:24s} " + " ".join(f"{d[k]:8.4f}" if k in d else f"{'-':>8s}" for d in density.values()))
+        cells = (f"{d[k]:8.4f}" if k in d else f"{'-':>8s}" for d in density.values())
+        lines.append(f"  {label[:24]:24s} " + " ".join(cells))
     return "\n".join(lines)
 
 

@@ -117,7 +117,10 @@ REGISTRY: dict[str, DatasetInfo] = {
     for info in [
         _heidelberg("shd", "SHD", SHD_CLASSES, {"train": {"train": True}, "test": {"train": False}}),
         _heidelberg(
-            "ssc", "SSC", SSC_CLASSES, {"train": {"split": "train"}, "valid": {"split": "valid"}, "test": {"split": "test"}}
+            "ssc",
+            "SSC",
+            SSC_CLASSES,
+            {"train": {"split": "train"}, "valid": {"split": "valid"}, "test": {"split": "test"}},
         ),
         DatasetInfo(
             name="nmnist",

@@ -107,5 +107,7 @@ class DenseReader:
         spec = self.spec
         for first in range(start, stop, BLOCK):
             last = min(first + BLOCK, stop)
-            obs = np.stack([encode_record(spec.encoder, self.x[i], spec.seed, self.split, i) for i in range(first, last)])
+            obs = np.stack(
+                [encode_record(spec.encoder, self.x[i], spec.seed, self.split, i) for i in range(first, last)]
+            )
             yield Block(first, obs.reshape(len(obs), *spec.layout.packed_shape), self.y[first:last], RasterCounts())

@@ -102,7 +102,9 @@ class AudioFile:
         if len(self._times) != n or len(self._units) != n:
             problem = f"{len(self._times)} times, {len(self._units)} units, {n} labels"
         elif _element_kind(self._times) != "f" or _element_kind(self._units) not in "iu":
-            problem = f"times must be vlen float and units vlen integer, got {self._times.dtype} and {self._units.dtype}"
+            problem = (
+                f"times must be vlen float and units vlen integer, got {self._times.dtype} and {self._units.dtype}"
+            )
         elif self._labels.dtype.kind not in "iu":
             problem = f"labels must be integers, got {self._labels.dtype}"
         if problem:

@@ -22,7 +22,9 @@ def _figure(width_in: float, height_in: float):
     return plt, plt.figure(figsize=(width_in, height_in), dpi=DPI)
 
 
-def audio_png(raster: np.ndarray, manifest: Manifest, title: str, output: str, size: tuple[float, float] = (8, 4)) -> None:
+def audio_png(
+    raster: np.ndarray, manifest: Manifest, title: str, output: str, size: tuple[float, float] = (8, 4)
+) -> None:
     """Write a spike raster (``[T, channels]``, 0/1 or a class average in [0, 1]) as a PNG.
 
     Time runs left to right in milliseconds of the build's window, channels bottom to top.

@@ -13,7 +13,6 @@ from spyx_data import manifest as manifest_lib
 from spyx_data import paths, sharding
 from spyx_data.sources import check_checksum, iter_shard
 
-
 #: Records a reading thread is started for.
 BYTES_PER_THREAD = 32 << 20
 

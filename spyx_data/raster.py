@@ -229,7 +229,9 @@ def audio_raster(
     return packed[0], counts
 
 
-def frame_shape(sensor: tuple[int, int, int], spatial_factor: int = 1, merge_polarity: bool = False) -> tuple[int, int, int]:
+def frame_shape(
+    sensor: tuple[int, int, int], spatial_factor: int = 1, merge_polarity: bool = False
+) -> tuple[int, int, int]:
     """Frame dims ``(P, H, W)`` of a camera ``sensor`` given as tonic's ``(W, H, P)``.
 
     Spatial downsampling by ``spatial_factor`` keeps every pixel: ``H' = ceil(H / factor)``.
@@ -283,7 +285,8 @@ def camera_block(
     polarity = np.zeros(np.count_nonzero(keep), dtype=np.int64) if merge_polarity else p[keep]
     coords = (polarity, y[keep] // spatial_factor, x[keep] // spatial_factor)
     shape = (sample_T, *frame_shape(sensor, spatial_factor, merge_polarity))
-    return packed_presence_block(events.sample[keep], time_bins(t[keep], sample_T, duration_us), coords, events.n, shape), counts
+    bins = time_bins(t[keep], sample_T, duration_us)
+    return packed_presence_block(events.sample[keep], bins, coords, events.n, shape), counts
 
 
 def camera_raster(

@@ -91,7 +91,8 @@ def iter_shard(
             except (OSError, riegeli.LayoutMismatch):
                 pass  # the reader below reads the rest or says what is wrong
         if begin + done < end:
-            yield done, layout.decode(_read_with_reader(path, shard, begin + done, end), shard.first_index + begin + done)
+            rest = _read_with_reader(path, shard, begin + done, end)
+            yield done, layout.decode(rest, shard.first_index + begin + done)
     except ValueError as e:
         raise ShardError(f"{path}: {e}") from e
 

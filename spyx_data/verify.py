@@ -22,7 +22,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.shard or "manifest"
-        return f"{where}: record {self.record}: {self.message}" if self.record is not None else f"{where}: {self.message}"
+        if self.record is None:
+            return f"{where}: {self.message}"
+        return f"{where}: record {self.record}: {self.message}"
 
 
 def sha256_of(path: str) -> tuple[str, int]:

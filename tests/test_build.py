@@ -80,7 +80,8 @@ def test_same_config_again_does_no_work(shd_build, shd_data, capsys, caplog):
     assert after == before
     captured = capsys.readouterr()
     assert f"{shd_build} already holds this build; nothing to do" in caplog.text
-    assert f"shd shards in {shd_build}" in captured.out and f"train: {TRAIN} samples in {NUM_SHARDS} shards" in captured.out
+    assert f"shd shards in {shd_build}" in captured.out
+    assert f"train: {TRAIN} samples in {NUM_SHARDS} shards" in captured.out
 
 
 def test_a_different_config_goes_to_its_own_folder(shd_build, shd_data, tmp_path):
@@ -125,7 +126,8 @@ def test_non_finite_times_are_dropped_and_counted(tmp_path):
     times = np.array([0.1, np.nan, np.inf, 0.2, 1.2])
     data = write_samples(str(tmp_path / "data"), [(times, np.array([1, 2, 3, 4, 5]), 7, 0)])
     manifest = shd.run([f"--data_dir={data}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
-    assert manifest.split("train").counts == {"events": 5, "dropped_nonfinite": 2, "dropped_outside_window": 1, "empty_samples": 0}
+    counts = {"events": 5, "dropped_nonfinite": 2, "dropped_outside_window": 1, "empty_samples": 0}
+    assert manifest.split("train").counts == counts
     shard = manifest.split("train").shards[0]
     record = read_shard(os.path.join(build_dir(tmp_path / "out", manifest), shard.path), shard, manifest.layout)[0]
     assert record["label"] == 7

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from pipelines import build as build_lib
 from pipelines import shd
@@ -57,7 +56,8 @@ def test_plot_camera_frames_as_time_slices(tmp_path):
     manifest = shd.tonic.run(["--dataset=nmnist", f"--data_dir={tmp_path / 'data'}", f"--output_dir={tmp_path}",
                               "--synthetic=6", "--splits=test"])
     out = tmp_path / "frames.png"
-    assert cli.main(["plot", build_dir(tmp_path, manifest), "--split", "test", "--index", "2", "--output", str(out)]) == 0
+    command = ["plot", build_dir(tmp_path, manifest), "--split", "test", "--index", "2", "--output", str(out)]
+    assert cli.main(command) == 0
     assert png_size(out) == (1200, 300) and 0.01 < ink(out) < 0.9
 
 
@@ -111,6 +111,7 @@ def test_the_training_example_learns_above_chance(shd_build):
         capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    train_acc, test_acc = map(float, re.search(r"train accuracy ([0-9.]+)\s+test accuracy ([0-9.]+)", result.stdout).groups())
+    accuracies = re.search(r"train accuracy ([0-9.]+)\s+test accuracy ([0-9.]+)", result.stdout)
+    train_acc, test_acc = map(float, accuracies.groups())
     assert test_acc > 0.3 and train_acc > 0.3, result.stdout  # chance is 0.05
     assert np.isfinite(train_acc)

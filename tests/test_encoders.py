@@ -1,6 +1,5 @@
 """Spike encoders: semantics, and parity of the JAX, Grain and Beam versions."""
 
-import os
 
 import apache_beam as beam
 import jax
@@ -158,10 +157,9 @@ def test_shift_latency_angle_grain_equal_functional():
 
 def test_beam_stage_equals_functional_with_the_record_key():
     x = np.random.default_rng(1).random((4, 6)).astype(np.float32)
-    expected = [
-        (i, raster.pack_time(np.asarray(spyx_data.rate_code(12, 0.9)(x[i][None], jnp.asarray(F.record_key(3, "train", i))))[0]).tobytes())
-        for i in range(4)
-    ]
+    rate = spyx_data.rate_code(12, 0.9)
+    spikes = [np.asarray(rate(x[i][None], jnp.asarray(F.record_key(3, "train", i))))[0] for i in range(4)]
+    expected = [(i, raster.pack_time(s).tobytes()) for i, s in enumerate(spikes)]
     with BeamPipeline(options=pipeline_options([])) as p:  # FnApiRunner: no Prism download
         out = (
             p

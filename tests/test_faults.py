@@ -192,7 +192,9 @@ def test_fuzzed_manifests_parse_or_raise_manifest_error(path, value):
     doc = _valid_manifest_doc()
     node = doc
     for key in path[:-1]:
-        if isinstance(node, dict) and key in node or isinstance(node, list) and isinstance(key, int) and key < len(node):
+        if (isinstance(node, dict) and key in node) or (
+            isinstance(node, list) and isinstance(key, int) and key < len(node)
+        ):
             node = node[key]
     last = path[-1]
     if isinstance(node, dict):
@@ -235,7 +237,10 @@ def test_a_disk_filling_up_during_the_copy_fails_cleanly(shd_data, tmp_path, mon
     from apache_beam.io.filesystems import FileSystems
 
     create = FileSystems.create
-    monkeypatch.setattr(FileSystems, "create", staticmethod(lambda path, *a, **k: _FullDisk(create(path, *a, **k), 100_000)))
+    def create_on_a_full_disk(path, *args, **kwargs):
+        return _FullDisk(create(path, *args, **kwargs), 100_000)
+
+    monkeypatch.setattr(FileSystems, "create", staticmethod(create_on_a_full_disk))
     with pytest.raises(Exception, match="No space left on device"):
         shd.run([f"--data_dir={shd_data}", f"--output_dir={tmp_path}", "--num_shards=3", "--splits=train"])
     assert not manifests_under(tmp_path)

@@ -56,7 +56,12 @@ def builds(tmp_path_factory):
     for name in sorted(datasets.REGISTRY):
         data_dir = str(root / "data")
         manifest = tonic_pipeline.run(
-            [f"--dataset={name}", f"--data_dir={data_dir}", f"--output_dir={root / 'shards'}", f"--synthetic={PER_SPLIT}"]
+            [
+                f"--dataset={name}",
+                f"--data_dir={data_dir}",
+                f"--output_dir={root / 'shards'}",
+                f"--synthetic={PER_SPLIT}",
+            ]
         )
         out[name] = (data_dir, build_dir(root / "shards", manifest), manifest)
     return out

@@ -24,7 +24,7 @@ def write_shard(path, rows: np.ndarray, options: str = riegeli.WRITER_OPTIONS) -
 
 
 def read_direct(path, record_bytes, begin, end, piece_bytes=riegeli.PIECE_BYTES) -> np.ndarray:
-    pieces = list((k, rows.copy()) for k, rows in riegeli.iter_records(path, record_bytes, begin, end, piece_bytes))
+    pieces = [(k, rows.copy()) for k, rows in riegeli.iter_records(path, record_bytes, begin, end, piece_bytes)]
     starts = np.cumsum([0] + [len(rows) for _, rows in pieces])
     assert [k for k, _ in pieces] == starts[:-1].tolist()  # in order, none missed or repeated
     return np.concatenate([rows for _, rows in pieces]) if pieces else np.empty((0, record_bytes), np.uint8)
@@ -82,6 +82,14 @@ def first_shard(directory):
     return manifest, shard, os.path.join(str(directory), shard.path)
 
 
+def flip(path: str, position: int, bits: int) -> None:
+    with open(path, "r+b") as f:
+        f.seek(position)
+        byte = f.read(1)[0]
+        f.seek(position)
+        f.write(bytes([byte ^ bits]))
+
+
 def test_a_layout_that_stops_matching_midway_is_read_on_by_arrayrecord(shd_build, monkeypatch):
     manifest, shard, path = first_shard(shd_build)
     direct = riegeli.iter_records
@@ -92,17 +100,16 @@ def test_a_layout_that_stops_matching_midway_is_read_on_by_arrayrecord(shd_build
             raise riegeli.LayoutMismatch("stop here")
 
     monkeypatch.setattr(riegeli, "iter_records", first_piece_only)
-    pieces = [(k, records.copy()) for k, records in iter_shard(path, shard, manifest.layout, 10, 90, riegeli.WRITER_OPTIONS)]
+    read = iter_shard(path, shard, manifest.layout, 10, 90, riegeli.WRITER_OPTIONS)
+    pieces = [(k, records.copy()) for k, records in read]
     assert len(pieces) == 2 and pieces[0][0] == 0 and pieces[1][0] == len(pieces[0][1])
     expected = read_shard(path, shard, manifest.layout, 10, 90)  # through ArrayRecord's reader
     np.testing.assert_array_equal(np.concatenate([records for _, records in pieces]), expected)
 
 
 def test_a_damaged_chunk_header_is_caught_and_named(copy):
-    manifest, shard, path = first_shard(copy)
-    data = bytearray(open(path, "rb").read())
-    data[64 + 8] ^= 1  # data_size of the first record's chunk
-    open(path, "wb").write(bytes(data))
+    path = first_shard(copy)[2]
+    flip(path, 64 + 8, 1)  # data_size of the first record's chunk
     with pytest.raises(ShardError, match=path):
         spyx_data.load_split(str(copy), "train")
     source = spyx_data.open_split(str(copy), "train")
@@ -112,12 +119,9 @@ def test_a_damaged_chunk_header_is_caught_and_named(copy):
 
 
 def test_a_flipped_record_bit_needs_verify_to_be_caught(copy):
-    _, shard, path = first_shard(copy)
+    manifest, _, path = first_shard(copy)
     obs, _ = spyx_data.load_split(str(copy), "train")
-    data = bytearray(open(path, "rb").read())
-    record_0_obs = 64 + len(riegeli.chunk_prefix(manifest_lib.read_manifest(str(copy)).layout.record_bytes)) + 48
-    data[record_0_obs] ^= 0x80
-    open(path, "wb").write(bytes(data))
+    flip(path, 64 + len(riegeli.chunk_prefix(manifest.layout.record_bytes)) + 48, 0x80)  # record 0's obs[0, 0]
     damaged, _ = spyx_data.load_split(str(copy), "train")  # Riegeli's hashes are not read
     assert damaged[0, 0, 0] == obs[0, 0, 0] ^ 0x80 and np.array_equal(damaged[1:], obs[1:])
     with pytest.raises(ShardError, match="sha256"):
