@@ -29,10 +29,9 @@ def load_split(
     """Records ``[start, stop)`` of a split (default all) in source order, in host memory.
 
     Only the shards overlapping the range are read (:func:`spyx_data.sources.iter_shard`:
-    record headers are checked, and the records' place in the split; Riegeli's hashes are
-    not on the direct path), in a thread per
-    ``BYTES_PER_THREAD`` of records up to one per core (starting threads costs more than it
-    gains on smaller reads).
+    record headers are checked, and the records' place in the split; Riegeli's hashes are not
+    on the direct path), in a thread per ``BYTES_PER_THREAD`` of records, up to one per core
+    (starting threads costs more than it gains on smaller reads).
 
     Args:
         num_rows: rows to allocate, at least ``stop - start``; rows past that are padding
