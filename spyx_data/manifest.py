@@ -7,8 +7,8 @@ holds no dataset. Readers find shards only through the manifest (never a glob). 
       "format": "spyx-data", "manifest_version": 1,
       "dataset": "shd",
       "config": {...},                      # everything the bytes depend on
-      "record": {"version": 1, "header_bytes": 32, "sample_T": 128, "dims": [128],
-                 "packed_shape": [16, 128], "record_bytes": 2080,
+      "record": {"version": 1, "header_bytes": 48, "sample_T": 128, "dims": [128],
+                 "packed_shape": [16, 128], "record_bytes": 2096,
                  "packed_axis": 0, "bitorder": "big"},
       "writer_options": "group_size:1,uncompressed",
       "splits": {

@@ -66,7 +66,8 @@ def iter_shard(
     """Records ``[begin, end)`` of one shard (default all), in order, in pieces.
 
     A local shard written with :data:`spyx_data.riegeli.WRITER_OPTIONS` (how builds write
-    uncompressed shards) is read straight from its byte layout, a few MiB per ``preadv``
+    uncompressed shards), of the size the manifest says, is read straight from its byte layout,
+    a few MiB per ``preadv``
     (:func:`spyx_data.riegeli.iter_records`): every chunk header's fields are checked, Riegeli's
     hashes are not (the readers' ``verify`` checks the shard's sha256). Any other shard, and the
     rest of one whose layout differs, goes through ArrayRecord's reader, which checks the hashes.
@@ -83,7 +84,7 @@ def iter_shard(
     end = shard.num_records if end is None else end
     done = 0
     try:
-        if writer_options == riegeli.WRITER_OPTIONS and not paths.is_remote(path) and hasattr(os, "preadv"):
+        if _readable_directly(path, shard, writer_options):
             try:
                 for k, rows in riegeli.iter_records(path, layout.record_bytes, begin, end):
                     yield k, layout.check(rows.view(layout.dtype)[:, 0], shard.first_index + begin + k)
@@ -95,6 +96,17 @@ def iter_shard(
             yield done, layout.decode(rest, shard.first_index + begin + done)
     except ValueError as e:
         raise ShardError(f"{path}: {e}") from e
+
+
+def _readable_directly(path: str, shard: manifest_lib.ShardInfo, writer_options: str | None) -> bool:
+    """Whether :func:`spyx_data.riegeli.iter_records` may read this shard: a local file written
+    with its writer options, of the manifest's size."""
+    if writer_options != riegeli.WRITER_OPTIONS or paths.is_remote(path) or not hasattr(os, "preadv"):
+        return False
+    try:
+        return os.stat(path).st_size == shard.num_bytes
+    except OSError:
+        return False
 
 
 def read_shard(

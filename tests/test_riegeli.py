@@ -118,6 +118,14 @@ def test_a_damaged_chunk_header_is_caught_and_named(copy):
     assert source[1]["index"] == 1
 
 
+def test_a_shard_of_another_size_than_the_manifests_goes_to_arrayrecords_reader(copy):
+    _, shard, path = first_shard(copy)
+    with open(path, "r+b") as f:
+        f.truncate(shard.num_bytes - 100)  # every record intact, the footer cut
+    with pytest.raises(ShardError, match=f"{path}: cannot open"):
+        spyx_data.load_split(str(copy), "train")
+
+
 def test_a_flipped_record_bit_needs_verify_to_be_caught(copy):
     manifest, _, path = first_shard(copy)
     obs, _ = spyx_data.load_split(str(copy), "train")
