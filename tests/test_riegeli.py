@@ -30,8 +30,9 @@ def read_direct(path, record_bytes, begin, end, piece_bytes=riegeli.PIECE_BYTES)
     return np.concatenate([rows for _, rows in pieces]) if pieces else np.empty((0, record_bytes), np.uint8)
 
 
-# 1 and 100: one-byte varint sizes; 2096: SHD's record; 70_000: a chunk longer than a block.
-@pytest.mark.parametrize("record_bytes", [1, 100, 2096, 70_000])
+# 1 and 100: one-byte varint sizes; 2096: SHD's record; 70_000: a chunk longer than a block;
+# 2002: 2,046-byte chunks, so that the 32nd ends exactly where the first block does.
+@pytest.mark.parametrize("record_bytes", [1, 100, 2002, 2096, 70_000])
 @pytest.mark.parametrize("piece_bytes", [1, riegeli.PIECE_BYTES])  # 1: a block per read
 def test_direct_reads_return_the_records_written(tmp_path, record_bytes, piece_bytes):
     n = max(5, 600_000 // record_bytes)
