@@ -9,6 +9,9 @@ Randomness comes from a counter-based generator: a *key* is two uint32 words, an
 pure integer arithmetic, so numpy and XLA on any device agree bit for bit; the Grain transforms
 take their key from Grain's per-record generator, the Beam stage from ``(seed, split, index)``
 (:func:`record_key`), and the JAX functions from a ``jax.random`` key (:func:`key_words`).
+
+Inputs are read as float32, and subnormal values (below ``finfo(float32).tiny``, 1.2e-38) as 0,
+in numpy too: XLA flushes them to zero on CPU and GPU, and the two would disagree otherwise.
 """
 
 from __future__ import annotations
@@ -62,13 +65,23 @@ def uniform(xp: Any, key: Any, shape: Sequence[int]) -> Any:
     return (random_bits(xp, key, shape) >> 8).astype(xp.float32) * xp.float32(2.0**-24)
 
 
+def flush_subnormals(xp: Any, x: Any) -> Any:
+    """float32 ``x`` with subnormal values set to 0, as XLA computes them."""
+    return xp.where(xp.abs(x) < xp.finfo(xp.float32).tiny, xp.float32(0), x)
+
+
+def as_float32(xp: Any, data: Any) -> Any:
+    """``data`` as float32, subnormals read as 0."""
+    return flush_subnormals(xp, xp.asarray(data, dtype=xp.float32))
+
+
 def rate_spikes(xp: Any, data: Any, key: Any, num_steps: int, max_r: float) -> Any:
     """Bernoulli rate code with a new time axis: ``[B, ...] -> uint8 [B, num_steps, ...]``.
 
     The spike probability of every step is ``clip(float32(data) * max_r, 0, 1)`` (NaN never
     fires); ``spikes = uniform(key, [B, T, ...]) < p``.
     """
-    p = xp.clip(xp.asarray(data, dtype=xp.float32) * xp.float32(max_r), 0, 1)
+    p = xp.clip(flush_subnormals(xp, as_float32(xp, data) * xp.float32(max_r)), 0, 1)
     u = uniform(xp, key, (p.shape[0], num_steps, *p.shape[1:]))
     return (u < p[:, None]).astype(xp.uint8)
 
@@ -80,7 +93,7 @@ def latency_spikes(xp: Any, data: Any, num_steps: int, threshold: float) -> Any:
     half to even), so larger values fire earlier; ``x <= threshold`` never fires. NaN input
     must be rejected by the caller.
     """
-    x = xp.clip(xp.asarray(data, dtype=xp.float32), 0, 1)
+    x = xp.clip(as_float32(xp, data), 0, 1)
     fire_at = xp.round((1 - x) * xp.float32(num_steps - 1)).astype(xp.int32)
     steps = xp.arange(num_steps, dtype=xp.int32).reshape((num_steps,) + (1,) * x.ndim)
     return ((steps == fire_at) & (x > xp.float32(threshold))).astype(xp.uint8)
@@ -94,8 +107,8 @@ def angle_spikes(xp: Any, data: Any, neuron_count: int, min_val: float, max_val:
     holds ``max``; values outside the range go to the first or last neuron. (spyx.data's top
     neuron fired only at ``x >= max``: its ``N`` neurons had ``N - 1`` bins.)
     """
-    x = xp.asarray(data, dtype=xp.float32)
-    scaled = (x - xp.float32(min_val)) * xp.float32(neuron_count / (max_val - min_val))
+    x = as_float32(xp, data)
+    scaled = flush_subnormals(xp, x - xp.float32(min_val)) * xp.float32(neuron_count / (max_val - min_val))
     index = xp.clip(xp.floor(scaled), 0, neuron_count - 1).astype(xp.int32)
     return (index[..., None] == xp.arange(neuron_count, dtype=xp.int32)).astype(xp.uint8)
 

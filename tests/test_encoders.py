@@ -66,7 +66,7 @@ def test_rate_code_steps_are_independent_and_keys_matter():
 def test_latency_code_fires_once_at_round_1_minus_x(data, num_steps, threshold):
     spikes = np.asarray(spyx_data.latency_code(num_steps, threshold)(data))
     assert spikes.shape == (num_steps, *data.shape) and spikes.dtype == np.uint8
-    fires = data > np.float32(threshold)
+    fires = np.where(data < np.finfo(np.float32).tiny, 0, data) > np.float32(threshold)  # subnormals read as 0
     np.testing.assert_array_equal(spikes.sum(axis=0), fires.astype(np.uint8))
     when = np.argmax(spikes, axis=0)
     expected = np.round((1 - data) * np.float32(num_steps - 1)).astype(int)
@@ -153,6 +153,19 @@ def test_shift_latency_angle_grain_equal_functional():
     angle = spyx_data.AngleCode(5, 0, 1).map({"obs": x})
     np.testing.assert_array_equal(raster.unpack_time(angle["obs"], 1)[0], np.asarray(spyx_data.angle_code(5, 0, 1)(x)))
     assert spyx_data.AngleCode(5, 0, 1, packed=False).map({"obs": x})["obs"].shape == (3, 7, 5)
+
+
+def test_subnormal_inputs_read_as_zero_in_numpy_as_in_xla():
+    tiny = np.finfo(np.float32).tiny
+    x = np.array([[1e-45, 1e-39, -1e-39, tiny, 0.5, 0.0]], np.float32)
+    latency = F.latency_spikes(np, x, 4, 0.0)
+    np.testing.assert_array_equal(latency, np.asarray(spyx_data.latency_code(4, 0.0)(x)))
+    assert latency.sum(axis=0).tolist() == [[0, 0, 0, 1, 1, 0]]
+    angle = F.angle_spikes(np, x - np.float32(1e-38), 4, -tiny, tiny)
+    np.testing.assert_array_equal(angle, np.asarray(spyx_data.angle_code(4, -tiny, tiny)(x - np.float32(1e-38))))
+    key = grain_key(1)
+    rate = F.rate_spikes(np, x, key, 6, 1.0)
+    np.testing.assert_array_equal(rate, np.asarray(spyx_data.rate_code(6, 1.0)(x, jnp.asarray(key))))
 
 
 def test_beam_stage_equals_functional_with_the_record_key():
