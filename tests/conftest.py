@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
 
 import pytest
@@ -86,6 +87,14 @@ def shd_build(shd_data, tmp_path_factory) -> str:
     """The folder of the shared build of ``shd_data`` (3 shards per split, in-process runner)."""
     root = str(tmp_path_factory.mktemp("shards"))
     return build_dir(root, shd.run([f"--data_dir={shd_data}", f"--output_dir={root}", f"--num_shards={NUM_SHARDS}"]))
+
+
+@pytest.fixture
+def copy(shd_build, tmp_path):
+    """A private copy of the shared build, to corrupt."""
+    target = tmp_path / os.path.basename(shd_build)
+    shutil.copytree(shd_build, target)
+    return target
 
 
 def build_dir(root, manifest) -> str:

@@ -4,7 +4,6 @@ import errno
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import time
@@ -82,14 +81,6 @@ def test_two_builds_of_one_config_at_once_both_finish_with_the_same_bytes(fault_
         assert process.returncode == 0, err.decode()[-2000:]
     folder = tmp_path / os.path.basename(reference)
     assert files(folder) == files(reference)
-
-
-@pytest.fixture
-def copy(shd_build, tmp_path):
-    """A private copy of the shared build, to corrupt."""
-    target = tmp_path / os.path.basename(shd_build)
-    shutil.copytree(shd_build, target)
-    return target
 
 
 def shard_info(directory, split="train", k=1):

@@ -3,7 +3,6 @@ readers hand such files to ArrayRecord's reader."""
 
 import importlib
 import os
-import shutil
 
 import numpy as np
 import pytest
@@ -69,12 +68,6 @@ def test_short_and_foreign_files_are_refused(tmp_path):
     foreign.write_bytes(b"\0" * 200_000)
     with pytest.raises(riegeli.LayoutMismatch, match="no Riegeli file signature"):
         read_direct(str(foreign), 64, 0, 10)
-
-
-@pytest.fixture
-def copy(shd_build, tmp_path):
-    """A copy of the shared build that a test may damage."""
-    return shutil.copytree(shd_build, tmp_path / "copy")
 
 
 def first_shard(directory):
