@@ -3,29 +3,77 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import difflib
 import json
 import logging
 import os
-import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-import apache_beam as beam
-from apache_beam.options.pipeline_options import TestOptions
+from apache_beam.options.pipeline_options import PipelineOptions, TestOptions, _BeamArgumentParser
 
 from pipelines.transforms import BuildShards, different_build_message, read_existing
-from runners import presets
-from runners.local import pipeline_options
+from runners import local, presets
+from spyx_data import errors, paths, sharding
 from spyx_data import manifest as manifest_lib
-from spyx_data import paths, sharding
+from spyx_data.cli import FlagParser, run_command
+from spyx_data.errors import BuildError, UsageError
 
 log = logging.getLogger(__name__)
 
 
-class BuildError(Exception):
-    """A build cannot start or finish for a reason the user can fix; the message says how."""
+def flag_parser(prog: str, doc: str) -> FlagParser:
+    """The parser of a pipeline's own flags (one-line errors, no abbreviations)."""
+    return FlagParser(prog, doc.split("\n\n")[0])
+
+
+def parse_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    """``argv`` parsed: the pipeline's flags, and the rest for Beam.
+
+    ``--preset`` is expanded first. Anything that neither ``parser`` nor Beam's
+    ``PipelineOptions`` defines is refused (Beam itself only logs "Unparseable argument").
+
+    Raises:
+        UsageError: an unknown or misspelled flag (naming the closest valid one), or a stray word.
+    """
+    try:
+        argv = presets.expand(argv)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    args, beam_argv = parser.parse_known_args(argv)
+    unknown, beam_parser = _unknown_to_beam(beam_argv)
+    if unknown:
+        arg = unknown[0]
+        if not arg.startswith("-"):
+            raise UsageError(f"unexpected argument {arg!r} (flags are --name=value); see {parser.prog} --help")
+        name = arg.split("=", 1)[0]
+        known = [o for p in (parser, beam_parser) for a in p._actions for o in a.option_strings if o.startswith("--")]
+        close = [o for o in known if o.replace("-", "_") == name.replace("-", "_")]
+        close = close or difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise UsageError(f"unknown flag {name}{hint} (neither {parser.prog} nor Beam defines it; see --help)")
+    return args, beam_argv
+
+
+def _unknown_to_beam(argv: Sequence[str]) -> tuple[list[str], argparse.ArgumentParser]:
+    """The arguments Beam's ``PipelineOptions`` would log as unparseable and drop, as Beam parses
+    them (every ``PipelineOptions`` subclass; the Dask runner's options once it is imported)."""
+    for attempt in range(2):
+        parser = _BeamArgumentParser(allow_abbrev=False)
+        classes: dict[str, type] = {}
+        for cls in PipelineOptions.__subclasses__():
+            classes.setdefault(str(cls), cls)
+        for cls in classes.values():
+            cls._add_argparse_args(parser)
+        _, unknown = parser.parse_known_args(list(argv))
+        if not unknown or attempt or not any(a.startswith("--dask") for a in unknown):
+            return unknown, parser
+        with contextlib.suppress(ImportError):  # defines DaskOptions
+            import apache_beam.runners.dask.dask_runner  # noqa: F401
+    return unknown, parser
 
 
 def positive_int(text: str) -> int:
@@ -66,15 +114,6 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def expand_presets(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> list[str]:
-    """``argv`` with ``--preset=NAME`` expanded (see :mod:`runners.presets`); a bad preset is a
-    usage error."""
-    try:
-        return presets.expand(argv)
-    except ValueError as e:
-        parser.error(str(e))
-
-
 def add_window_arguments(parser: argparse.ArgumentParser) -> None:
     """The time window of the event-dataset builds."""
     parser.add_argument("--sample_T", type=positive_int, default=None, help="time bins (default: the dataset's)")
@@ -103,7 +142,7 @@ def build(transform: BuildShards, beam_argv: Sequence[str]) -> manifest_lib.Mani
             build's, or the runner cannot run the build.
     """
     output_dir = transform.output_dir
-    options = pipeline_options(beam_argv)
+    options = local.pipeline_options(beam_argv)
     dry_run = options.view_as(TestOptions).dry_run
     if not dry_run:
         existing = read_existing(output_dir)
@@ -121,7 +160,7 @@ def build(transform: BuildShards, beam_argv: Sequence[str]) -> manifest_lib.Mani
         check_writable(output_dir)
     started = time.perf_counter()
     try:
-        pipeline = beam.Pipeline(options=options)
+        pipeline = local.pipeline(options)
     except ValueError as e:  # an unknown or uninstalled runner
         raise BuildError(str(e)) from e
     _ = pipeline | transform
@@ -129,13 +168,14 @@ def build(transform: BuildShards, beam_argv: Sequence[str]) -> manifest_lib.Mani
     if progress:
         progress.start()
     try:
-        result = pipeline.run()
-        try:
-            result.wait_until_finish()
-        finally:
-            client = getattr(result, "client", None)  # the DaskRunner leaves its cluster client open
-            if client is not None:
-                client.close()
+        with held_beam_errors():
+            result = pipeline.run()
+            try:
+                result.wait_until_finish()
+            finally:
+                client = getattr(result, "client", None)  # the DaskRunner leaves its cluster client open
+                if client is not None:
+                    client.close()
     finally:
         if progress:
             progress.stop()
@@ -146,6 +186,55 @@ def build(transform: BuildShards, beam_argv: Sequence[str]) -> manifest_lib.Mani
         raise BuildError(f"the pipeline finished but wrote no manifest in {output_dir}")
     log.info("%s", metrics_summary(result, manifest, time.perf_counter() - started))
     return manifest
+
+
+class _HeldRecords(logging.Handler, logging.Filter):
+    """Holds Beam's error records while a pipeline runs and passes its other records on."""
+
+    def __init__(self):
+        logging.Handler.__init__(self)
+        self.held: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:  # as the handler of Beam's loggers
+        if record.levelno >= logging.ERROR:
+            self.held.append(record)
+        else:
+            logging.getLogger().handle(record)
+
+    def filter(self, record: logging.LogRecord) -> bool:  # on the root logger: what Beam logs there
+        if record.levelno >= logging.ERROR and f"{os.sep}apache_beam{os.sep}" in record.pathname:
+            self.held.append(record)
+            return False
+        return True
+
+
+@contextlib.contextmanager
+def held_beam_errors() -> Iterator[None]:
+    """While a pipeline runs, keep back the errors Beam logs (a failing worker's traceback, the
+    runner's own report of it); its warnings go on. If the pipeline fails with one of our
+    errors (:func:`spyx_data.errors.raised_by_us`) or is interrupted, they are dropped, as the
+    one line the command prints says it all; otherwise, and with ``SPYX_DATA_DEBUG=1``, they are
+    logged when the run ends."""
+    beam_logger, root = logging.getLogger("apache_beam"), logging.getLogger()
+    held = _HeldRecords()
+    propagate = beam_logger.propagate
+    beam_logger.addHandler(held)
+    beam_logger.propagate = False
+    root.addFilter(held)
+    drop = False
+    try:
+        yield
+    except (Exception, KeyboardInterrupt) as e:
+        drop = not os.environ.get(errors.DEBUG_ENV) and (
+            isinstance(e, KeyboardInterrupt) or errors.raised_by_us(e) is not None
+        )
+        raise
+    finally:
+        root.removeFilter(held)
+        beam_logger.removeHandler(held)
+        beam_logger.propagate = propagate
+        for record in [] if drop else held.held:
+            logging.getLogger(record.name).handle(record)
 
 
 class ProgressLog(threading.Thread):
@@ -291,17 +380,18 @@ def main(
     build_fn: Callable[[argparse.Namespace, Sequence[str]], manifest_lib.Manifest | None],
     argv: Sequence[str] | None,
 ) -> int:
-    """A pipeline's command line: build, print a summary; a user error prints one line, returns 2."""
+    """A pipeline's command line: build and print a summary. A mistake, a failing machine or
+    Ctrl-C prints one line and returns its exit status (see :func:`spyx_data.cli.run_command`)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
-    args, beam_argv = parse(argv)
-    try:
+
+    def command() -> int:
+        args, beam_argv = parse(argv)
         manifest = build_fn(args, beam_argv)
-    except BuildError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if manifest is None:
-        print("dry run: translated, nothing written")
-    else:
-        print(summary(manifest, paths.join(args.output_dir, manifest.build_name)))
-    return 0
+        if manifest is None:
+            print("dry run: translated, nothing written")
+        else:
+            print(summary(manifest, paths.join(args.output_dir, manifest.build_name)))
+        return 0
+
+    return run_command(command)

@@ -26,7 +26,7 @@ ENCODER_FLAGS = {"rate": ("num_steps", "max_r"), "latency": ("num_steps", "thres
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.encode", description=__doc__.split("\n\n")[0])
+    parser = build_lib.flag_parser("python -m pipelines.encode", __doc__)
     parser.add_argument("--input", required=True, help=".npz with x [N, ...] in [0, 1] and y [N]")
     parser.add_argument("--encoder", required=True, choices=sorted(dense.ENCODERS))
     parser.add_argument("--num_steps", type=build_lib.positive_int, default=None, help="rate, latency: time steps")
@@ -38,7 +38,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     parser.add_argument("--seed", type=int, default=0, help="seed of the random encoders")
     parser.add_argument("--split", default="train", help="name of the split written")
     build_lib.add_output_arguments(parser)
-    args, beam_argv = parser.parse_known_args(build_lib.expand_presets(parser, argv))
+    args, beam_argv = build_lib.parse_flags(parser, argv)
     given = {k for k in ("num_steps", "max_r", "threshold", "neuron_count", "min_val", "max_val")
              if getattr(args, k) is not None}
     foreign = sorted(given - set(ENCODER_FLAGS[args.encoder]))

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 def parse_args(argv: Sequence[str] | None, dataset: str | None = None) -> tuple[argparse.Namespace, list[str]]:
     """Parse build flags; ``dataset`` fixes the dataset (for the short entry points)."""
     prog = f"python -m pipelines.{dataset}" if dataset else "python -m pipelines.tonic"
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    parser = build_lib.flag_parser(prog, __doc__)
     if dataset is None:
         parser.add_argument("--dataset", required=True, choices=sorted(datasets.REGISTRY), help="what to build")
     parser.add_argument("--data_dir", default="./data", help="tonic's save_to folder")
@@ -51,7 +51,7 @@ def parse_args(argv: Sequence[str] | None, dataset: str | None = None) -> tuple[
     parser.add_argument("--test_fraction", type=float, default=None, help="test share of a seeded split")
     build_lib.add_window_arguments(parser)
     build_lib.add_output_arguments(parser)
-    args, beam_argv = parser.parse_known_args(build_lib.expand_presets(parser, argv))
+    args, beam_argv = build_lib.parse_flags(parser, argv)
     if dataset is not None:
         args.dataset = dataset
     info = datasets.get(args.dataset)

@@ -37,7 +37,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -48,6 +48,7 @@ from apache_beam.metrics import Metrics
 from spyx_data import manifest as manifest_lib
 from spyx_data import paths, sharding
 from spyx_data.dense import encode_record
+from spyx_data.errors import InputError, MachineError, UsageError
 from spyx_data.raster import RasterCounts
 from spyx_data.verify import sha256_of
 
@@ -97,10 +98,10 @@ class PlanShards(beam.DoFn):
             n = len(source)
         fingerprint = tuple(sorted(paths.fingerprint(path, self.spec.source_suffix).items()))
         if n == 0:
-            raise ValueError(f"{path}: split {split!r} has no samples")
+            raise InputError(f"{path}: split {split!r} has no samples")
         num_shards = self.num_shards or sharding.default_num_shards(n, self.spec.layout.record_bytes)
         if num_shards > n:
-            raise ValueError(f"{path}: --num_shards={num_shards} is more than the {n} samples of split {split!r}")
+            raise UsageError(f"{path}: --num_shards={num_shards} is more than the {n} samples of split {split!r}")
         if part == 0:  # for the launcher's progress log; removed at the commit
             with FileSystems.create(paths.join(self.output_dir, plan_name(split))) as f:
                 f.write(json.dumps({"num_records": n, "num_shards": num_shards}).encode())
@@ -244,22 +245,16 @@ class WriteShard(beam.DoFn):
         self.task_start.update(int(time.time() * 1000))
         source = self._source(task)
         if len(source) != task.split_size:
-            raise ValueError(f"{task.path}: {len(source)} samples now, {task.split_size} when the build started")
-        layout = self.spec.layout
-        counts = RasterCounts()
+            raise InputError(f"{task.path}: {len(source)} samples now, {task.split_size} when the build started")
         local_dir = tempfile.mkdtemp(prefix="spyx-shard-")
         try:
             local = os.path.join(local_dir, task.name)
-            writer = self._array_record.ArrayRecordWriter(local, self.writer_options)
-            if not writer.ok():
-                raise OSError(f"{local}: cannot create ArrayRecord writer with {self.writer_options!r}")
-            for block in source.blocks(task.start, task.stop):
-                indices = range(block.start, block.start + len(block.labels))
-                for record in layout.split(layout.encode(block.obs, block.labels, indices)):
-                    writer.write(record)
-                counts += block.counts
-            writer.close()  # raises when the data cannot be written (a full disk, say)
-            sha256, size = publish(local, paths.join(self.output_dir, task.name))
+            counts = self._write_local(source, task, local)
+            destination = paths.join(self.output_dir, task.name)
+            try:
+                sha256, size = publish(local, destination)
+            except OSError as e:
+                raise MachineError(f"cannot copy a shard to {destination}: {e}") from e
         finally:
             shutil.rmtree(local_dir, ignore_errors=True)
         self.samples.inc(task.stop - task.start)
@@ -270,6 +265,32 @@ class WriteShard(beam.DoFn):
         self.task_end.update(int(time.time() * 1000))
         info = manifest_lib.ShardInfo(task.name, task.start, task.stop - task.start, size, sha256)
         yield ShardResult(task, info, counts)
+
+    def _write_local(self, source: Any, task: ShardTask, local: str) -> RasterCounts:
+        """Write the task's records to the local file ``local``; return what rasterising counted.
+
+        Raises:
+            MachineError: the file cannot be written (a full disk, say), naming it.
+        """
+        layout = self.spec.layout
+        counts = RasterCounts()
+        writer = self._array_record.ArrayRecordWriter(local, self.writer_options)
+        if not writer.ok():
+            raise MachineError(f"{local}: cannot create an ArrayRecord writer with {self.writer_options!r}")
+
+        def guarded(call: Callable[..., None], *args: bytes) -> None:
+            try:
+                call(*args)
+            except (OSError, RuntimeError) as e:  # RuntimeError: how ArrayRecord reports a failed write
+                raise MachineError(f"cannot write a shard: {e}") from e
+
+        for block in source.blocks(task.start, task.stop):
+            indices = range(block.start, block.start + len(block.labels))
+            for record in layout.split(layout.encode(block.obs, block.labels, indices)):
+                guarded(writer.write, record)
+            counts += block.counts
+        guarded(writer.close)  # raises when the data could not be written (a full disk, say)
+        return counts
 
 
 class CommitManifest(beam.DoFn):

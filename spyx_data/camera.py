@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from spyx_data import paths, raster, records
+from spyx_data.errors import InputError
 from spyx_data.events import Events
 from spyx_data.records import Block
 
@@ -156,9 +157,9 @@ class FolderReader:
         try:
             label = self.spec.files.label(parts, self.classes)
         except (ValueError, IndexError) as e:
-            raise ValueError(f"{paths.join(self.root, *parts)}: cannot tell its class ({e})") from e
+            raise InputError(f"{paths.join(self.root, *parts)}: cannot tell its class ({e})") from e
         if not 0 <= label < len(self.classes):
-            raise ValueError(f"{paths.join(self.root, *parts)}: label {label} outside 0..{len(self.classes) - 1}")
+            raise InputError(f"{paths.join(self.root, *parts)}: label {label} outside 0..{len(self.classes) - 1}")
         return label
 
     def __len__(self) -> int:
@@ -205,5 +206,5 @@ class FolderReader:
                 recordings, spec.sample_T, spec.duration_us, spec.sensor, spec.spatial_factor, spec.merge_polarity
             )
         except raster.BadSample as e:
-            raise ValueError(f"{self.path(start + e.sample)}: {e.reason}") from e
+            raise InputError(f"{self.path(start + e.sample)}: {e.reason}") from e
         return Block(start, obs, self.labels[start:stop], counts + block_counts)

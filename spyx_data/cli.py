@@ -7,7 +7,9 @@
     spyx-data plot DIR --split S (--index I | --class K) --output FILE.png
     spyx-data synthetic DATASET --data_dir DIR --samples N [--splits a,b] [--seed S]
 
-A mistake (a wrong path, an option out of range, missing data) prints one line and exits 2.
+A mistake (a wrong path, an option out of range, missing data) prints one line and exits 2; a
+failing machine or damaged build one line and exits 1; Ctrl-C exits 130. ``SPYX_DATA_DEBUG=1``
+shows the traceback.
 """
 
 from __future__ import annotations
@@ -15,28 +17,36 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from spyx_data import datasets
+from spyx_data import datasets, errors
 from spyx_data import manifest as manifest_lib
 from spyx_data.prestage import load_split
-from spyx_data.sources import ShardError
 from spyx_data.verify import verify
 
-DEBUG_ENV = "SPYX_DATA_DEBUG"
+
+class FlagParser(argparse.ArgumentParser):
+    """An ``argparse`` parser whose mistakes are one-line :class:`~spyx_data.errors.UsageError` s
+    (argparse prints its usage and exits instead), and which takes no abbreviated flags."""
+
+    def __init__(self, prog: str, description: str | None = None, **kwargs):
+        super().__init__(prog=prog, description=description, allow_abbrev=False, **kwargs)
+
+    def error(self, message: str):
+        raise errors.UsageError(f"{message}; see {self.prog} --help")
 
 
 def build(argv: Sequence[str]) -> int:
     """``spyx-data build DATASET ...``: ``pipelines.tonic`` (or ``pipelines.encode``) with the rest of argv."""
     if not argv or argv[0].startswith("-"):
         names = ", ".join([*sorted(datasets.REGISTRY), "encode"])
-        raise ValueError(f"say what to build: spyx-data build DATASET [flags], DATASET one of {names}")
+        raise errors.UsageError(f"say what to build: spyx-data build DATASET [flags], DATASET one of {names}")
     try:
         from pipelines import encode, tonic
     except ImportError as e:
-        raise ValueError(f"building needs the build extra: pip install 'spyx-data[build]' ({e})") from None
+        raise errors.UsageError(f"building needs the build extra: pip install 'spyx-data[build]' ({e})") from None
     dataset, rest = argv[0], list(argv[1:])
     if dataset == "encode":
         return encode.main(rest)
@@ -96,14 +106,14 @@ def plot(directory: str, split: str, output: str, index: int | None, label: int 
     obs, labels = load_split(directory, split, manifest=manifest)
     if index is not None:
         if not 0 <= index < len(labels):
-            raise ValueError(f"--index {index} is not a sample of {split!r} (0..{len(labels) - 1})")
+            raise errors.UsageError(f"--index {index} is not a sample of {split!r} (0..{len(labels) - 1})")
         plots.plot_sample(obs[index], manifest, f"{manifest.dataset} {split}[{index}], label {labels[index]}", output)
         return f"wrote {output}: {split}[{index}]"
     if len(manifest.layout.dims) != 1:
-        raise ValueError("class averages are drawn for audio datasets; pick a sample with --index")
+        raise errors.UsageError("class averages are drawn for audio datasets; pick a sample with --index")
     members = obs[labels == label]
     if not len(members):
-        raise ValueError(f"class {label} has no samples in {split!r}")
+        raise errors.UsageError(f"class {label} has no samples in {split!r}")
     average = unpack_time(members, manifest.layout.sample_T, axis=1).mean(axis=0)
     plots.plot_sample(average, manifest, f"{manifest.dataset} {split}: mean of {len(members)} samples of class {label}",
                       output)
@@ -121,9 +131,9 @@ def synthetic(dataset: str, data_dir: str, samples: int, splits: Sequence[str] |
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "build":  # everything after the dataset belongs to the pipeline and Beam
-        return _run(lambda: build(argv[1:]))
-    parser = argparse.ArgumentParser(prog="spyx-data", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+        return run_command(lambda: build(argv[1:]))
+    parser = FlagParser("spyx-data", __doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build", help="run a pipeline: spyx-data build DATASET [flags]")
     p = commands.add_parser("info", help="the manifest as a readable table")
@@ -143,15 +153,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--samples", type=int, required=True, help="per split (in all for ncaltech101)")
     p.add_argument("--splits", default=None, help="comma-separated (default: all)")
     p.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    return run_command(lambda: _dispatch(parser.parse_args(argv)))
+
+
+def _dispatch(args: argparse.Namespace) -> int | None:
     if args.command == "info":
-        return _run(lambda: print(info(args.directory)))
+        return print(info(args.directory))
     if args.command == "verify":
-        return _run(lambda: _verify(args.directory))
+        return _verify(args.directory)
     if args.command == "plot":
-        return _run(lambda: print(plot(args.directory, args.split, args.output, args.index, args.label)))
+        return print(plot(args.directory, args.split, args.output, args.index, args.label))
     splits = args.splits.split(",") if args.splits else None
-    return _run(lambda: print(synthetic(args.dataset, args.data_dir, args.samples, splits, args.seed)))
+    return print(synthetic(args.dataset, args.data_dir, args.samples, splits, args.seed))
 
 
 def _verify(directory: str) -> int:
@@ -166,19 +179,29 @@ def _verify(directory: str) -> int:
     return 0
 
 
-def _run(command) -> int:
-    """Run a command; a user's mistake becomes one line on stderr and exit status 2."""
+def run_command(command: Callable[[], int | None]) -> int:
+    """Run a command; return its exit status (None counts as 0).
+
+    An :class:`~spyx_data.errors.Error` (also one a Beam runner wrapped), Ctrl-C, or an
+    ``OSError`` (the machine's fault) becomes one line on stderr, ``error: <message>``, and the
+    error's exit status (2, 1, 130, 1). Anything else is a bug and keeps its traceback, as every
+    error does with ``SPYX_DATA_DEBUG=1``.
+    """
     try:
         code = command()
     except BrokenPipeError:  # the output went to a pager or `head` that closed early
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (FileNotFoundError, ValueError, KeyError, ShardError, manifest_lib.ManifestError) as e:
-        if os.environ.get(DEBUG_ENV):
+    except (Exception, KeyboardInterrupt) as e:
+        error = errors.raised_by_us(e)
+        if error is None and isinstance(e, KeyboardInterrupt):
+            error = errors.Interrupted("interrupted")
+        if error is None and isinstance(e, OSError):
+            error = errors.MachineError(str(e))
+        if error is None or os.environ.get(errors.DEBUG_ENV):
             raise
-        message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
     return code if isinstance(code, int) else 0
 
 

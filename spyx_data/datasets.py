@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any
 
 from spyx_data import camera, events, heidelberg
+from spyx_data.errors import UsageError
 
 HEIDELBERG_SENSOR = (700, 1, 1)
 SSC_CLASSES = tuple(
@@ -88,7 +89,7 @@ class DatasetInfo:
             allowed |= {"split_seed", "test_fraction"}
         unknown = sorted(k for k, v in options.items() if v is not None and k not in allowed)
         if unknown:
-            raise ValueError(f"{self.name} has no option {', '.join(unknown)}")
+            raise UsageError(f"{self.name} has no option {', '.join(unknown)}")
         options = {k: v for k, v in options.items() if v is not None}
         if self.is_audio:
             return heidelberg.AudioSpec(self.name, len(self.classes), sample_T, duration_ms=duration_ms, **options)
@@ -181,9 +182,9 @@ def get(name: str) -> DatasetInfo:
     """The registry entry for ``name``.
 
     Raises:
-        KeyError: an unknown name, listing the known ones.
+        UsageError: an unknown name, listing the known ones.
     """
     try:
         return REGISTRY[name.lower()]
     except KeyError:
-        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
+        raise UsageError(f"unknown dataset {name!r}; known: {', '.join(sorted(REGISTRY))}") from None

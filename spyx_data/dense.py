@@ -17,6 +17,7 @@ import numpy as np
 
 from spyx_data import functional as F
 from spyx_data import paths, records
+from spyx_data.errors import InputError
 from spyx_data.raster import RasterCounts, pack_time
 from spyx_data.records import Block
 
@@ -77,13 +78,13 @@ def read_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
         with paths.open_read(path) as raw, np.load(raw, allow_pickle=False) as f:
             x, y = f["x"], f["y"]
     except (OSError, ValueError, KeyError) as e:
-        raise ValueError(f"{path}: not a .npz with arrays x and y ({e})") from e
+        raise InputError(f"{path}: not a .npz with arrays x and y ({e})") from e
     if x.ndim < 1 or y.shape != (len(x),):
-        raise ValueError(f"{path}: x {x.shape} and y {y.shape} must be [N, ...] and [N]")
+        raise InputError(f"{path}: x {x.shape} and y {y.shape} must be [N, ...] and [N]")
     if y.dtype.kind not in "iu":
-        raise ValueError(f"{path}: labels y must be integers, got {y.dtype}")
+        raise InputError(f"{path}: labels y must be integers, got {y.dtype}")
     if x.dtype.kind not in "fiub":
-        raise ValueError(f"{path}: x must be numeric, got {x.dtype}")
+        raise InputError(f"{path}: x must be numeric, got {x.dtype}")
     F.check_finite(x, path)
     return x, y
 
@@ -95,7 +96,7 @@ class DenseReader:
         self.spec, self.split, self.path = spec, split, path
         self.x, self.y = read_npz(path)
         if self.x.shape[1:] != spec.sample_shape:
-            raise ValueError(f"{path}: samples have shape {self.x.shape[1:]}, the build expects {spec.sample_shape}")
+            raise InputError(f"{path}: samples have shape {self.x.shape[1:]}, the build expects {spec.sample_shape}")
 
     def __len__(self) -> int:
         return len(self.y)

@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from spyx_data.errors import InputError
+
 ATIS_EVENT_BYTES = 5
 ATIS_OVERFLOW_Y = 240
 ATIS_OVERFLOW_US = 2**13
@@ -35,7 +37,7 @@ def read_atis_bin(data: bytes, where: str = "<bytes>") -> Events:
         ValueError: naming ``where``, when the length is not a whole number of events.
     """
     if len(data) % ATIS_EVENT_BYTES:
-        raise ValueError(
+        raise InputError(
             f"{where}: {len(data)} bytes is not a whole number of {ATIS_EVENT_BYTES}-byte events (truncated file?)"
         )
     n = len(data) // ATIS_EVENT_BYTES
@@ -63,9 +65,9 @@ def read_npy_columns(data: bytes, columns: str, time_scale: int, where: str = "<
     try:
         array = np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as e:
-        raise ValueError(f"{where}: not a readable .npy file ({e})") from e
+        raise InputError(f"{where}: not a readable .npy file ({e})") from e
     if array.ndim != 2 or array.shape[1] != 4:
-        raise ValueError(f"{where}: expected an [n, 4] array of {columns} columns, got shape {array.shape}")
+        raise InputError(f"{where}: expected an [n, 4] array of {columns} columns, got shape {array.shape}")
     column = {name: array[:, i] for i, name in enumerate(columns)}
     t = column["t"] * time_scale if time_scale != 1 else column["t"]
     return Events(*(np.asarray(v).astype(np.int64) for v in (t, column["x"], column["y"], column["p"])))

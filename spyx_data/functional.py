@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from spyx_data.errors import InputError
+
 MODES = ("roll", "zero")
 
 
@@ -209,7 +211,7 @@ def check_finite(data: np.ndarray, where: str) -> None:
     """Raise ``ValueError`` naming ``where`` and the first NaN position of ``data``."""
     nan = np.isnan(data)
     if nan.any():
-        raise ValueError(f"{where}: NaN at position {tuple(int(i) for i in np.argwhere(nan)[0])}")
+        raise InputError(f"{where}: NaN at position {tuple(int(i) for i in np.argwhere(nan)[0])}")
 
 
 def _check_steps(num_steps: int) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from spyx_data import paths, raster, records
+from spyx_data.errors import InputError
 from spyx_data.records import Block
 
 #: Read this many samples per h5 slice (slicing vlen data is ~10x faster than one by one).
@@ -88,7 +89,7 @@ class AudioFile:
         try:
             self._h5 = h5py.File(self._file or path, "r")
         except OSError as e:
-            raise ValueError(f"{path}: cannot open as HDF5 ({e})") from e
+            raise InputError(f"{path}: cannot open as HDF5 ({e})") from e
         self._read_since_open = 0
         try:
             self._times = self._h5["spikes/times"]
@@ -96,7 +97,7 @@ class AudioFile:
             self._labels = self._h5["labels"]
         except KeyError as e:
             self.close()
-            raise ValueError(f"{path}: missing dataset {e} (expected spikes/times, spikes/units, labels)") from e
+            raise InputError(f"{path}: missing dataset {e} (expected spikes/times, spikes/units, labels)") from e
         n = len(self._labels)
         problem = None
         if len(self._times) != n or len(self._units) != n:
@@ -109,7 +110,7 @@ class AudioFile:
             problem = f"labels must be integers, got {self._labels.dtype}"
         if problem:
             self.close()
-            raise ValueError(f"{path}: {problem}")
+            raise InputError(f"{path}: {problem}")
         self._len = n
 
     def __len__(self) -> int:
@@ -148,11 +149,11 @@ class AudioFile:
         bad = (labels < 0) | (labels >= spec.num_classes)
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(f"{self.path}: sample {start + i}: label {labels[i]} outside 0..{spec.num_classes - 1}")
+            raise InputError(f"{self.path}: sample {start + i}: label {labels[i]} outside 0..{spec.num_classes - 1}")
         try:
             obs, counts = raster.audio_block(times, units, spec.sample_T, spec.channels, spec.duration_us)
         except raster.BadSample as e:
-            raise ValueError(f"{self.path}: sample {start + e.sample}: {e.reason}") from e
+            raise InputError(f"{self.path}: sample {start + e.sample}: {e.reason}") from e
         return Block(start, obs, labels, counts)
 
 

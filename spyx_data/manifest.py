@@ -31,14 +31,11 @@ import posixpath
 from typing import Any
 
 from spyx_data import paths, records
+from spyx_data.errors import ManifestError, NoBuild, UsageError
 
 MANIFEST_NAME = "manifest.json"
 FORMAT = "spyx-data"
 MANIFEST_VERSION = 1
-
-
-class ManifestError(ValueError):
-    """A manifest is missing, malformed, or disagrees with itself."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +81,7 @@ class Manifest:
 
     def split(self, name: str) -> SplitInfo:
         if name not in self.splits:
-            raise ManifestError(f"no split {name!r}; this dataset has {sorted(self.splits)}")
+            raise UsageError(f"no split {name!r}; this build has {sorted(self.splits)}")
         return self.splits[name]
 
     def to_json(self) -> str:
@@ -187,10 +184,10 @@ def read_manifest(directory: str) -> Manifest:
     """Read and validate ``directory/manifest.json`` (a local path or a URL, see :mod:`spyx_data.paths`).
 
     Raises:
-        FileNotFoundError: no manifest there (no finished build in ``directory``).
+        NoBuild: no manifest there (no finished build in ``directory``).
         ManifestError: the manifest is invalid.
     """
     path = paths.join(str(directory), MANIFEST_NAME)
     if not paths.exists(path):
-        raise FileNotFoundError(f"{path}: no manifest, so no finished build in {directory}")
+        raise NoBuild(f"{path}: no manifest, so no finished build in {directory}")
     return Manifest.from_json(paths.read_bytes(path), where=path)

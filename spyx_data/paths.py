@@ -12,6 +12,8 @@ import os
 import posixpath
 from typing import BinaryIO
 
+from spyx_data.errors import InputError
+
 
 def is_remote(path: str) -> bool:
     """True for a URL-style path with a scheme, such as ``gs://bucket/x``."""
@@ -75,18 +77,18 @@ def list_files(root: str, suffix: str) -> list[tuple[str, ...]]:
         found = sorted(tuple(m.path[len(prefix) :].split("/")) for m in result.metadata_list)
     else:
         if not os.path.isdir(root):
-            raise ValueError(f"{root}: no such folder")
+            raise InputError(f"{root}: no such folder")
         found = []
         for path, dirs, files in os.walk(root):
             mine = [f for f in files if f.endswith(suffix)]
             if not dirs and not mine:
-                raise ValueError(f"{path}: folder holds no {suffix} recordings")
+                raise InputError(f"{path}: folder holds no {suffix} recordings")
             rel = os.path.relpath(path, root)
             prefix_parts = () if rel == "." else tuple(rel.split(os.sep))
             found.extend(prefix_parts + (f,) for f in mine)
         found.sort()
     if not found:
-        raise ValueError(f"{root}: holds no {suffix} recordings")
+        raise InputError(f"{root}: holds no {suffix} recordings")
     return found
 
 

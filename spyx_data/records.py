@@ -23,6 +23,7 @@ import functools
 
 import numpy as np
 
+from spyx_data.errors import RecordError
 from spyx_data.raster import RasterCounts, packed_length
 
 MAGIC = b"SPXR"
@@ -48,10 +49,6 @@ class Block:
     obs: np.ndarray  # uint8 [n, *packed_shape]
     labels: np.ndarray  # int [n]
     counts: RasterCounts
-
-
-class RecordError(ValueError):
-    """A record does not match the layout it is read with."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,11 +12,8 @@ import numpy as np
 
 from spyx_data import manifest as manifest_lib
 from spyx_data import paths, riegeli
+from spyx_data.errors import ShardError
 from spyx_data.records import RecordLayout
-
-
-class ShardError(IOError):
-    """A shard file is missing, unreadable, or disagrees with the manifest."""
 
 
 def _open_shard(path: str, shard: manifest_lib.ShardInfo):

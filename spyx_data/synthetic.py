@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from spyx_data import datasets
+from spyx_data.errors import UsageError
 from spyx_data.events import ATIS_EVENT_BYTES
 from spyx_data.raster import HEIDELBERG_UNITS
 
@@ -116,7 +117,7 @@ def write(name: str, data_dir: str, split: str, num_samples: int, seed: int = 0)
     (N-Caltech101) has one folder for all splits: ``num_samples`` is then the total.
     """
     if num_samples < 1:
-        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+        raise UsageError(f"num_samples must be >= 1, got {num_samples}")
     info = datasets.get(name)
     if info.seeded_split:
         split = info.splits[0]

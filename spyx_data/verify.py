@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from spyx_data import manifest as manifest_lib
 from spyx_data import paths
+from spyx_data.errors import ManifestError, NoBuild
 from spyx_data.records import RecordLayout
 
 
@@ -71,11 +72,13 @@ def verify(directory: str) -> tuple[manifest_lib.Manifest | None, list[Problem]]
     """Check the build in ``directory``; return its manifest (None if invalid) and the problems.
 
     Raises:
-        FileNotFoundError: ``directory`` holds no manifest (no build to check).
+        NoBuild: ``directory`` holds no manifest (no build to check).
     """
     try:
         manifest = manifest_lib.read_manifest(directory)
-    except manifest_lib.ManifestError as e:
+    except NoBuild:
+        raise
+    except ManifestError as e:
         return None, [Problem(None, None, str(e))]
     from spyx_data.prestage import progress_bar
 
