@@ -228,7 +228,7 @@ def compare_compressions(build: str, manifest, workdir: str, repeats: int) -> di
     records = [
         record
         for shard in manifest.split("train").shards
-        for record in layout.split(read_shard(os.path.join(build, shard.path), shard, layout).tobytes())
+        for record in layout.split(read_shard(os.path.join(build, shard.path), shard, manifest).tobytes())
     ]
     results = {}
     for compression in sharding.COMPRESSIONS:
@@ -242,7 +242,7 @@ def compare_compressions(build: str, manifest, workdir: str, repeats: int) -> di
 
         def read(path=path, compression=compression) -> None:
             shard = manifest_lib.ShardInfo(path, 0, len(records), os.path.getsize(path), sha256="")
-            read_shard(path, shard, layout, writer_options=sharding.writer_options(compression))
+            read_shard(path, shard, manifest, writer_options=sharding.writer_options(compression))
 
         write_s = median_seconds(write, repeats)
         results[compression] = {"mib": os.path.getsize(path) / 2**20, "write_s": write_s,

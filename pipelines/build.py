@@ -8,19 +8,26 @@ import difflib
 import json
 import logging
 import os
+import re
+import shutil
+import signal
+import socket
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from apache_beam.options.pipeline_options import PipelineOptions, TestOptions, _BeamArgumentParser
 
-from pipelines.transforms import BuildShards, different_build_message, read_existing
+from pipelines.transforms import BuildShards, different_build_message, plan_name, read_existing, remove_tree
 from runners import local, presets
 from spyx_data import errors, paths, sharding
+from spyx_data import inputs as spyx_inputs
 from spyx_data import manifest as manifest_lib
 from spyx_data.cli import FlagParser, run_command
-from spyx_data.errors import BuildError, UsageError
+from spyx_data.errors import BuildError, Interrupted, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -125,60 +132,85 @@ def add_window_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build(transform: BuildShards, beam_argv: Sequence[str]) -> manifest_lib.Manifest | None:
-    """Run ``transform`` unless its folder already holds the build; return the manifest.
+def build(
+    spec: Any,
+    inputs: dict[str, str],
+    output_root: str,
+    beam_argv: Sequence[str],
+    compression: str = "uncompressed",
+    num_shards: int | None = None,
+    plan_parts: int = 1,
+    is_synthetic: Callable[[str], bool] | None = None,
+) -> manifest_lib.Manifest | None:
+    """Build ``spec`` from ``{split: source path}`` into ``<output_root>/<build name>`` unless it
+    is there already; return the manifest.
 
-    The build goes to ``transform.output_dir``, a folder named by a hash of its configuration,
-    so a different configuration never touches it. Shards are written in place under temporary
-    names and renamed; the manifest is written last; temporary files left by crashed runs are
-    removed at the commit. A run killed at any point can simply be run again, and two runs of
-    one configuration at once both finish with the same bytes.
+    The launcher fingerprints every source by content first (:mod:`spyx_data.inputs`): the build
+    name covers them, so changed data is a new build in a new folder, never the old one passed
+    off as it. ``is_synthetic(split)`` says which splits are synthetic data (the manifest
+    records it); a build of synthetic and real splits together is refused. The run writes into
+    a staging folder of its own under ``output_root`` and a private temporary folder; the commit
+    moves the shards into the build's folder and writes the manifest last. A failed or
+    interrupted run (Ctrl-C) removes both and publishes nothing; the next run removes what runs
+    killed on this machine left. Two runs of one build at once both finish with the same bytes.
 
-    With ``--dry_run=True`` (Dataflow) the pipeline is only translated: nothing is read or
-    written, and None is returned.
+    With ``--dry_run=True`` (Dataflow) the pipeline is only translated: nothing is read (not
+    even fingerprinted: the folder it names is not the real build's) or written, and None is
+    returned.
 
     Raises:
         BuildError: the output folder cannot be written, holds a manifest that is not this
             build's, or the runner cannot run the build.
+        UsageError: synthetic and real splits in one build.
+        InputError: a source is missing or unreadable, or bad data inside it.
+        MachineError: a write failed (a full disk, say).
+        Interrupted: Ctrl-C.
     """
-    output_dir = transform.output_dir
     options = local.pipeline_options(beam_argv)
     dry_run = options.view_as(TestOptions).dry_run
+    sources = {} if dry_run else {s: spyx_inputs.fingerprint(p, spec.source_suffix) for s, p in inputs.items()}
+    synthetic = frozenset(s for s in inputs if is_synthetic and not dry_run and is_synthetic(s))
+    if synthetic and len(synthetic) < len(inputs):
+        raise UsageError(
+            f"{', '.join(inputs[s] for s in sorted(synthetic))} hold synthetic data (written by spyx-data), "
+            f"{', '.join(inputs[s] for s in sorted(set(inputs) - synthetic))} real data: one build must not mix "
+            "them; remove the synthetic data, or build only the real splits (--splits)"
+        )
+    run_id = f"{RUN_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    transform = BuildShards(spec, inputs, sources, output_root, sharding.writer_options(compression), num_shards,
+                            plan_parts, synthetic, run=run_id)
+    output_dir = transform.output_dir
     if not dry_run:
         existing = read_existing(output_dir)
         if existing is not None:
-            if existing.build_key != transform.build_key():
+            if existing.build_key != transform.build_key:
                 raise BuildError(different_build_message(output_dir, existing))
-            changed = changed_sources(transform, existing)
-            if changed:
-                raise BuildError(
-                    f"{output_dir} was built from other inputs than are there now ({changed}); "
-                    "remove that folder to rebuild, or build into another --output_dir"
-                )
             log.info("%s already holds this build; nothing to do", output_dir)
             return existing
-        check_writable(output_dir)
-    started = time.perf_counter()
+        check_writable(output_root)
+        remove_stale_runs(output_root)
     try:
         pipeline = local.pipeline(options)
     except ValueError as e:  # an unknown or uninstalled runner
         raise BuildError(str(e)) from e
     _ = pipeline | transform
-    progress = None if dry_run or paths.is_remote(output_dir) else ProgressLog(output_dir)
-    if progress:
-        progress.start()
-    try:
-        with held_beam_errors():
-            result = pipeline.run()
-            try:
-                result.wait_until_finish()
-            finally:
-                client = getattr(result, "client", None)  # the DaskRunner leaves its cluster client open
-                if client is not None:
-                    client.close()
-    finally:
+    started = time.perf_counter()
+    with _private_temp(), _cleaned_up_on_failure(transform):
+        progress = None if dry_run or paths.is_remote(output_root) else ProgressLog(transform.staging_dir, output_dir)
         if progress:
-            progress.stop()
+            progress.start()
+        try:
+            with held_beam_errors():
+                result = pipeline.run()
+                try:
+                    result.wait_until_finish()
+                finally:
+                    client = getattr(result, "client", None)  # the DaskRunner leaves its cluster client open
+                    if client is not None:
+                        client.close()
+        finally:
+            if progress:
+                progress.stop()
     if dry_run:
         return None
     manifest = read_existing(output_dir)
@@ -186,6 +218,87 @@ def build(transform: BuildShards, beam_argv: Sequence[str]) -> manifest_lib.Mani
         raise BuildError(f"the pipeline finished but wrote no manifest in {output_dir}")
     log.info("%s", metrics_summary(result, manifest, time.perf_counter() - started))
     return manifest
+
+
+#: Staging folders (``<output_root>/.staging-<build>-<run>``) and private temporary folders
+#: (``$TMPDIR/<run>``) of a run are named ``<RUN_PREFIX><host>-<pid>-<random>``.
+RUN_PREFIX = "spyx-run-"
+
+
+@contextlib.contextmanager
+def _private_temp() -> Iterator[str]:
+    """A temporary folder of this run that every temporary file of the build goes into (ours,
+    Beam's, and those of local worker processes, which inherit ``TMPDIR``); removed at the end."""
+    folder = tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{socket.gethostname()}-{os.getpid()}-")
+    saved = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = folder, folder
+    try:
+        yield folder
+    finally:
+        if saved[0] is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = saved[0]
+        tempfile.tempdir = saved[1]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _cleaned_up_on_failure(transform: BuildShards) -> Iterator[None]:
+    """Remove the run's staging folder if the run fails; turn Ctrl-C into :class:`Interrupted`.
+
+    While it cleans up, a second Ctrl-C is ignored; after an interrupt, the exceptions Beam's
+    threads raise as the pipeline is torn down are not printed.
+    """
+    before = set(threading.enumerate())
+    try:
+        yield
+    except (Exception, KeyboardInterrupt) as e:
+        in_main = threading.current_thread() is threading.main_thread()
+        handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+        try:
+            if isinstance(e, KeyboardInterrupt):
+                hook = threading.excepthook
+                threading.excepthook = lambda args: None if args.thread not in before else hook(args)
+            remove_tree(transform.staging_dir)
+        finally:
+            if in_main:
+                signal.signal(signal.SIGINT, handler)
+        if isinstance(e, KeyboardInterrupt):
+            published = read_existing(transform.output_dir) is not None
+            raise Interrupted(f"interrupted; the build was already published in {transform.output_dir}" if published
+                              else "interrupted; nothing was published") from None
+        raise
+
+
+def remove_stale_runs(output_root: str) -> list[str]:
+    """Remove what runs killed on this machine left (their processes are gone): staging folders
+    under ``output_root`` and private temporary folders; return them."""
+    host = socket.gethostname()
+    pattern = re.compile(rf"(?:\.staging-.*-)?{re.escape(RUN_PREFIX)}{re.escape(host)}-(\d+)-[0-9a-z_]+$")
+    places = [(tempfile.gettempdir(), os.listdir)]
+    if not paths.is_remote(output_root) and os.path.isdir(output_root):
+        places.append((output_root, os.listdir))
+    removed = []
+    for folder, listing in places:
+        for name in listing(folder):
+            found = pattern.match(name)
+            if found and not _alive(int(found.group(1))):
+                removed.append(os.path.join(folder, name))
+                shutil.rmtree(removed[-1], ignore_errors=True)
+    if removed:
+        log.info("removed %d folders left by killed runs", len(removed))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _HeldRecords(logging.Handler, logging.Filter):
@@ -240,15 +353,17 @@ def held_beam_errors() -> Iterator[None]:
 class ProgressLog(threading.Thread):
     """Logs, while a local build runs, each split's samples written so far and the rate.
 
-    It watches the output folder every ``EVERY_S`` seconds: the plan files say how each split is
-    cut (remembered once read: the commit removes them), and a shard file under its final name
-    is a finished shard. One line per change; a last look when the build ends.
+    It looks into the run's staging folder every ``EVERY_S`` seconds: the plan files say how
+    each split is cut (remembered once read: the commit removes them), and a shard file under
+    its final name there, or in the build's folder once committed, is a finished shard. One line
+    per change; a last look when the build ends.
     """
 
     EVERY_S = 1.0
 
-    def __init__(self, output_dir: str):
+    def __init__(self, staging_dir: str, output_dir: str):
         super().__init__(daemon=True)
+        self.staging_dir = staging_dir
         self.output_dir = output_dir
         self._stop_event = threading.Event()
         self._plans: dict[str, list[tuple[int, int]]] = {}
@@ -265,14 +380,14 @@ class ProgressLog(threading.Thread):
             self.poll()
 
     def poll(self) -> None:
-        try:
-            names = set(os.listdir(self.output_dir))
-        except OSError:
-            return
-        for name in names - {f".plan-{split}.json" for split in self._plans}:
+        names = set()
+        for folder in (self.staging_dir, self.output_dir):
+            with contextlib.suppress(OSError):
+                names.update(os.listdir(folder))
+        for name in names - {plan_name(split) for split in self._plans}:
             if name.startswith(".plan-") and name.endswith(".json"):
                 try:
-                    with open(os.path.join(self.output_dir, name)) as f:
+                    with open(os.path.join(self.staging_dir, name)) as f:
                         plan = json.load(f)
                 except (OSError, ValueError):
                     continue  # being written, or already removed by the commit
@@ -323,21 +438,6 @@ def metrics_summary(result: Any, manifest: manifest_lib.Manifest, seconds: float
             f"{totals['dropped_nonfinite']} non-finite"
         )
     return line
-
-
-def changed_sources(transform: BuildShards, existing: manifest_lib.Manifest) -> str:
-    """How the local inputs differ from those ``existing`` was built from ("" if they do not).
-
-    Inputs on a remote filesystem are not looked at from the launching machine."""
-    changes = []
-    for split, path in transform.inputs.items():
-        if paths.is_remote(path) or split not in existing.splits:
-            continue
-        now = paths.fingerprint(path, transform.spec.source_suffix)
-        then = existing.splits[split].source
-        if then and now != then:
-            changes.append(f"{split}: {then} then, {now} now")
-    return "; ".join(changes)
 
 
 def check_writable(directory: str) -> None:

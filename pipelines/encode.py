@@ -17,9 +17,9 @@ import sys
 from collections.abc import Sequence
 
 from pipelines import build as build_lib
-from pipelines.transforms import BuildShards
-from spyx_data import dense, paths, sharding
+from spyx_data import dense, paths
 from spyx_data import manifest as manifest_lib
+from spyx_data.errors import InputError, UsageError
 
 ENCODER_FLAGS = {"rate": ("num_steps", "max_r"), "latency": ("num_steps", "threshold"),
                  "angle": ("neuron_count", "min_val", "max_val")}
@@ -36,7 +36,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     parser.add_argument("--min_val", type=float, default=None, help="angle: lower end of the range")
     parser.add_argument("--max_val", type=float, default=None, help="angle: upper end of the range")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random encoders")
-    parser.add_argument("--split", default="train", help="name of the split written")
+    parser.add_argument("--split", default="train", help="name of the split written (letters, digits, - and _)")
     build_lib.add_output_arguments(parser)
     args, beam_argv = build_lib.parse_flags(parser, argv)
     given = {k for k in ("num_steps", "max_r", "threshold", "neuron_count", "min_val", "max_val")
@@ -44,6 +44,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     foreign = sorted(given - set(ENCODER_FLAGS[args.encoder]))
     if foreign:
         parser.error(f"--encoder={args.encoder} takes no {', '.join('--' + f for f in foreign)}")
+    if not manifest_lib.SPLIT_NAME.fullmatch(args.split):
+        parser.error(f"--split={args.split}: a split name is letters, digits, '-' and '_'")
     return args, beam_argv
 
 
@@ -53,16 +55,17 @@ def build_encoded(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifes
     try:
         encoder = dense.ENCODERS[args.encoder](**options)
     except (TypeError, ValueError) as e:
-        raise build_lib.BuildError(f"--encoder={args.encoder}: {e}") from e
+        raise UsageError(f"--encoder={args.encoder}: {e}") from e
     if not paths.exists(args.input):
-        raise build_lib.BuildError(f"{args.input}: no such file")
+        raise InputError(f"{args.input}: no such file")
     sample_shape = _sample_shape(args.input)
     spec = dense.EncodeSpec(encoder, sample_shape, args.seed)
-    transform = BuildShards(
-        spec, {args.split: args.input}, args.output_dir, sharding.writer_options(args.compression), args.num_shards,
-        args.plan_parts,
-    )
-    return build_lib.build(transform, beam_argv)
+    try:
+        spec.layout  # noqa: B018 (checks the record size)
+    except ValueError as e:
+        raise UsageError(f"--encoder={args.encoder}: {e}") from e
+    return build_lib.build(spec, {args.split: args.input}, args.output_dir, beam_argv, args.compression,
+                           args.num_shards, args.plan_parts)
 
 
 def _sample_shape(path: str) -> tuple[int, ...]:
@@ -81,9 +84,9 @@ def _sample_shape(path: str) -> tuple[int, ...]:
             read_header = formats.read_array_header_1_0 if version == (1, 0) else formats.read_array_header_2_0
             shape, _, _ = read_header(member)
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
-        raise build_lib.BuildError(f"{path}: not a .npz with an array x ({e})") from e
+        raise InputError(f"{path}: not a .npz with an array x ({e})") from e
     if not shape:
-        raise build_lib.BuildError(f"{path}: x must be [N, ...], got a scalar")
+        raise InputError(f"{path}: x must be [N, ...], got a scalar")
     return tuple(shape[1:])
 
 

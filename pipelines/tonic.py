@@ -19,11 +19,12 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pipelines import build as build_lib
-from pipelines.transforms import BuildShards
-from spyx_data import datasets, paths, sharding, synthetic
+from spyx_data import datasets, paths, synthetic
 from spyx_data import manifest as manifest_lib
+from spyx_data.errors import BuildError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -63,24 +64,47 @@ def parse_args(argv: Sequence[str] | None, dataset: str | None = None) -> tuple[
 
 
 def ensure_synthetic(name: str, data_dir: str, splits: Sequence[str], num_samples: int) -> None:
-    """Write synthetic data for ``splits`` unless real data, or this same synthetic data, is there."""
+    """Write synthetic data for ``splits`` unless real data, or this same synthetic data, is there.
+
+    Raises:
+        UsageError: some of the splits hold real data and others not: writing synthetic data
+            beside real data would mix them in one build.
+        InputError: a file there cannot be read (naming it).
+    """
     if paths.is_remote(data_dir):
-        raise build_lib.BuildError(f"--synthetic writes local files; {data_dir} is not a local folder")
-    for split in splits:
-        where = synthetic.location(name, data_dir, split)
-        params = synthetic.synthetic_params(name, data_dir, split)
-        if os.path.exists(where) and params is None:
-            log.warning("%s holds real data; --synthetic ignored", where)
-        elif params != {"num_samples": num_samples, "seed": 0}:
+        raise UsageError(f"--synthetic writes local files; {data_dir} is not a local folder")
+    status = {split: _status(name, data_dir, split) for split in splits}
+    real = [split for split, state in status.items() if state == "real"]
+    if real and len(real) < len(splits):
+        others = [split for split in splits if split not in real]
+        raise UsageError(
+            f"{data_dir} holds real {name} data for {', '.join(real)} but not for {', '.join(others)}: --synthetic "
+            f"would mix synthetic and real splits in one build; put the real {', '.join(others)} data at "
+            f"{', '.join(synthetic.location(name, data_dir, s) for s in others)}, build --splits={','.join(real)}, "
+            "or write synthetic data into another --data_dir"
+        )
+    if real:
+        log.warning("%s holds real %s data; --synthetic ignored", data_dir, name)
+        return
+    for split, state in status.items():
+        if state != {"num_samples": num_samples, "seed": 0}:
             synthetic.write(name, data_dir, split, num_samples)
+
+
+def _status(name: str, data_dir: str, split: str) -> str | dict:
+    """``"missing"``, ``"real"``, or the parameters of the synthetic data in a split's place."""
+    params = synthetic.synthetic_params(name, data_dir, split)
+    if params is not None:
+        return params
+    return "real" if paths.exists(synthetic.location(name, data_dir, split)) else "missing"
 
 
 def locate(info: datasets.DatasetInfo, data_dir: str, splits: Sequence[str]) -> dict[str, str]:
     """``{split: h5 file or recordings folder}``.
 
-    A local split that is missing is downloaded by tonic's dataset class. A ``data_dir`` on a
-    Beam filesystem (``gs://...``) is not touched here: the machine that launches a cloud build
-    may not reach the data, and the pipeline reports what is missing.
+    A local split that is missing is downloaded by tonic's dataset class. Nothing is downloaded
+    into a ``data_dir`` on a Beam filesystem (``gs://...``): what is missing there is reported
+    when the launcher fingerprints the sources.
     """
     located = {split: paths.join(data_dir, info.locations[split]) for split in splits}
     if paths.is_remote(data_dir):
@@ -92,12 +116,12 @@ def locate(info: datasets.DatasetInfo, data_dir: str, splits: Sequence[str]) -> 
             try:
                 getattr(tonic.datasets, info.tonic_class)(data_dir, **info.tonic_kwargs[split])
             except Exception as e:  # tonic's download raises whatever urllib raises
-                raise build_lib.BuildError(
+                raise BuildError(
                     f"{info.name} {split} is not in {path} and tonic could not download it "
                     f"({type(e).__name__}: {e}); fetch the files there, or pass --synthetic=N for synthetic data"
                 ) from e
             if not os.path.exists(path):
-                raise build_lib.BuildError(f"tonic fetched {info.name} {split}, but not into {path}")
+                raise BuildError(f"tonic fetched {info.name} {split}, but not into {path}")
     return located
 
 
@@ -114,15 +138,35 @@ def build_dataset(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifes
     }
     try:
         spec = info.spec(args.sample_T, args.duration_ms, **options)
+        spec.layout  # noqa: B018 (checks the record size)
     except ValueError as e:
-        raise build_lib.BuildError(str(e)) from e
+        raise UsageError(str(e)) from e
     if args.synthetic:
         ensure_synthetic(info.name, args.data_dir, args.splits, args.synthetic)
-    inputs = locate(info, args.data_dir, args.splits)
-    transform = BuildShards(
-        spec, inputs, args.output_dir, sharding.writer_options(args.compression), args.num_shards, args.plan_parts
-    )
-    return build_lib.build(transform, beam_argv)
+    return build_registered(info, spec, args.data_dir, args.output_dir, beam_argv, args.splits, args.compression,
+                            args.num_shards, args.plan_parts)
+
+
+def build_registered(
+    info: datasets.DatasetInfo,
+    spec: Any,
+    data_dir: str,
+    output_root: str,
+    beam_argv: Sequence[str] = (),
+    splits: Sequence[str] | None = None,
+    compression: str = "uncompressed",
+    num_shards: int | None = None,
+    plan_parts: int = 1,
+) -> manifest_lib.Manifest | None:
+    """Build ``splits`` (default all) of a registry dataset from tonic's files in ``data_dir``
+    (downloaded by tonic where missing) into ``<output_root>/<build name>``; see
+    :func:`pipelines.build.build`. The loaders call this; so does the command line."""
+    inputs = locate(info, data_dir, list(splits or info.splits))
+
+    def is_synthetic(split: str) -> bool:
+        return synthetic.synthetic_params(info.name, data_dir, split) is not None
+
+    return build_lib.build(spec, inputs, output_root, beam_argv, compression, num_shards, plan_parts, is_synthetic)
 
 
 def run(argv: Sequence[str] | None = None, dataset: str | None = None) -> manifest_lib.Manifest | None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import functools
 import gc
 import hashlib
 import json
@@ -45,12 +46,12 @@ from apache_beam.io.filesystem import BeamIOError, CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from spyx_data import inputs as spyx_inputs
 from spyx_data import manifest as manifest_lib
 from spyx_data import paths, sharding
 from spyx_data.dense import encode_record
-from spyx_data.errors import InputError, MachineError, UsageError
+from spyx_data.errors import BuildError, InputError, MachineError, UsageError
 from spyx_data.raster import RasterCounts
-from spyx_data.verify import sha256_of
 
 log = logging.getLogger(__name__)
 COUNTERS = "spyx_data"
@@ -60,16 +61,16 @@ PARTIAL = ".incomplete-"
 @dataclasses.dataclass(frozen=True)
 class ShardTask:
     """Write shard ``shard`` of ``num_shards`` of ``split``: source samples ``[start, stop)`` of
-    ``path``, which held ``split_size`` samples when the build was planned."""
+    ``path``, which held ``split_size`` samples of ``num_classes`` classes when the build was planned."""
 
     split: str
     path: str
     split_size: int
+    num_classes: int
     shard: int
     num_shards: int
     start: int
     stop: int
-    source: tuple[tuple[str, int], ...] = ()  # the source's fingerprint when planned
 
     @property
     def name(self) -> str:
@@ -87,27 +88,26 @@ class PlanShards(beam.DoFn):
     """``(split, path, part, parts)`` -> a :class:`ShardTask` for every shard ``k`` of that split
     with ``k % parts == part`` (parts > 1 spreads the work on runners that cannot redistribute it)."""
 
-    def __init__(self, spec: Any, num_shards: int | None, output_dir: str):
+    def __init__(self, spec: Any, num_shards: int | None, staging_dir: str):
         self.spec = spec
         self.num_shards = num_shards
-        self.output_dir = output_dir
+        self.staging_dir = staging_dir
 
     def process(self, element: tuple[str, str, int, int]) -> Iterator[ShardTask]:
         split, path, part, parts = element
         with contextlib.closing(self.spec.open(split, path)) as source:
-            n = len(source)
-        fingerprint = tuple(sorted(paths.fingerprint(path, self.spec.source_suffix).items()))
+            n, num_classes = len(source), source.num_classes
         if n == 0:
             raise InputError(f"{path}: split {split!r} has no samples")
         num_shards = self.num_shards or sharding.default_num_shards(n, self.spec.layout.record_bytes)
         if num_shards > n:
             raise UsageError(f"{path}: --num_shards={num_shards} is more than the {n} samples of split {split!r}")
-        if part == 0:  # for the launcher's progress log; removed at the commit
-            with FileSystems.create(paths.join(self.output_dir, plan_name(split))) as f:
+        if part == 0:  # for the launcher's progress log
+            with FileSystems.create(paths.join(self.staging_dir, plan_name(split))) as f:
                 f.write(json.dumps({"num_records": n, "num_shards": num_shards}).encode())
         for shard, (start, stop) in enumerate(sharding.shard_ranges(n, num_shards)):
             if shard % parts == part:
-                yield ShardTask(split, path, n, shard, num_shards, start, stop, fingerprint)
+                yield ShardTask(split, path, n, num_classes, shard, num_shards, start, stop)
 
 
 def read_existing(output_dir: str) -> manifest_lib.Manifest | None:
@@ -131,9 +131,7 @@ def publish(local_path: str, destination: str) -> tuple[str, int]:
 
     The copy goes to a unique temporary name (``<destination>.incomplete-<uuid>``) and is renamed
     into place, so a crash, a retried or a duplicated bundle never leaves a partly written file
-    under ``destination``. A failed copy deletes its temporary file. If another build of the same
-    configuration removed the temporary file after writing ``destination`` itself (see
-    :func:`remove_staging`), the copy counts as done when ``destination`` holds the same bytes.
+    under ``destination``. A failed copy deletes its temporary file.
     """
     digest = hashlib.sha256()
     size = 0
@@ -146,15 +144,10 @@ def publish(local_path: str, destination: str) -> tuple[str, int]:
                 digest.update(chunk)
                 dst.write(chunk)
                 size += len(chunk)
+        FileSystems.rename([partial], [destination])
     except BaseException:
         _delete_quietly(partial)
         raise
-    try:
-        FileSystems.rename([partial], [destination])
-    except (BeamIOError, OSError):
-        if not FileSystems.exists(destination) or sha256_of(destination)[0] != digest.hexdigest():
-            _delete_quietly(partial)
-            raise
     return digest.hexdigest(), size
 
 
@@ -166,18 +159,8 @@ def _delete_quietly(path: str) -> None:
 
 
 def plan_name(split: str) -> str:
-    """The file a build leaves while it runs to say how ``split`` is cut (see :func:`remove_staging`)."""
+    """The file a build writes into its staging folder to say how ``split`` is cut."""
     return f".plan-{split}.json"
-
-
-def remove_staging(output_dir: str) -> int:
-    """Delete what only a running build needs from ``output_dir``: temporary copies
-    (``*.incomplete-*``, also those of crashed or concurrent runs) and plan files; return how many."""
-    patterns = [paths.join(output_dir, f"*{PARTIAL}*"), paths.join(output_dir, plan_name("*"))]
-    stale = [m.path for match in FileSystems.match(patterns) for m in match.metadata_list]
-    for path in stale:
-        _delete_quietly(path)
-    return len(stale)
 
 
 def keep_freed_memory(mmap_threshold: int = 64 << 20, trim_threshold: int = 256 << 20) -> bool:
@@ -198,16 +181,17 @@ def keep_freed_memory(mmap_threshold: int = 64 << 20, trim_threshold: int = 256 
 
 
 class WriteShard(beam.DoFn):
-    """:class:`ShardTask` -> shard file in ``output_dir`` -> :class:`ShardResult`.
+    """:class:`ShardTask` -> shard file in ``staging_dir`` -> :class:`ShardResult`.
 
-    Source files stay open for the life of the DoFn instance (one open per worker, not per
-    sample).
+    Every record carries ``build_id``. Source files stay open for the life of the DoFn instance
+    (one open per worker, not per sample).
     """
 
-    def __init__(self, spec: Any, output_dir: str, writer_options: str):
+    def __init__(self, spec: Any, staging_dir: str, writer_options: str, build_id: int):
         self.spec = spec
-        self.output_dir = output_dir
+        self.staging_dir = staging_dir
         self.writer_options = writer_options
+        self.build_id = build_id
         self.samples = Metrics.counter(COUNTERS, "samples")
         self.events = Metrics.counter(COUNTERS, "events")
         self.dropped_nonfinite = Metrics.counter(COUNTERS, "dropped_nonfinite")
@@ -250,7 +234,7 @@ class WriteShard(beam.DoFn):
         try:
             local = os.path.join(local_dir, task.name)
             counts = self._write_local(source, task, local)
-            destination = paths.join(self.output_dir, task.name)
+            destination = paths.join(self.staging_dir, task.name)
             try:
                 sha256, size = publish(local, destination)
             except OSError as e:
@@ -286,7 +270,7 @@ class WriteShard(beam.DoFn):
 
         for block in source.blocks(task.start, task.stop):
             indices = range(block.start, block.start + len(block.labels))
-            for record in layout.split(layout.encode(block.obs, block.labels, indices)):
+            for record in layout.split(layout.encode(block.obs, block.labels, indices, self.build_id)):
                 guarded(writer.write, record)
             counts += block.counts
         guarded(writer.close)  # raises when the data could not be written (a full disk, say)
@@ -294,17 +278,26 @@ class WriteShard(beam.DoFn):
 
 
 class CommitManifest(beam.DoFn):
-    """All :class:`ShardResult` s -> ``manifest.json``, written last (the build's commit point)."""
+    """All :class:`ShardResult` s -> the build in ``output_dir``, its manifest written last.
 
-    def __init__(self, spec: Any, splits: list[str], output_dir: str, writer_options: str, config: dict):
-        self.spec = spec
-        self.splits = splits
-        self.output_dir = output_dir
-        self.writer_options = writer_options
-        self.config = config
+    The commit checks that every shard arrived and that no input changed since the launcher
+    fingerprinted it, writes the manifest into the staging folder, moves the shards into
+    ``output_dir`` (a rename each), then the manifest: readers see either no build or all of
+    it. A build of the same key committed there first holds the same bytes, so they are
+    replaced alike. Last, the staging folder is removed.
+    """
+
+    def __init__(self, transform: BuildShards):
+        self.spec = transform.spec
+        self.inputs = transform.inputs
+        self.sources = transform.sources
+        self.synthetic = transform.synthetic
+        self.key = transform.build_key
+        self.output_dir = transform.output_dir
+        self.staging_dir = transform.staging_dir
 
     def process(self, results: list[ShardResult]) -> Iterator[str]:
-        by_split: dict[str, list[ShardResult]] = {split: [] for split in self.splits}
+        by_split: dict[str, list[ShardResult]] = {split: [] for split in self.inputs}
         for result in results:
             by_split[result.task.split].append(result)
         splits = {}
@@ -316,32 +309,54 @@ class CommitManifest(beam.DoFn):
                     f"split {split!r}: got shards {[r.task.shard for r in shards]} of {expected}; "
                     "not writing a manifest"
                 )
+            fingerprint = self.sources[split]
+            if spyx_inputs.stamps(self.inputs[split], self.spec.source_suffix) != fingerprint.stamps:
+                raise InputError(f"{self.inputs[split]} changed while it was being built; nothing was published: "
+                                 "run the build again")
             counts = sum((r.counts for r in shards), RasterCounts())
             splits[split] = manifest_lib.SplitInfo(
                 num_records=sum(r.info.num_records for r in shards),
                 shards=tuple(r.info for r in shards),
                 counts=counts.as_dict(),
-                source=dict(shards[0].task.source),
+                source=manifest_lib.SourceInfo(fingerprint.files, fingerprint.bytes, fingerprint.sha256,
+                                               split in self.synthetic),
             )
-        manifest = manifest_lib.Manifest(
-            self.spec.dataset, self.config, self.spec.layout, self.writer_options, splits
-        )
+        key = self.key
+        num_classes = max(r.task.num_classes for r in results)
+        manifest = manifest_lib.Manifest(key.dataset, dict(key.config), num_classes, key.layout, key.writer_options,
+                                         splits)
         text = manifest.to_json()
         manifest_lib.Manifest.from_json(text)  # the reader's own checks, before anything is published
         existing = read_existing(self.output_dir)
         if existing is not None and existing.build_key != manifest.build_key:
-            raise RuntimeError(different_build_message(self.output_dir, existing))
+            raise BuildError(different_build_message(self.output_dir, existing))
         local_dir = tempfile.mkdtemp(prefix="spyx-manifest-")
         try:
             local = os.path.join(local_dir, manifest_lib.MANIFEST_NAME)
             with open(local, "w") as f:
                 f.write(text)
-            publish(local, paths.join(self.output_dir, manifest_lib.MANIFEST_NAME))
+            publish(local, paths.join(self.staging_dir, manifest_lib.MANIFEST_NAME))
         finally:
             shutil.rmtree(local_dir, ignore_errors=True)
-        removed = remove_staging(self.output_dir)
-        log.info("committed %s (removed %d staging files)", self.output_dir, removed)
+        names = [s.path for info in manifest.splits.values() for s in info.shards] + [manifest_lib.MANIFEST_NAME]
+        if not paths.is_remote(self.output_dir):
+            os.makedirs(self.output_dir, exist_ok=True)
+        FileSystems.rename([paths.join(self.staging_dir, n) for n in names],
+                           [paths.join(self.output_dir, n) for n in names])
+        remove_tree(self.staging_dir)
+        log.info("committed %s", self.output_dir)
         yield text
+
+
+def remove_tree(directory: str) -> None:
+    """Delete a folder and everything below it (a local path or a Beam URL); missing is fine."""
+    if not paths.is_remote(directory):
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    (match,) = FileSystems.match([directory.rstrip("/") + "/**"])
+    found = [m.path for m in match.metadata_list]
+    if found:
+        FileSystems.delete(found)
 
 
 class EncodeFn(beam.DoFn):
@@ -362,40 +377,54 @@ class EncodeFn(beam.DoFn):
 
 class BuildShards(beam.PTransform):
     """Build a dataset: ``{split: source path}`` -> shards and manifest in :attr:`output_dir`,
-    the folder ``<output_root>/<build name>`` (:func:`spyx_data.manifest.build_name`).
+    the folder ``<output_root>/<build name>`` (:attr:`spyx_data.manifest.BuildKey.name`).
 
-    Outputs a single element, the manifest text, once the manifest is written.
+    The shards are written into ``staging_dir`` (a folder of this run only, next to the build's)
+    and moved into :attr:`output_dir` by the commit. Outputs a single element, the manifest
+    text, once the manifest is written.
+
+    Args:
+        sources: the fingerprint of each split's source, taken by the launcher
+            (:func:`spyx_data.inputs.fingerprint`); it names the build, and the commit refuses
+            to publish if a source changed since.
+        synthetic: the splits whose source is synthetic data (the manifest says so).
+        run: a name of this run, unique among the runs of one build; the run writes into
+            ``<output_root>/.staging-<build name>-<run>``.
     """
 
     def __init__(
         self,
         spec: Any,
         inputs: dict[str, str],
+        sources: dict[str, spyx_inputs.Fingerprint],
         output_root: str,
         writer_options: str,
         num_shards: int | None = None,
         plan_parts: int = 1,
+        synthetic: frozenset[str] = frozenset(),
+        run: str = "run",
     ):
         super().__init__()
         self.spec = spec
         self.inputs = dict(sorted(inputs.items()))
+        self.sources = sources
         self.output_root = output_root
         self.writer_options = writer_options
         self.num_shards = num_shards
         self.plan_parts = plan_parts
+        self.synthetic = frozenset(synthetic)
+        self.staging_dir = paths.join(output_root, f".staging-{self.build_key.name}-{run}")
 
-    def config(self) -> dict[str, Any]:
-        """What the output bytes depend on; stored in the manifest."""
-        return manifest_lib.build_config(self.spec.config(), self.inputs, self.num_shards)
-
-    def build_key(self) -> tuple:
-        """:attr:`spyx_data.manifest.Manifest.build_key` of the manifest this build writes."""
-        return (self.spec.dataset, self.config(), self.spec.layout, self.writer_options)
+    @functools.cached_property
+    def build_key(self) -> manifest_lib.BuildKey:
+        """The key of the build this transform writes (:attr:`spyx_data.manifest.Manifest.build_key`)."""
+        sources = {split: fingerprint.sha256 for split, fingerprint in self.sources.items()}
+        return manifest_lib.build_key(self.spec, self.inputs, sources, self.num_shards, self.writer_options)
 
     @property
     def output_dir(self) -> str:
         """Where this build lives: ``<output_root>/<build name>``."""
-        return paths.join(self.output_root, manifest_lib.build_name(*self.build_key()))
+        return paths.join(self.output_root, self.build_key.name)
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
         sources = [
@@ -403,15 +432,13 @@ class BuildShards(beam.PTransform):
             for split, path in self.inputs.items()
             for part in range(self.plan_parts)
         ]
+        write = WriteShard(self.spec, self.staging_dir, self.writer_options, self.build_key.build_id)
         return (
             pbegin
             | "Sources" >> beam.Create(sources)
-            | "PlanShards" >> beam.ParDo(PlanShards(self.spec, self.num_shards, self.output_dir))
+            | "PlanShards" >> beam.ParDo(PlanShards(self.spec, self.num_shards, self.staging_dir))
             | "Distribute" >> beam.Reshuffle()
-            | "WriteShards" >> beam.ParDo(WriteShard(self.spec, self.output_dir, self.writer_options))
+            | "WriteShards" >> beam.ParDo(write)
             | "Gather" >> beam.combiners.ToList()
-            | "CommitManifest"
-            >> beam.ParDo(
-                CommitManifest(self.spec, list(self.inputs), self.output_dir, self.writer_options, self.config())
-            )
+            | "CommitManifest" >> beam.ParDo(CommitManifest(self))
         )

@@ -115,7 +115,7 @@ class CameraSpec(raster.TimeWindow):
 
     @property
     def source_suffix(self) -> str:
-        """A source is the folder of these files (see :func:`spyx_data.paths.fingerprint`)."""
+        """A source is the folder of these files (see :func:`spyx_data.inputs.fingerprint`)."""
         return self.files.suffix
 
     @property
@@ -164,6 +164,11 @@ class FolderReader:
 
     def __len__(self) -> int:
         return len(self.parts)
+
+    @property
+    def num_classes(self) -> int:
+        """Labels are in ``0..num_classes-1``."""
+        return len(self.classes)
 
     def close(self) -> None:
         pass

@@ -48,7 +48,7 @@ class EncodeSpec:
     seed: int = 0
     dataset: str = "dense"
 
-    source_suffix = None  # a source is one file (see spyx_data.paths.fingerprint)
+    source_suffix = None  # a source is one file (see spyx_data.inputs.fingerprint)
 
     @property
     def layout(self) -> records.RecordLayout:
@@ -83,6 +83,8 @@ def read_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(f"{path}: x {x.shape} and y {y.shape} must be [N, ...] and [N]")
     if y.dtype.kind not in "iu":
         raise InputError(f"{path}: labels y must be integers, got {y.dtype}")
+    if y.size and y.min() < 0:
+        raise InputError(f"{path}: label {y.min()} of sample {int(np.argmin(y))} is negative; labels are 0, 1, ...")
     if x.dtype.kind not in "fiub":
         raise InputError(f"{path}: x must be numeric, got {x.dtype}")
     F.check_finite(x, path)
@@ -100,6 +102,11 @@ class DenseReader:
 
     def __len__(self) -> int:
         return len(self.y)
+
+    @property
+    def num_classes(self) -> int:
+        """Labels are in ``0..num_classes-1``: one more than the largest label."""
+        return int(self.y.max()) + 1 if len(self.y) else 1
 
     def close(self) -> None:
         pass

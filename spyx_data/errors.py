@@ -65,9 +65,14 @@ class ShardError(Error, OSError):
 
 
 class RecordError(Error, ValueError):
-    """A record does not match the layout it is read with."""
+    """A record does not match the layout or build it is read with: ``record`` (its position in
+    what was decoded, when known) and ``reason`` say where and why."""
 
     exit_code = 1
+
+    def __init__(self, reason: str, record: int | None = None):
+        super().__init__(reason if record is None else f"record {record}: {reason}")
+        self.reason, self.record = reason, record
 
 
 _IN_TRACEBACK = re.compile(r"^spyx_data\.errors\.(\w+): (.*)$", re.M)

@@ -43,7 +43,7 @@ class AudioSpec(raster.TimeWindow):
     channels: int = 128
     duration_ms: int = 1000
 
-    source_suffix = None  # a source is one file (see spyx_data.paths.fingerprint)
+    source_suffix = None  # a source is one file (see spyx_data.inputs.fingerprint)
 
     def __post_init__(self) -> None:
         if not 1 <= self.channels <= raster.HEIDELBERG_UNITS:
@@ -104,7 +104,8 @@ class AudioFile:
             problem = f"{len(self._times)} times, {len(self._units)} units, {n} labels"
         elif _element_kind(self._times) != "f" or _element_kind(self._units) not in "iu":
             problem = (
-                f"times must be vlen float and units vlen integer, got {self._times.dtype} and {self._units.dtype}"
+                f"times must be vlen float and units vlen integer, got {_describe(self._times)} and "
+                f"{_describe(self._units)}"
             )
         elif self._labels.dtype.kind not in "iu":
             problem = f"labels must be integers, got {self._labels.dtype}"
@@ -115,6 +116,11 @@ class AudioFile:
 
     def __len__(self) -> int:
         return self._len
+
+    @property
+    def num_classes(self) -> int:
+        """Labels are in ``0..num_classes-1``."""
+        return self.spec.num_classes
 
     def close(self) -> None:
         self._h5.close()
@@ -155,6 +161,14 @@ class AudioFile:
         except raster.BadSample as e:
             raise InputError(f"{self.path}: sample {start + e.sample}: {e.reason}") from e
         return Block(start, obs, labels, counts)
+
+
+def _describe(dataset: Any) -> str:
+    """An h5 dataset's element type as a user would say it: ``vlen int32``, ``float16 [300, 100]``."""
+    import h5py
+
+    base = h5py.check_vlen_dtype(dataset.dtype)
+    return f"vlen {base}" if base is not None else f"{dataset.dtype} {list(dataset.shape)}"
 
 
 def _element_kind(dataset: Any) -> str:

@@ -5,17 +5,21 @@ from __future__ import annotations
 import collections
 import functools
 import json
+import logging
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from spyx_data import datasets, paths, sharding
+from spyx_data import datasets, inputs, paths, sharding
 from spyx_data import manifest as manifest_lib
-from spyx_data.prestage import prestage
+from spyx_data.errors import BuildError, ManifestError, NoBuild
+from spyx_data.prestage import check_batches, prestage
 from spyx_data.sources import SplitSource
 
 State = collections.namedtuple("State", "obs labels")
+log = logging.getLogger(__name__)
 
 
 def epoch_seed(seed: int, epoch: int, stream: int = 0) -> int:
@@ -111,6 +115,7 @@ class GrainLoader:
             raise ValueError(f"process_index {process_index} is not in 0..{process_count - 1}")
         self.process_index, self.process_count = process_index, process_count
         self.epoch = 0
+        check_batches(len(self), repr(dataset), self._samples_per_epoch(), batch_size)
 
     def _samples_per_epoch(self) -> int:
         """Samples this host sees in one epoch."""
@@ -159,22 +164,19 @@ class GrainLoader:
                 iterator.close()
 
 
-def prebuilt_location(root: str, spec: Any) -> tuple[str, tuple]:
-    """Where ``pipelines.tonic`` puts the default build of a registry dataset's ``spec`` (all
-    its splits) under ``root``, and that build's :attr:`~spyx_data.manifest.Manifest.build_key`."""
-    config = manifest_lib.build_config(spec.config(), dict(datasets.get(spec.dataset).locations), None)
-    key = (spec.dataset, config, spec.layout, sharding.writer_options())
-    return paths.join(root, manifest_lib.build_name(*key)), key
-
-
 class ShardLoader:
     """Train and test epochs and prestage over one prebuilt dataset, built on first use.
 
-    The build lives in ``shards_dir``; by default that is the folder ``pipelines.tonic`` names
-    for this dataset and ``options`` under ``download_dir/spyx_data``. If it holds no build, the
-    pipeline runs locally once, with ``options`` as its flags, on the tonic data in
-    ``download_dir`` (tonic downloads it if missing); that needs the ``build`` extra. Later runs
-    only read the shards.
+    By default the build lives under ``download_dir/spyx_data``, in the folder the pipeline
+    names for this dataset, ``options`` and the content of tonic's files in ``download_dir``
+    (:mod:`spyx_data.inputs`; a start hashes only files that changed since the last, and a
+    ``stat`` each otherwise). If that folder holds no build, the pipeline runs locally once, on
+    those files (tonic downloads them if missing); that needs the ``build`` extra. So data that
+    changed is built anew, never served from the old build. Without the raw files in
+    ``download_dir`` the one build of this configuration from real data under
+    ``download_dir/spyx_data`` is used (several: refused, naming them). ``shards_dir`` names a
+    build to use instead; it is refused if tonic's files in ``download_dir`` are not what it was
+    built from.
 
     ``train_epoch()`` shuffles (seed ``key``, reshuffled each epoch) and drops the last partial
     batch, as spyx.data; ``test_epoch()`` keeps source order and, unlike spyx.data, every
@@ -195,22 +197,19 @@ class ShardLoader:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
-        root = paths.join(download_dir, "spyx_data")
-        spec = datasets.get(dataset).spec(**options)
-        default_dir, build_key = prebuilt_location(root, spec)
-        self.shards_dir = shards_dir or default_dir
-        try:
-            manifest = manifest_lib.read_manifest(self.shards_dir)
-        except FileNotFoundError:
-            if shards_dir is not None:
-                raise
-            manifest = _build(dataset, download_dir, root, options)
-        wanted = spec.config()
-        built = {k: manifest.config.get(k) for k in wanted}
-        if manifest.dataset != dataset or json.loads(json.dumps(wanted)) != built:
-            raise ValueError(f"{self.shards_dir} holds a {manifest.dataset} build with {built}; asked for {wanted}")
-        if shards_dir is None and manifest.build_key != build_key:
-            raise ValueError(f"{self.shards_dir} holds another build than its name says; remove it to rebuild")
+        info = datasets.get(dataset)
+        spec = info.spec(**options)
+        located = {split: paths.join(download_dir, info.locations[split]) for split in info.splits}
+        present = all(paths.exists(path) for path in located.values())
+        digests = {s: inputs.fingerprint(p, spec.source_suffix).sha256 for s, p in located.items()} if present else {}
+        if shards_dir is not None:
+            manifest = manifest_lib.read_manifest(shards_dir)
+            _check_built_from(manifest, spec, shards_dir, digests, download_dir)
+        else:
+            root = paths.join(download_dir, "spyx_data")
+            manifest = _find_build(root, spec, located, digests) or _build(info, spec, download_dir, root)
+            shards_dir = paths.join(root, manifest.build_name)
+        self.shards_dir = shards_dir
         self.manifest = manifest
         train = SplitSource(self.shards_dir, "train", manifest)
         test = SplitSource(self.shards_dir, "test", manifest)
@@ -230,6 +229,69 @@ class ShardLoader:
         if split not in ("train", "test"):
             raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
         return prestage(self.shards_dir, split, self.batch_size, drop_remainder)
+
+
+def _default_key(spec: Any, located: dict[str, str], digests: dict[str, str]) -> manifest_lib.BuildKey:
+    """The key of the build ``pipelines.tonic`` makes of ``spec`` by default from these sources."""
+    return manifest_lib.build_key(spec, located, digests, None, sharding.writer_options())
+
+
+def _find_build(
+    root: str, spec: Any, located: dict[str, str], digests: dict[str, str]
+) -> manifest_lib.Manifest | None:
+    """The default build of ``spec`` under ``root`` made from sources of these ``digests``; with
+    no digests (the sources are not there), the one build of ``spec`` from real data under
+    ``root``; None when there is none.
+
+    Raises:
+        BuildError: the folder of that name holds another build, or several builds fit.
+    """
+    if digests:
+        key = _default_key(spec, located, digests)
+        try:
+            manifest = manifest_lib.read_manifest(paths.join(root, key.name))
+        except NoBuild:
+            return None
+        if manifest.build_key != key:
+            raise BuildError(f"{paths.join(root, key.name)} holds another build than its name says; remove it to "
+                             "rebuild")
+        return manifest
+    found = []
+    for name in sorted(os.listdir(root)) if not paths.is_remote(root) and os.path.isdir(root) else []:
+        try:
+            manifest = manifest_lib.read_manifest(os.path.join(root, name))
+        except (NoBuild, ManifestError):
+            continue
+        sources = {split: info.source.sha256 for split, info in manifest.splits.items()}
+        synthetic = any(info.source.synthetic for info in manifest.splits.values())
+        if not synthetic and manifest.build_key == _default_key(spec, located, sources):
+            found.append(manifest)
+    if len(found) > 1:
+        raise BuildError(f"{spec.dataset}'s files are not in {', '.join(located.values())} and {root} holds "
+                         f"{len(found)} builds of this configuration ({', '.join(m.build_name for m in found)}); "
+                         "pass shards_dir= the one to use")
+    if found:
+        log.info("%s's files are not in %s; using %s", spec.dataset, os.path.dirname(next(iter(located.values()))),
+                 os.path.join(root, found[0].build_name))
+    return found[0] if found else None
+
+
+def _check_built_from(
+    manifest: manifest_lib.Manifest, spec: Any, shards_dir: str, digests: dict[str, str], download_dir: str
+) -> None:
+    """Refuse a build in ``shards_dir`` of another dataset or configuration than ``spec``, or,
+    where tonic's files are in ``download_dir`` (``digests``), made from other files."""
+    wanted = spec.config()
+    built = {k: manifest.config.get(k) for k in wanted}
+    if manifest.dataset != spec.dataset or json.loads(json.dumps(wanted)) != built:
+        raise BuildError(f"{shards_dir} holds a {manifest.dataset} build with {built}; asked for {wanted}")
+    changed = [s for s, d in digests.items() if s in manifest.splits and manifest.splits[s].source.sha256 != d]
+    if changed:
+        raise BuildError(
+            f"{shards_dir} was built from other {spec.dataset} data than {download_dir} holds now "
+            f"({', '.join(changed)} changed); leave out shards_dir= to build from the data there, or pass the "
+            "download_dir it was built from"
+        )
 
 
 class SHD_loader(ShardLoader):
@@ -290,20 +352,16 @@ class NMNIST_loader(ShardLoader):
         self.act_shape = (10,)
 
 
-def _build(dataset: str, download_dir: str, root: str, options: dict[str, Any]) -> manifest_lib.Manifest:
+def _build(info: datasets.DatasetInfo, spec: Any, download_dir: str, root: str) -> manifest_lib.Manifest:
+    """Build ``spec`` from tonic's files in ``download_dir`` into ``root`` with the pipeline."""
     try:
         from pipelines import tonic
+        from runners import presets
     except ImportError as e:
         raise ImportError(
-            f"no {dataset} shards under {root} and the build dependencies are missing ({e}); "
+            f"no {info.name} shards under {root} and the build dependencies are missing ({e}); "
             "install them with: pip install 'spyx-data[build]', or pass shards_dir= a finished build"
         ) from e
-    argv: Sequence[str] = [
-        f"--data_dir={download_dir}",
-        f"--output_dir={root}",
-        *(f"--{k}={v}" for k, v in options.items()),
-        # A worker process does the work, so the tuning build workers apply to themselves
-        # (allocator thresholds, frozen garbage collection) stays out of this training process.
-        "--preset=processes:1",
-    ]
-    return tonic.run(argv, dataset=dataset)
+    # A worker process does the work, so the tuning build workers apply to themselves
+    # (allocator thresholds, frozen garbage collection) stays out of this training process.
+    return tonic.build_registered(info, spec, download_dir, root, presets.expand(["--preset=processes:1"]))

@@ -1,41 +1,54 @@
-"""The manifest: the JSON file that makes a build visible to readers.
+"""The manifest: the JSON file that makes a build visible to readers, and the key that names a build.
 
 A build writes its shards first and ``manifest.json`` last, so a directory without a manifest
 holds no dataset. Readers find shards only through the manifest (never a glob). Schema::
 
     {
-      "format": "spyx-data", "manifest_version": 1,
+      "format": "spyx-data", "manifest_version": 2,
       "dataset": "shd",
-      "config": {...},                      # everything the bytes depend on
-      "record": {"version": 1, "header_bytes": 48, "sample_T": 128, "dims": [128],
-                 "packed_shape": [16, 128], "record_bytes": 2096,
+      "config": {...},                      # the parameters the bytes depend on
+      "num_classes": 20,                    # every label is in 0..num_classes-1
+      "record": {"version": 2, "header_bytes": 56, "sample_T": 128, "dims": [128],
+                 "packed_shape": [16, 128], "record_bytes": 2104,
                  "packed_axis": 0, "bitorder": "big"},
       "writer_options": "group_size:1,uncompressed",
       "splits": {
         "train": {"num_records": 8156,
                   "counts": {"events": ..., "dropped_nonfinite": ..., "dropped_outside_window": ...,
                              "empty_samples": ...},
-                  "source": {"files": 1, "bytes": ...},
+                  "source": {"files": 1, "bytes": ..., "sha256": "...", "synthetic": false},
                   "shards": [{"path": "train-00000-of-00003.array_record", "first_index": 0,
                               "num_records": 2718, "num_bytes": ..., "sha256": "..."}, ...]}
       }
     }
+
+The build's identity (:class:`BuildKey`) is everything its bytes depend on: dataset, config,
+record layout, writer options and the content digest of each split's source. Its hash names the
+build's folder and is written into every record, so a shard of another build is refused.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import posixpath
+import re
+from collections.abc import Mapping
 from typing import Any
 
-from spyx_data import paths, records
+import numpy as np
+
+from spyx_data import paths, records, sharding
 from spyx_data.errors import ManifestError, NoBuild, UsageError
 
 MANIFEST_NAME = "manifest.json"
 FORMAT = "spyx-data"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+#: What a split may be called (it names shard files).
+SPLIT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,38 +64,108 @@ class ShardInfo:
 
 
 @dataclasses.dataclass(frozen=True)
+class SourceInfo:
+    """What a split was built from: its files, their bytes, a ``sha256`` of their content
+    (:func:`spyx_data.inputs.fingerprint`) and whether spyx-data wrote it as synthetic data."""
+
+    files: int
+    bytes: int
+    sha256: str
+    synthetic: bool
+
+
+@dataclasses.dataclass(frozen=True)
 class SplitInfo:
-    """A split: its records, shards, what rasterising counted, and the size of the source it
-    was built from (``{"files", "bytes"}``, :func:`spyx_data.paths.fingerprint`)."""
+    """A split: its records, shards, what rasterising counted, and the source it was built from."""
 
     num_records: int
     shards: tuple[ShardInfo, ...]
     counts: dict[str, int]
-    source: dict[str, int] = dataclasses.field(default_factory=dict)
+    source: SourceInfo
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class BuildKey:
+    """Everything the bytes of a build depend on; two builds with equal keys write equal bytes.
+
+    Attributes:
+        dataset: the registry name (the manifest's ``dataset``).
+        config: the build parameters (JSON values), as the manifest stores them.
+        layout: the record layout.
+        writer_options: ArrayRecord's writer options.
+        sources: per split, the ``sha256`` of its source (:class:`SourceInfo`).
+    """
+
+    dataset: str
+    config: Mapping[str, Any]
+    layout: records.RecordLayout
+    writer_options: str
+    sources: Mapping[str, str]
+
+    @functools.cached_property
+    def digest(self) -> bytes:
+        """sha256 of the key's canonical JSON (sorted keys, the record schema version included)."""
+        identity = {
+            "dataset": self.dataset,
+            "config": self.config,
+            "record": {"version": records.VERSION, "sample_T": self.layout.sample_T, "dims": list(self.layout.dims)},
+            "writer_options": self.writer_options,
+            "sources": dict(self.sources),
+        }
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).digest()
+
+    @property
+    def name(self) -> str:
+        """``<dataset>-<12 hex digits of the digest>``: the folder the build lives in, under the
+        output root, so a different build never touches another's folder."""
+        return f"{self.dataset}-{self.digest.hex()[:12]}"
+
+    @property
+    def build_id(self) -> int:
+        """The uint64 every record of the build carries (the digest's first 8 bytes)."""
+        return int.from_bytes(self.digest[:8], "little")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BuildKey) and self.digest == other.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
 
 
 @dataclasses.dataclass(frozen=True)
 class Manifest:
     dataset: str
     config: dict[str, Any]
+    num_classes: int
     layout: records.RecordLayout
     writer_options: str
     splits: dict[str, SplitInfo]
 
-    @property
-    def build_key(self) -> tuple:
-        """What makes two builds the same: dataset, config, record layout and writer options."""
-        return (self.dataset, self.config, self.layout, self.writer_options)
+    @functools.cached_property
+    def build_key(self) -> BuildKey:
+        """The key of the build this manifest describes."""
+        sources = {name: info.source.sha256 for name, info in self.splits.items()}
+        return BuildKey(self.dataset, self.config, self.layout, self.writer_options, sources)
 
     @property
     def build_name(self) -> str:
-        """The name of the folder this build lives in (see :func:`build_name`)."""
-        return build_name(*self.build_key)
+        """The name of the folder this build lives in (:attr:`BuildKey.name`)."""
+        return self.build_key.name
 
     def split(self, name: str) -> SplitInfo:
         if name not in self.splits:
             raise UsageError(f"no split {name!r}; this build has {sorted(self.splits)}")
         return self.splits[name]
+
+    def check_records(self, found: np.ndarray, first_index: int | None = None) -> np.ndarray:
+        """``found`` (structured records of :attr:`layout`) checked as belonging to this build:
+        layout, source indices from ``first_index``, build id and label range
+        (:meth:`spyx_data.records.RecordLayout.check`)."""
+        return self.layout.check(found, first_index, self.build_key.build_id, self.num_classes)
+
+    def decode(self, buffer: bytes | memoryview, first_index: int | None = None) -> np.ndarray:
+        """Records decoded from ``buffer`` and checked as :meth:`check_records` does."""
+        return self.layout.decode(buffer, first_index, self.build_key.build_id, self.num_classes)
 
     def to_json(self) -> str:
         """Deterministic JSON text (sorted keys, no timestamps): equal builds give equal bytes."""
@@ -92,6 +175,7 @@ class Manifest:
             "manifest_version": MANIFEST_VERSION,
             "dataset": self.dataset,
             "config": self.config,
+            "num_classes": self.num_classes,
             "record": {
                 "version": records.VERSION,
                 "header_bytes": records.HEADER_BYTES,
@@ -107,7 +191,7 @@ class Manifest:
                 name: {
                     "num_records": info.num_records,
                     "counts": dict(info.counts),
-                    "source": dict(info.source),
+                    "source": dataclasses.asdict(info.source),
                     "shards": [dataclasses.asdict(s) for s in info.shards],
                 }
                 for name, info in self.splits.items()
@@ -120,64 +204,95 @@ class Manifest:
         """Parse and validate manifest text; errors name ``where``.
 
         Raises:
-            ManifestError: malformed JSON, unknown format or version, a shard path that leaves
-                the dataset directory, or record counts that do not add up.
+            ManifestError: malformed JSON, unknown format or version, a value of the wrong type,
+                a shard path that leaves the dataset directory or is not the shard's name, or
+                record counts that do not add up.
         """
         try:
             doc = json.loads(text)
             if doc.get("format") != FORMAT or doc.get("manifest_version") != MANIFEST_VERSION:
                 raise ManifestError(
                     f"not a {FORMAT} manifest of version {MANIFEST_VERSION} "
-                    f"(format={doc.get('format')!r}, version={doc.get('manifest_version')!r})"
+                    f"(format={doc.get('format')!r}, version={doc.get('manifest_version')!r}); "
+                    "builds made by other versions of spyx-data must be built again"
                 )
             rec = doc["record"]
             if rec["version"] != records.VERSION:
                 raise ManifestError(f"record version {rec['version']}, this reader knows {records.VERSION}")
-            layout = records.RecordLayout(int(rec["sample_T"]), tuple(int(d) for d in rec["dims"]))
+            layout = records.RecordLayout(_count(rec, "sample_T", 1), tuple(_count(rec, "dims", 1, many=True)))
             if rec["record_bytes"] != layout.record_bytes:
                 raise ManifestError(f"record_bytes {rec['record_bytes']} != {layout.record_bytes} for {layout}")
+            if not isinstance(doc["splits"], dict) or not doc["splits"]:
+                raise ManifestError("no splits")
             splits = {name: _parse_split(name, s) for name, s in doc["splits"].items()}
-            return cls(str(doc["dataset"]), dict(doc["config"]), layout, str(doc["writer_options"]), splits)
+            if not isinstance(doc["config"], dict) or not isinstance(doc["writer_options"], str):
+                raise ManifestError("config must be an object and writer_options a string")
+            return cls(str(doc["dataset"]), doc["config"], _count(doc, "num_classes", 1), layout,
+                       doc["writer_options"], splits)
         except ManifestError as e:
             raise ManifestError(f"{where}: {e}") from None
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ManifestError(f"{where}: malformed manifest ({type(e).__name__}: {e})") from None
 
 
-def build_config(spec_config: dict[str, Any], inputs: dict[str, str], num_shards: int | None) -> dict[str, Any]:
-    """A build's ``config``: the spec's parameters, the shard count asked for (None: by size)
-    and the file or folder name of each split's source."""
-    sources = {split: posixpath.basename(path.rstrip("/")) for split, path in sorted(inputs.items())}
-    return {**spec_config, "num_shards": num_shards, "inputs": sources}
+def build_key(
+    spec: Any, inputs: Mapping[str, str], sources: Mapping[str, str], num_shards: int | None, writer_options: str
+) -> BuildKey:
+    """The key of building ``spec`` (a build spec: ``dataset``, ``config()``, ``layout``) from
+    ``{split: source path}`` whose content digests are ``sources``; ``config`` holds the spec's
+    parameters, the shard count asked for (None: by size) and the file or folder name of each
+    split's source. The one rule: the pipelines and the loaders both name builds with it."""
+    names = {split: posixpath.basename(path.rstrip("/")) for split, path in sorted(inputs.items())}
+    config = {**spec.config(), "num_shards": num_shards, "inputs": names}
+    return BuildKey(spec.dataset, config, spec.layout, writer_options, dict(sorted(sources.items())))
 
 
-def build_name(dataset: str, config: dict[str, Any], layout: records.RecordLayout, writer_options: str) -> str:
-    """``<dataset>-<12 hex digits>``: a hash of everything the bytes of a build depend on
-    (config, record schema version and layout, writer options). Each build lives in a folder of
-    this name under the output root, so a different configuration never touches another's."""
-    identity = {
-        "dataset": dataset,
-        "config": config,
-        "record": {"version": records.VERSION, "sample_T": layout.sample_T, "dims": list(layout.dims)},
-        "writer_options": writer_options,
-    }
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-    return f"{dataset}-{digest[:12]}"
+def _count(doc: dict, key: str, minimum: int = 0, many: bool = False) -> Any:
+    """``doc[key]``: an integer (a list of them with ``many``) of at least ``minimum``; a float
+    such as 286.0 is refused."""
+    values = doc[key] if many else [doc[key]]
+    if not isinstance(values, list) or not all(type(v) is int and v >= minimum for v in values):
+        raise ManifestError(f"{key} must be {'a list of integers' if many else 'an integer'} >= {minimum}, "
+                            f"got {doc[key]!r}")
+    return values if many else values[0]
 
 
 def _parse_split(name: str, doc: dict) -> SplitInfo:
-    shards = tuple(ShardInfo(**s) for s in doc["shards"])
+    if not SPLIT_NAME.fullmatch(name):
+        raise ManifestError(f"split name {name!r} is not letters, digits, '-' and '_'")
+    shards = tuple(
+        ShardInfo(s["path"], _count(s, "first_index"), _count(s, "num_records", 1), _count(s, "num_bytes"), s["sha256"])
+        for s in doc["shards"]
+    )
     next_index = 0
-    for shard in shards:
-        if posixpath.isabs(shard.path) or ".." in shard.path.split("/") or "\\" in shard.path or ":" in shard.path:
-            raise ManifestError(f"split {name!r}: shard path {shard.path!r} leaves the dataset directory")
-        if shard.first_index != next_index or shard.num_records < 1:
-            raise ManifestError(f"split {name!r}: shard {shard.path!r} does not continue at index {next_index}")
+    for k, shard in enumerate(shards):
+        path = shard.path
+        if not isinstance(path, str) or posixpath.isabs(path) or ".." in path.split("/") or "\\" in path or ":" in path:
+            raise ManifestError(f"split {name!r}: shard path {path!r} leaves the dataset directory")
+        if path != sharding.shard_name(name, k, len(shards)):
+            raise ManifestError(f"split {name!r}: shard {k} of {len(shards)} is {path!r}, not "
+                                f"{sharding.shard_name(name, k, len(shards))!r}")
+        if not isinstance(shard.sha256, str) or not _SHA256.fullmatch(shard.sha256):
+            raise ManifestError(f"split {name!r}: shard {path!r} has no sha256 of 64 hex digits")
+        if shard.first_index != next_index:
+            raise ManifestError(f"split {name!r}: shard {path!r} does not continue at index {next_index}")
         next_index += shard.num_records
-    if next_index != doc["num_records"] or not shards:
+    if next_index != _count(doc, "num_records", 1) or not shards:
         raise ManifestError(f"split {name!r}: shards hold {next_index} records, manifest says {doc['num_records']}")
-    source = {k: int(v) for k, v in doc.get("source", {}).items()}
-    return SplitInfo(int(doc["num_records"]), shards, {k: int(v) for k, v in doc["counts"].items()}, source)
+    counts = doc["counts"]
+    if not isinstance(counts, dict):
+        raise ManifestError(f"split {name!r}: counts must be an object")
+    source = doc["source"]
+    if not isinstance(source.get("sha256"), str) or not _SHA256.fullmatch(source["sha256"]):
+        raise ManifestError(f"split {name!r}: its source has no sha256 of 64 hex digits")
+    if not isinstance(source.get("synthetic"), bool):
+        raise ManifestError(f"split {name!r}: its source must say whether it is synthetic (true or false)")
+    return SplitInfo(
+        doc["num_records"],
+        shards,
+        {k: _count(counts, k) for k in counts},
+        SourceInfo(_count(source, "files", 1), _count(source, "bytes"), source["sha256"], source["synthetic"]),
+    )
 
 
 def read_manifest(directory: str) -> Manifest:

@@ -8,6 +8,7 @@ Beam is installed (wherever a build runs: any registered scheme works), else thr
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 from typing import BinaryIO
@@ -67,9 +68,13 @@ def read_bytes(path: str) -> bytes:
 def list_files(root: str, suffix: str) -> list[tuple[str, ...]]:
     """Path parts (relative to ``root``) of every ``suffix`` file below it, sorted by parts.
 
+    Locally, symlinks are followed, folders and files alike (a symlinked class folder is
+    listed as if it were there).
+
     Raises:
-        ValueError: ``root`` holds no such files; locally also a leaf folder without any (an
-            object store has no empty folders to find).
+        InputError: ``root`` holds no such files; locally also a leaf folder without any (an
+            object store has no empty folders to find), a symlink that leads nowhere or into a
+            loop, or a folder that cannot be read; each named.
     """
     if is_remote(root):
         prefix = root.rstrip("/") + "/"
@@ -79,7 +84,19 @@ def list_files(root: str, suffix: str) -> list[tuple[str, ...]]:
         if not os.path.isdir(root):
             raise InputError(f"{root}: no such folder")
         found = []
-        for path, dirs, files in os.walk(root):
+        seen: dict[tuple[int, int], str] = {}
+
+        def unreadable(error: OSError) -> None:
+            raise InputError(f"{error.filename}: cannot list it ({error.strerror})")
+
+        for path, dirs, files in os.walk(root, onerror=unreadable, followlinks=True):
+            st = os.stat(path)
+            if (st.st_dev, st.st_ino) in seen:
+                raise InputError(f"{path}: the folder {seen[st.st_dev, st.st_ino]} again, through a symlink (a loop, "
+                                 "or two links to one folder); fix or remove the link")
+            seen[st.st_dev, st.st_ino] = path
+            for name in files:
+                _check_link(os.path.join(path, name))
             mine = [f for f in files if f.endswith(suffix)]
             if not dirs and not mine:
                 raise InputError(f"{path}: folder holds no {suffix} recordings")
@@ -92,22 +109,15 @@ def list_files(root: str, suffix: str) -> list[tuple[str, ...]]:
     return found
 
 
-def fingerprint(location: str, suffix: str | None = None) -> dict[str, int]:
-    """``{"files", "bytes"}`` of a source: one file, or the ``suffix`` files below a folder.
+def _check_link(path: str) -> None:
+    """Refuse a symlink that leads nowhere (its target is missing) or into a loop.
 
-    Cheap (sizes only, no data read); a build records it so that a changed input is not
-    mistaken for the one a finished build was made from.
+    Raises:
+        InputError: naming the link and where it points.
     """
-    if suffix is None:
-        if is_remote(location):
-            (match,) = _filesystems().match([location])
-            sizes = [m.size_in_bytes for m in match.metadata_list]
-        else:
-            sizes = [os.path.getsize(location)]
-    elif is_remote(location):
-        (match,) = _filesystems().match([location.rstrip("/") + "/**" + suffix])
-        sizes = [m.size_in_bytes for m in match.metadata_list]
-    else:
-        sizes = [os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(location) for f in files
-                 if f.endswith(suffix)]
-    return {"files": len(sizes), "bytes": int(sum(sizes))}
+    if os.path.islink(path) and not os.path.exists(path):
+        try:
+            os.stat(path)
+        except OSError as e:
+            what = "a symlink loop" if e.errno == errno.ELOOP else "a dangling symlink"
+            raise InputError(f"{path}: {what} (it points to {os.readlink(path)}); fix or remove it") from None

@@ -68,7 +68,7 @@ def load_split(
         if verify:
             check_checksum(path, shard)
         row = shard.first_index + begin - start
-        for k, records in iter_shard(path, shard, layout, begin, end, manifest.writer_options):
+        for k, records in iter_shard(path, shard, manifest, begin, end):
             rows = slice(row + k, row + k + len(records))
             obs[rows].reshape(len(records), -1)[:] = records["obs"].reshape(len(records), -1)
             labels[rows] = records["label"]
@@ -79,6 +79,19 @@ def load_split(
         for shard in (pool.map if threads > 1 else map)(fill, overlapping):
             bar.update(min(stop, shard.first_index + shard.num_records) - max(start, shard.first_index))
     return obs, labels
+
+
+def check_batches(n_batches: int, what: str, samples: int, batch_size: int) -> None:
+    """Refuse an epoch of no batches (``what`` has ``samples`` per host).
+
+    Raises:
+        ValueError: saying what to change.
+    """
+    if n_batches == 0:
+        raise ValueError(
+            f"{what} has {samples} samples per host, fewer than one batch of {batch_size}, so an epoch would "
+            "hold no batch; use a smaller batch_size" + (" or drop_remainder=False" if samples else "")
+        )
 
 
 def _aligned_empty(shape: tuple[int, ...], alignment: int = 64) -> np.ndarray:
@@ -157,11 +170,7 @@ def prestage(
     parts = [sharding.host_range(n, h, process_count) for h in range(process_count)]
     sizes = [stop - start for start, stop in parts]
     n_batches = min(sizes) // batch_size if drop_remainder else -(-max(sizes) // batch_size)
-    if n_batches == 0:
-        raise ValueError(
-            f"split {split!r} has {min(sizes)} samples per host, fewer than one batch of {batch_size}; "
-            "use a smaller batch_size or drop_remainder=False"
-        )
+    check_batches(n_batches, f"split {split!r}", min(sizes), batch_size)
     rows = n_batches * batch_size
     start, stop = parts[process_index]
     obs, labels = load_split(directory, split, rows, manifest, start, min(stop, start + rows), verify)

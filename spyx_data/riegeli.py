@@ -78,9 +78,14 @@ def _stream_bytes(read: int) -> int:
 
 
 def iter_records(
-    path: str, record_bytes: int, begin: int, end: int, piece_bytes: int = PIECE_BYTES
+    path: str, record_bytes: int, begin: int, end: int, piece_bytes: int = PIECE_BYTES,
+    num_records: int | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Records ``[begin, end)`` of a local shard, read in pieces of about ``piece_bytes``.
+
+    Args:
+        num_records: the records the file holds; when ``end`` is that, the chunk after the last
+            record must not be a record's too (else the file holds more).
 
     Yields:
         ``(k, rows)``: rows uint8 ``[n, record_bytes]`` are records ``begin + k ...``; a
@@ -88,8 +93,9 @@ def iter_records(
 
     Raises:
         OSError: the file cannot be opened or read.
-        LayoutMismatch: the file is shorter than the records, or the file signature or any of
-            their chunk headers (hashes aside) differs from this layout.
+        LayoutMismatch: the file is shorter than the records, the file signature or any of
+            their chunk headers (hashes aside) differs from this layout, or a record follows
+            record ``num_records - 1``.
     """
     prefix = np.frombuffer(chunk_prefix(record_bytes), dtype=np.uint8)
     chunk_bytes = prefix.size + record_bytes
@@ -124,5 +130,22 @@ def iter_records(
             tail = data[n * chunk_bytes :]
             held, skip = len(tail), 0
             stream[:held] = tail
-    if k < end:
-        raise LayoutMismatch(f"{path}: ends before record {k}")
+        if k < end:
+            raise LayoutMismatch(f"{path}: ends before record {k}")
+        if end == num_records:
+            after = _read_stream(fd, last, CHUNK_HEADER_BYTES)
+            if after[8:16] == prefix[8:16].tobytes() and after[24:] == prefix[24:CHUNK_HEADER_BYTES].tobytes():
+                raise LayoutMismatch(f"{path}: holds a record after record {end - 1}")
+
+
+def _read_stream(fd: int, start: int, length: int) -> bytes:
+    """Up to ``length`` bytes of the chunk stream from position ``start`` (block headers left out)."""
+    out = b""
+    while len(out) < length:
+        block, offset = divmod(start + len(out), USABLE_BLOCK_BYTES)
+        piece = os.pread(fd, min(length - len(out), USABLE_BLOCK_BYTES - offset),
+                         block * BLOCK_BYTES + BLOCK_HEADER_BYTES + offset)
+        if not piece:
+            break
+        out += piece
+    return out

@@ -12,12 +12,15 @@ import numpy as np
 
 from spyx_data import manifest as manifest_lib
 from spyx_data import paths, riegeli
-from spyx_data.errors import ShardError
-from spyx_data.records import RecordLayout
+from spyx_data.errors import RecordError, ShardError
 
 
 def _open_shard(path: str, shard: manifest_lib.ShardInfo):
-    """An open ``ArrayRecordReader`` on ``path`` whose record count matches the manifest."""
+    """An open ``ArrayRecordReader`` on ``path`` whose record count matches the manifest.
+
+    Raises:
+        ShardError: naming ``path``.
+    """
     from array_record.python.array_record_module import ArrayRecordReader
 
     reader = ArrayRecordReader(path)
@@ -30,13 +33,22 @@ def _open_shard(path: str, shard: manifest_lib.ShardInfo):
     return reader
 
 
-def check_shard(path: str, shard: manifest_lib.ShardInfo) -> None:
-    """Open a shard and check its record count against the manifest.
+def check_shard(path: str, shard: manifest_lib.ShardInfo, manifest: manifest_lib.Manifest) -> None:
+    """Open a shard, check its record count against the manifest and that its first record
+    belongs to this build (cheap: the header of one record).
 
     Raises:
         ShardError: naming ``path``.
     """
-    _open_shard(path, shard).close()
+    reader = _open_shard(path, shard)
+    try:
+        manifest.decode(reader.read([0])[0], shard.first_index)
+    except RecordError as e:
+        raise ShardError(f"{path}: {e}") from e
+    except RuntimeError as e:  # how ArrayRecord reports a corrupt chunk
+        raise ShardError(f"{path}: record 0: {e}") from e
+    finally:
+        reader.close()
 
 
 def check_checksum(path: str, shard: manifest_lib.ShardInfo) -> None:
@@ -55,42 +67,49 @@ def check_checksum(path: str, shard: manifest_lib.ShardInfo) -> None:
 def iter_shard(
     path: str,
     shard: manifest_lib.ShardInfo,
-    layout: RecordLayout,
+    manifest: manifest_lib.Manifest,
     begin: int = 0,
     end: int | None = None,
     writer_options: str | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """Records ``[begin, end)`` of one shard (default all), in order, in pieces.
+    """Records ``[begin, end)`` of one shard of ``manifest``'s build (default all), in order, in pieces.
 
     A local shard written with :data:`spyx_data.riegeli.WRITER_OPTIONS` (how builds write
-    uncompressed shards), of the size the manifest says, is read straight from its byte layout,
-    a few MiB per ``preadv``
-    (:func:`spyx_data.riegeli.iter_records`): every chunk header's fields are checked, Riegeli's
-    hashes are not (the readers' ``verify`` checks the shard's sha256). Any other shard, and the
-    rest of one whose layout differs, goes through ArrayRecord's reader, which checks the hashes.
-    Either way every record header is checked, including that record ``k`` holds source index
-    ``shard.first_index + k``.
+    uncompressed shards; ``writer_options`` defaults to the manifest's), of the size the manifest
+    says, is read straight from its byte layout, a few MiB per ``preadv``
+    (:func:`spyx_data.riegeli.iter_records`): every chunk header's fields are checked, and when
+    the range ends at the shard's last record, that no record follows it; Riegeli's hashes are
+    not (the readers' ``verify`` checks the shard's sha256). Any other shard, and the rest of one
+    whose layout differs, goes through ArrayRecord's reader, which checks the hashes and the
+    record count. Either way every record is checked as belonging to the build
+    (:meth:`spyx_data.manifest.Manifest.check_records`: layout, that record ``k`` holds source
+    index ``shard.first_index + k``, the build id, the label range).
 
     Yields:
-        ``(k, records)``: a structured array of ``layout.dtype`` holding records ``begin + k ...``,
-        valid until the next piece is read (copy what you keep).
+        ``(k, records)``: a structured array of the layout's dtype holding records
+        ``begin + k ...``, valid until the next piece is read (copy what you keep).
 
     Raises:
         ShardError: the file is unreadable or its records disagree with the manifest.
     """
     end = shard.num_records if end is None else end
-    done = 0
+    writer_options = manifest.writer_options if writer_options is None else writer_options
+    layout = manifest.layout
+    done, mismatch = 0, False
     try:
         if _readable_directly(path, shard, writer_options):
             try:
-                for k, rows in riegeli.iter_records(path, layout.record_bytes, begin, end):
-                    yield k, layout.check(rows.view(layout.dtype)[:, 0], shard.first_index + begin + k)
+                pieces = riegeli.iter_records(path, layout.record_bytes, begin, end, num_records=shard.num_records)
+                for k, rows in pieces:
+                    yield k, manifest.check_records(rows.view(layout.dtype)[:, 0], shard.first_index + begin + k)
                     done = k + len(rows)
             except (OSError, riegeli.LayoutMismatch):
-                pass  # the reader below reads the rest or says what is wrong
+                mismatch = True  # ArrayRecord's reader reads the rest or says what is wrong
         if begin + done < end:
             rest = _read_with_reader(path, shard, begin + done, end)
-            yield done, layout.decode(rest, shard.first_index + begin + done)
+            yield done, manifest.decode(rest, shard.first_index + begin + done)
+        elif mismatch:  # every record read, but the file goes on otherwise than the manifest says
+            _open_shard(path, shard).close()
     except ValueError as e:
         raise ShardError(f"{path}: {e}") from e
 
@@ -109,20 +128,20 @@ def _readable_directly(path: str, shard: manifest_lib.ShardInfo, writer_options:
 def read_shard(
     path: str,
     shard: manifest_lib.ShardInfo,
-    layout: RecordLayout,
+    manifest: manifest_lib.Manifest,
     begin: int = 0,
     end: int | None = None,
     writer_options: str | None = None,
 ) -> np.ndarray:
-    """Records ``[begin, end)`` of one shard (default all) as one structured array of
-    ``layout.dtype``, read and checked as :func:`iter_shard` does.
+    """Records ``[begin, end)`` of one shard (default all) as one structured array of the
+    layout's dtype, read and checked as :func:`iter_shard` does.
 
     Raises:
         ShardError: the file is unreadable or its records disagree with the manifest.
     """
     end = shard.num_records if end is None else end
-    records = np.empty(end - begin, dtype=layout.dtype)
-    for k, piece in iter_shard(path, shard, layout, begin, end, writer_options):
+    records = np.empty(end - begin, dtype=manifest.layout.dtype)
+    for k, piece in iter_shard(path, shard, manifest, begin, end, writer_options):
         records[k : k + len(piece)] = piece
     return records
 
@@ -167,7 +186,7 @@ class SplitSource:
         self.layout = self.manifest.layout
         self.paths = [paths.join(self.directory, s.path) for s in self.info.shards]
         with ThreadPoolExecutor(min(16, len(self.paths))) as pool:
-            list(pool.map(check_shard, self.paths, self.info.shards))
+            list(pool.map(check_shard, self.paths, self.info.shards, [self.manifest] * len(self.paths)))
             if verify:
                 list(pool.map(check_checksum, self.paths, self.info.shards))
         self._source = grain.sources.ArrayRecordDataSource(
@@ -200,13 +219,20 @@ class SplitSource:
             buffer = b"".join(self._source.__getitems__(indices))
         except RuntimeError as e:  # how ArrayRecord reports a corrupt chunk
             raise self._name_corrupt_record(indices, e) from e
-        records = self.layout.decode(buffer)
+        try:
+            records = self.manifest.decode(buffer)
+        except RecordError as e:  # another build's record, a label out of range, ...
+            raise ShardError(f"{self._where(indices[e.record])}: {e.reason}") from e
         if not np.array_equal(records["index"], indices):
             k = int(np.argmax(records["index"] != np.asarray(indices, dtype=np.uint64)))
-            raise ShardError(
-                f"{self.directory}: record {indices[k]} of {self.split!r} holds source index {records['index'][k]}"
-            )
+            raise ShardError(f"{self._where(indices[k])}: holds source index {records['index'][k]}")
         return records
+
+    def _where(self, index: int) -> str:
+        """``<shard path>: record <r> (source index <index> of '<split>')``."""
+        shard = self.info.shards[bisect.bisect_right([s.first_index for s in self.info.shards], index) - 1]
+        return f"{paths.join(self.directory, shard.path)}: record {index - shard.first_index} " \
+               f"(source index {index} of {self.split!r})"
 
     def _name_corrupt_record(self, indices: Sequence[int], error: RuntimeError) -> ShardError:
         """A ShardError naming the shard file and record of the first of ``indices`` that fails."""
@@ -214,9 +240,7 @@ class SplitSource:
             try:
                 self._source[i]
             except RuntimeError as e:
-                shard = self.info.shards[bisect.bisect_right([s.first_index for s in self.info.shards], i) - 1]
-                where = f"{paths.join(self.directory, shard.path)}: record {i - shard.first_index}"
-                return ShardError(f"{where} (source index {i} of {self.split!r}): {e}")
+                return ShardError(f"{self._where(i)}: {e}")
         return ShardError(f"{self.directory}: {self.split!r}: {error}")
 
     def __repr__(self) -> str:

@@ -25,8 +25,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from spyx_data import datasets
-from spyx_data.errors import UsageError
+from spyx_data import datasets, paths
+from spyx_data.errors import InputError, UsageError
 from spyx_data.events import ATIS_EVENT_BYTES
 from spyx_data.raster import HEIDELBERG_UNITS
 
@@ -40,8 +40,8 @@ MARKER = ".spyx_synthetic"
 
 
 def location(name: str, data_dir: str, split: str) -> str:
-    """Where tonic keeps ``split`` of dataset ``name`` under ``data_dir``."""
-    return os.path.join(data_dir, datasets.get(name).locations[split])
+    """Where tonic keeps ``split`` of dataset ``name`` under ``data_dir`` (a local path or a URL)."""
+    return paths.join(data_dir, datasets.get(name).locations[split])
 
 
 def shd_path(data_dir: str, split: str) -> str:
@@ -224,22 +224,28 @@ def _touch_archive(path: str) -> None:
 
 def synthetic_params(name: str, data_dir: str, split: str) -> dict | None:
     """``{"num_samples", "seed"}`` of synthetic data written by :func:`write`; None when the
-    location is missing or holds real data."""
+    location is missing or holds real data. ``data_dir`` may be a URL.
+
+    Raises:
+        InputError: a Heidelberg file that is not HDF5 (naming it).
+    """
     where = location(name, data_dir, split)
-    if not os.path.exists(where):
+    if not paths.exists(where):
         return None
     if datasets.get(name).is_audio:
         import h5py
 
-        with h5py.File(where, "r") as f:
-            if f.attrs.get("synthetic") != GENERATOR:
-                return None
-            return {"num_samples": int(f.attrs["num_samples"]), "seed": int(f.attrs["seed"])}
-    marker = os.path.join(where, MARKER)
-    if not os.path.exists(marker):
+        try:
+            with paths.open_read(where) as raw, h5py.File(raw, "r") as f:
+                if f.attrs.get("synthetic") != GENERATOR:
+                    return None
+                return {"num_samples": int(f.attrs["num_samples"]), "seed": int(f.attrs["seed"])}
+        except OSError as e:
+            raise InputError(f"{where}: cannot open as HDF5 ({e}); replace the file or remove it") from e
+    marker = paths.join(where, MARKER)
+    if not paths.exists(marker):
         return None
-    with open(marker) as f:
-        params = json.load(f)
+    params = json.loads(paths.read_bytes(marker))
     return {"num_samples": params["num_samples"], "seed": params["seed"]}
 
 

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 from spyx_data import manifest as manifest_lib
 from spyx_data import paths
-from spyx_data.errors import ManifestError, NoBuild
-from spyx_data.records import RecordLayout
+from spyx_data.errors import ManifestError, NoBuild, RecordError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,9 +38,10 @@ def sha256_of(path: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def check_shard(path: str, shard: manifest_lib.ShardInfo, layout: RecordLayout) -> Iterator[Problem]:
+def check_shard(path: str, shard: manifest_lib.ShardInfo, manifest: manifest_lib.Manifest) -> Iterator[Problem]:
     """Every problem of one shard: missing, wrong size or checksum, unreadable records, records
-    whose header disagrees with the layout or whose index is not its place in the split."""
+    that do not belong to the build (:meth:`~spyx_data.manifest.Manifest.check_records`: the
+    layout, the index of their place in the split, the build id, the label range)."""
     from array_record.python.array_record_module import ArrayRecordReader
 
     if not paths.exists(path):
@@ -61,9 +61,9 @@ def check_shard(path: str, shard: manifest_lib.ShardInfo, layout: RecordLayout) 
             yield Problem(path, None, f"{reader.num_records()} records, manifest says {shard.num_records}")
         for k in range(min(reader.num_records(), shard.num_records)):
             try:
-                layout.decode(reader.read([k])[0], first_index=shard.first_index + k)
-            except Exception as e:  # riegeli raises on a corrupt chunk; decode on a bad header
-                yield Problem(path, k, f"(source index {shard.first_index + k}) {e}")
+                manifest.decode(reader.read([k])[0], first_index=shard.first_index + k)
+            except (RuntimeError, RecordError) as e:  # RuntimeError: ArrayRecord's report of a corrupt chunk
+                yield Problem(path, k, f"(source index {shard.first_index + k}) {getattr(e, 'reason', e)}")
     finally:
         reader.close()
 
@@ -86,6 +86,6 @@ def verify(directory: str) -> tuple[manifest_lib.Manifest | None, list[Problem]]
     with progress_bar(sum(info.num_records for info in manifest.splits.values()), "verify") as bar:
         for info in manifest.splits.values():
             for shard in info.shards:
-                problems += check_shard(paths.join(directory, shard.path), shard, manifest.layout)
+                problems += check_shard(paths.join(directory, shard.path), shard, manifest)
                 bar.update(shard.num_records)
     return manifest, problems

@@ -12,6 +12,8 @@ import io
 from apache_beam.io.filesystem import BeamIOError, FileMetadata, FileSystem
 
 FILES: dict[str, bytes] = {}
+#: When each file was last written (a counter, so that every write changes it).
+WRITTEN: dict[str, float] = {}
 
 
 class _Writer(io.BytesIO):
@@ -22,6 +24,7 @@ class _Writer(io.BytesIO):
     def close(self) -> None:
         if not self.closed:
             FILES[self.path] = self.getvalue()
+            WRITTEN[self.path] = float(len(WRITTEN) + 1)
         super().close()
 
 
@@ -46,7 +49,7 @@ class MemoryFileSystem(FileSystem):
     def _list(self, dir_or_prefix):
         for path, data in sorted(FILES.items()):
             if path.startswith(dir_or_prefix):
-                yield FileMetadata(path, len(data))
+                yield FileMetadata(path, len(data), WRITTEN.get(path, 0.0))
 
     def create(self, path, mime_type="application/octet-stream", compression_type=None):
         return _Writer(path)
@@ -71,10 +74,10 @@ class MemoryFileSystem(FileSystem):
         return len(FILES[path])
 
     def last_updated(self, path):
-        return 0.0
+        return WRITTEN.get(path, 0.0)
 
     def metadata(self, path):
-        return FileMetadata(path, len(FILES[path]), 0.0)
+        return FileMetadata(path, len(FILES[path]), WRITTEN.get(path, 0.0))
 
     def checksum(self, path):
         return hashlib.sha256(FILES[path]).hexdigest()

@@ -1,5 +1,6 @@
 """The SHD Beam build: contents, determinism across runners, and what it refuses."""
 
+import hashlib
 import logging
 import os
 import shutil
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 import tonic
 
+import spyx_data
 from pipelines import shd
 from spyx_data import manifest as manifest_lib
 from spyx_data import raster, records, synthetic
@@ -31,7 +33,7 @@ def test_every_record_is_tonics_sample_rasterised(shd_build, shd_data, split):
     assert info.num_records == {"train": TRAIN, "test": TEST}[split]
     assert len(info.shards) == NUM_SHARDS
     dataset = tonic.datasets.SHD(shd_data, train=split == "train")
-    decoded = np.concatenate([read_shard(os.path.join(shd_build, s.path), s, manifest.layout) for s in info.shards])
+    decoded = np.concatenate([read_shard(os.path.join(shd_build, s.path), s, manifest) for s in info.shards])
     assert decoded["index"].tolist() == list(range(len(dataset)))
     outside = 0
     for i in range(len(dataset)):
@@ -68,7 +70,7 @@ def test_default_shard_count_and_compression_option(shd_data, tmp_path):
     assert list(manifest.splits) == ["test"] and len(manifest.split("test").shards) == 1
     assert manifest.writer_options == "group_size:1,zstd:3"
     shard = manifest.split("test").shards[0]
-    assert len(read_shard(os.path.join(out, shard.path), shard, manifest.layout)) == TEST
+    assert len(read_shard(os.path.join(out, shard.path), shard, manifest)) == TEST
 
 
 def test_same_config_again_does_no_work(shd_build, shd_data, capsys, caplog):
@@ -129,7 +131,7 @@ def test_non_finite_times_are_dropped_and_counted(tmp_path):
     counts = {"events": 5, "dropped_nonfinite": 2, "dropped_outside_window": 1, "empty_samples": 0}
     assert manifest.split("train").counts == counts
     shard = manifest.split("train").shards[0]
-    record = read_shard(os.path.join(build_dir(tmp_path / "out", manifest), shard.path), shard, manifest.layout)[0]
+    record = read_shard(os.path.join(build_dir(tmp_path / "out", manifest), shard.path), shard, manifest)[0]
     assert record["label"] == 7
     assert np.argwhere(raster.unpack_time(record["obs"], 128)).tolist() == [[12, 0], [25, 0]]
 
@@ -228,13 +230,21 @@ def test_reading_reopens_the_h5_file_without_changing_a_sample(shd_data, monkeyp
     assert len(handles) > 3
 
 
-def test_changed_inputs_are_not_mistaken_for_the_finished_build(tmp_path, capsys):
+def test_changed_inputs_are_built_anew_and_never_mistaken_for_the_finished_build(tmp_path, caplog):
+    import h5py
+
+    caplog.set_level(logging.INFO, logger="pipelines.build")
     data, out = str(tmp_path / "data"), str(tmp_path / "out")
     manifest = shd.run([f"--data_dir={data}", f"--output_dir={out}", "--synthetic=20", "--splits=train"])
-    size = os.path.getsize(synthetic.shd_path(data, "train"))
-    assert manifest.split("train").source == {"files": 1, "bytes": size}
-    synthetic.write_shd(data, "train", 30)  # the same file name, other contents
-    code = shd.main([f"--data_dir={data}", f"--output_dir={out}", "--splits=train"])
-    err = capsys.readouterr().err
-    assert code == 2 and "was built from other inputs than are there now" in err and "train:" in err
-    assert manifest_lib.read_manifest(build_dir(out, manifest)).split("train").num_records == 20  # untouched
+    path = synthetic.shd_path(data, "train")
+    assert manifest.split("train").source.sha256 == hashlib.sha256(open(path, "rb").read()).hexdigest()
+    before = files(build_dir(out, manifest))
+    size = os.path.getsize(path)
+    with h5py.File(path, "r+") as f:  # one label rewritten in place: same name, same size
+        f["labels"][3] = (f["labels"][3] + 1) % 20
+        relabelled = int(f["labels"][3])
+    assert os.path.getsize(path) == size
+    rebuilt = shd.run([f"--data_dir={data}", f"--output_dir={out}", "--splits=train"])
+    assert rebuilt.build_name != manifest.build_name and "nothing to do" not in caplog.text
+    assert spyx_data.load_split(build_dir(out, rebuilt), "train")[1][3] == relabelled
+    assert files(build_dir(out, manifest)) == before  # the old build untouched

@@ -242,7 +242,8 @@ def test_encode_rejects_bad_input(tmp_path, capsys):
     np.savez(short, x=np.zeros((4, 2)), y=np.zeros(3, int))
     with pytest.raises(Exception, match=r"short\.npz: x \(4, 2\) and y \(3,\) must be"):
         encode.run([f"--input={short}", "--encoder=rate", "--num_steps=4", f"--output_dir={tmp_path / 'p'}"])
-    assert encode.main([f"--input={short}", "--encoder=rate", "--neuron_count=4", f"--output_dir={tmp_path / 'q'}"]) == 2
+    code = encode.main([f"--input={short}", "--encoder=rate", "--neuron_count=4", f"--output_dir={tmp_path / 'q'}"])
+    assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --encoder=rate takes no --neuron_count") and err.count("\n") == 1
     assert encode.main([f"--input={tmp_path / 'missing.npz'}", "--encoder=rate", "--num_steps=2",

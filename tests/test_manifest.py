@@ -1,6 +1,7 @@
 """Manifest parsing, validation and the sharding rule."""
 
 import json
+import re
 
 import pytest
 from hypothesis import given
@@ -15,9 +16,10 @@ def example(paths=("train-00000-of-00002.array_record", "train-00001-of-00002.ar
     return m.Manifest(
         "shd",
         {"sample_T": 16, "channels": 4},
+        20,
         records.RecordLayout(16, (4,)),
         "group_size:1,uncompressed",
-        {"train": m.SplitInfo(5 * len(shards), shards, {"events": 3})},
+        {"train": m.SplitInfo(5 * len(shards), shards, {"events": 3}, m.SourceInfo(1, 10, "cd" * 32, False))},
     )
 
 
@@ -48,6 +50,40 @@ def test_malformed_or_foreign_json_is_a_manifest_error_naming_the_file():
     for text in ["{", "[]", '{"format": "other"}', json.dumps({**json.loads(example().to_json()), "record": {}})]:
         with pytest.raises(m.ManifestError, match="^x/manifest.json: "):
             m.Manifest.from_json(text, where="x/manifest.json")
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [(lambda d: d["splits"]["train"].update(num_records=10.0), "num_records must be an integer"),
+     (lambda d: d["splits"]["train"]["shards"][0].update(path="."), "shard 0 of 2 is '.'"),
+     (lambda d: d["splits"]["train"]["shards"][1].update(sha256="x"), "no sha256 of 64 hex digits"),
+     (lambda d: d.update(num_classes=0), "num_classes must be an integer >= 1"),
+     (lambda d: d["splits"]["train"]["source"].update(synthetic=None), "whether it is synthetic"),
+     (lambda d: d["splits"].update({"../x": d["splits"]["train"]}), "split name '../x'"),
+     (lambda d: d.update(manifest_version=1), "must be built again")],
+)
+def test_values_of_the_wrong_type_or_name_are_refused(edit, message):
+    doc = json.loads(example().to_json())
+    edit(doc)
+    with pytest.raises(m.ManifestError, match=re.escape(message)):
+        m.Manifest.from_json(json.dumps(doc))
+
+
+def test_a_manifest_that_lists_fewer_shards_than_their_names_say_is_refused():
+    doc = json.loads(example().to_json())
+    doc["splits"]["train"]["shards"].pop()
+    doc["splits"]["train"]["num_records"] = 5  # counts edited consistently
+    with pytest.raises(m.ManifestError, match="shard 0 of 1 is 'train-00000-of-00002.array_record'"):
+        m.Manifest.from_json(json.dumps(doc))
+
+
+def test_the_build_key_names_the_build_and_covers_the_sources():
+    key = example().build_key
+    assert key.name == example().build_name and key.name.startswith("shd-") and len(key.name) == 16
+    assert key.build_id == int.from_bytes(key.digest[:8], "little")
+    other = m.BuildKey(key.dataset, key.config, key.layout, key.writer_options, {"train": "ef" * 32})
+    assert other != key and other.name != key.name and other.build_id != key.build_id
+    assert m.BuildKey(key.dataset, dict(key.config), key.layout, key.writer_options, dict(key.sources)) == key
 
 
 def test_read_manifest_without_a_build(tmp_path):

@@ -32,15 +32,16 @@ def test_encode_decode_round_trip(sample_T, dims, n, seed):
 
 def test_header_is_little_endian_at_documented_offsets():
     layout = records.RecordLayout(10, (3,))
-    buffer = layout.encode(np.zeros((1, 2, 3), np.uint8), [7], [258])
+    buffer = layout.encode(np.zeros((1, 2, 3), np.uint8), [7], [258], build=0x0102030405060708)
     assert buffer[:4] == b"SPXR"
-    assert buffer[4:6] == (1).to_bytes(2, "little")  # version
+    assert buffer[4:6] == (2).to_bytes(2, "little")  # version
     assert buffer[6:8] == (1).to_bytes(2, "little")  # ndim
     assert buffer[8:12] == (7).to_bytes(4, "little")  # label
     assert buffer[12:16] == (10).to_bytes(4, "little")  # sample_T
     assert buffer[16:24] == (258).to_bytes(8, "little")  # index
-    assert buffer[24:48] == b"".join(d.to_bytes(4, "little") for d in (3, 1, 1, 1, 1, 1))
-    assert records.HEADER_BYTES == 48 and len(buffer) == 48 + 6
+    assert buffer[24:32] == (0x0102030405060708).to_bytes(8, "little")  # build
+    assert buffer[32:56] == b"".join(d.to_bytes(4, "little") for d in (3, 1, 1, 1, 1, 1))
+    assert records.HEADER_BYTES == 56 and len(buffer) == 56 + 6
 
 
 def test_decode_names_the_bad_record():
@@ -58,6 +59,24 @@ def test_decode_names_the_bad_record():
     with pytest.raises(records.RecordError, match="record 0: index"):
         layout.decode(good, first_index=1)
     assert len(layout.decode(good, first_index=0)) == 3
+
+
+def test_records_of_another_build_or_with_labels_out_of_range_are_refused():
+    layout = records.RecordLayout(16, (4,))
+    mine = layout.encode(np.zeros((3, 2, 4), np.uint8), [0, 1, 2], [0, 1, 2], build=7)
+    assert len(layout.decode(mine, 0, build=7, num_classes=3)) == 3
+    theirs = layout.encode(np.zeros((1, 2, 4), np.uint8), [1], [3], build=8)
+    with pytest.raises(records.RecordError, match="record 3: belongs to build 0x0000000000000008, not to this one"):
+        layout.decode(mine + theirs, 0, build=7)
+    with pytest.raises(records.RecordError, match=r"record 2: label 2 outside 0\.\.1"):
+        layout.decode(mine, 0, build=7, num_classes=2)
+    with pytest.raises(records.RecordError, match=r"record 0: label -1 outside 0\.\.19"):
+        layout.decode(layout.encode(np.zeros((1, 2, 4), np.uint8), [-1], [0]), num_classes=20)
+
+
+def test_a_record_too_big_is_refused_up_front():
+    with pytest.raises(ValueError, match="more than the 16,777,216 a record may"):
+        records.RecordLayout(1_000_000_000, (128,))
 
 
 def test_labels_must_fit_int32():

@@ -99,7 +99,7 @@ def test_seeded_split_is_disjoint_and_complete(builds):
     assert manifest.config["split_seed"] == 0 and manifest.config["test_fraction"] == 0.2
     sizes = {s: info.num_records for s, info in manifest.splits.items()}
     assert sizes["train"] + sizes["test"] == PER_SPLIT and sizes["test"] > 0
-    assert all(info.source["files"] == PER_SPLIT for info in manifest.splits.values())  # one folder for both
+    assert all(info.source.files == PER_SPLIT for info in manifest.splits.values())  # one folder for both
 
 
 def test_worker_count_does_not_change_the_bytes(builds, tmp_path):

@@ -10,7 +10,7 @@ from array_record.python.array_record_module import ArrayRecordWriter
 
 import spyx_data
 from spyx_data import manifest as manifest_lib
-from spyx_data import riegeli
+from spyx_data import records, riegeli
 from spyx_data.sources import ShardError, iter_shard, read_shard
 
 
@@ -94,22 +94,26 @@ def test_a_layout_that_stops_matching_midway_is_read_on_by_arrayrecord(shd_build
             raise riegeli.LayoutMismatch("stop here")
 
     monkeypatch.setattr(riegeli, "iter_records", first_piece_only)
-    read = iter_shard(path, shard, manifest.layout, 10, 90, riegeli.WRITER_OPTIONS)
+    read = iter_shard(path, shard, manifest, 10, 90, riegeli.WRITER_OPTIONS)
     pieces = [(k, records.copy()) for k, records in read]
     assert len(pieces) == 2 and pieces[0][0] == 0 and pieces[1][0] == len(pieces[0][1])
-    expected = read_shard(path, shard, manifest.layout, 10, 90)  # through ArrayRecord's reader
+    expected = read_shard(path, shard, manifest, 10, 90)  # through ArrayRecord's reader
     np.testing.assert_array_equal(np.concatenate([records for _, records in pieces]), expected)
 
 
 def test_a_damaged_chunk_header_is_caught_and_named(copy):
-    path = first_shard(copy)[2]
-    flip(path, 64 + 8, 1)  # data_size of the first record's chunk
+    manifest, _, path = first_shard(copy)
+    chunk_bytes = len(riegeli.chunk_prefix(manifest.layout.record_bytes)) + manifest.layout.record_bytes
+    flip(path, 64 + 5 * chunk_bytes + 8, 1)  # data_size of record 5's chunk
     with pytest.raises(ShardError, match=path):
         spyx_data.load_split(str(copy), "train")
     source = spyx_data.open_split(str(copy), "train")
-    with pytest.raises(ShardError, match=f"{path}: record 0 \\(source index 0 of 'train'\\): .*hash mismatch"):
-        source.read_batch([5, 0, 7])
+    with pytest.raises(ShardError, match=f"{path}: record 5 \\(source index 5 of 'train'\\): .*hash mismatch"):
+        source.read_batch([7, 5, 0])
     assert source[1]["index"] == 1
+    flip(path, 64 + 8, 1)  # record 0's: opening reads it
+    with pytest.raises(ShardError, match=f"{path}: record 0: .*hash mismatch"):
+        spyx_data.open_split(str(copy), "train")
 
 
 def test_a_shard_of_another_size_than_the_manifests_goes_to_arrayrecords_reader(copy):
@@ -123,7 +127,8 @@ def test_a_shard_of_another_size_than_the_manifests_goes_to_arrayrecords_reader(
 def test_a_flipped_record_bit_needs_verify_to_be_caught(copy):
     manifest, _, path = first_shard(copy)
     obs, _ = spyx_data.load_split(str(copy), "train")
-    flip(path, 64 + len(riegeli.chunk_prefix(manifest.layout.record_bytes)) + 48, 0x80)  # record 0's obs[0, 0]
+    obs_at = 64 + len(riegeli.chunk_prefix(manifest.layout.record_bytes)) + records.HEADER_BYTES
+    flip(path, obs_at, 0x80)  # record 0's obs[0, 0]
     damaged, _ = spyx_data.load_split(str(copy), "train")  # Riegeli's hashes are not read
     assert damaged[0, 0, 0] == obs[0, 0, 0] ^ 0x80 and np.array_equal(damaged[1:], obs[1:])
     with pytest.raises(ShardError, match="sha256"):

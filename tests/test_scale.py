@@ -34,7 +34,7 @@ def test_dataflow_translation_has_the_build_stages_and_the_image(offline_gcp):
     pipeline = beam.Pipeline(options=pipeline_options(argv))
     spec = datasets.get("shd").spec()
     _ = pipeline | "BuildShards" >> BuildShards(
-        spec, {"train": "gs://b/raw/SHD/shd_train.h5", "test": "gs://b/raw/SHD/shd_test.h5"}, "gs://b/out",
+        spec, {"train": "gs://b/raw/SHD/shd_train.h5", "test": "gs://b/raw/SHD/shd_test.h5"}, {}, "gs://b/out",
         "group_size:1,uncompressed",
     )
     result = pipeline.run()
