@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -21,8 +22,16 @@ from typing import Any
 
 from apache_beam.options.pipeline_options import PipelineOptions, TestOptions, _BeamArgumentParser
 
-from pipelines.transforms import BuildShards, different_build_message, plan_name, read_existing, remove_tree
+from pipelines.transforms import (
+    STOP,
+    BuildShards,
+    different_build_message,
+    plan_name,
+    read_existing,
+    remove_tree,
+)
 from runners import local, presets
+from runners.worker import WORKERS_ENV
 from spyx_data import errors, paths, sharding
 from spyx_data import inputs as spyx_inputs
 from spyx_data import manifest as manifest_lib
@@ -189,25 +198,24 @@ def build(
             return existing
         check_writable(output_root)
         remove_stale_runs(output_root)
-    try:
-        pipeline = local.pipeline(options)
-    except ValueError as e:  # an unknown or uninstalled runner
-        raise BuildError(str(e)) from e
-    _ = pipeline | transform
     started = time.perf_counter()
-    with _private_temp(), _cleaned_up_on_failure(transform):
+    with held_beam_errors(), _private_temp() as temp, _cleaned_up_on_failure(transform, temp):
+        try:
+            pipeline = local.pipeline(options)
+        except ValueError as e:  # an unknown or uninstalled runner
+            raise BuildError(str(e)) from e
+        _ = pipeline | transform
         progress = None if dry_run or paths.is_remote(output_root) else ProgressLog(transform.staging_dir, output_dir)
         if progress:
             progress.start()
         try:
-            with held_beam_errors():
-                result = pipeline.run()
-                try:
-                    result.wait_until_finish()
-                finally:
-                    client = getattr(result, "client", None)  # the DaskRunner leaves its cluster client open
-                    if client is not None:
-                        client.close()
+            result = pipeline.run()
+            try:
+                result.wait_until_finish()
+            finally:
+                client = getattr(result, "client", None)  # the DaskRunner leaves its cluster client open
+                if client is not None:
+                    client.close()
         finally:
             if progress:
                 progress.stop()
@@ -228,47 +236,81 @@ RUN_PREFIX = "spyx-run-"
 @contextlib.contextmanager
 def _private_temp() -> Iterator[str]:
     """A temporary folder of this run that every temporary file of the build goes into (ours,
-    Beam's, and those of local worker processes, which inherit ``TMPDIR``); removed at the end."""
+    Beam's, and those of local worker processes, which inherit ``TMPDIR``, and leave their pids
+    in its ``workers`` folder); removed at the end."""
     folder = tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{socket.gethostname()}-{os.getpid()}-")
-    saved = os.environ.get("TMPDIR"), tempfile.tempdir
-    os.environ["TMPDIR"], tempfile.tempdir = folder, folder
+    os.mkdir(os.path.join(folder, "workers"))
+    saved = {name: os.environ.get(name) for name in ("TMPDIR", WORKERS_ENV)}, tempfile.tempdir
+    os.environ.update({"TMPDIR": folder, WORKERS_ENV: os.path.join(folder, "workers")})
+    tempfile.tempdir = folder
     try:
         yield folder
     finally:
-        if saved[0] is None:
-            del os.environ["TMPDIR"]
-        else:
-            os.environ["TMPDIR"] = saved[0]
+        for name, value in saved[0].items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
         tempfile.tempdir = saved[1]
         shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def _cleaned_up_on_failure(transform: BuildShards) -> Iterator[None]:
+def _cleaned_up_on_failure(transform: BuildShards, temp: str) -> Iterator[None]:
     """Remove the run's staging folder if the run fails; turn Ctrl-C into :class:`Interrupted`.
 
-    While it cleans up, a second Ctrl-C is ignored; after an interrupt, the exceptions Beam's
-    threads raise as the pipeline is torn down are not printed.
+    Ctrl-C stops the run's worker processes (so that tearing the pipeline down does not wait
+    for them) and shard tasks running in this process (:data:`pipelines.transforms.STOP`: the
+    ``KeyboardInterrupt`` the handler raises can land where it is swallowed), and is then
+    ignored until the clean-up is done; what Beam's threads raise as the pipeline is torn down
+    is not printed. A run that finished all the same says it was interrupted, and where it was
+    published.
     """
     before = set(threading.enumerate())
+    hooks = threading.excepthook, sys.unraisablehook
+    STOP.clear()
+
+    def quiet_after_interrupt(args: Any) -> None:
+        if not STOP.is_set() or getattr(args, "thread", None) in before:
+            (hooks[0] if hasattr(args, "thread") else hooks[1])(args)
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        STOP.set()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        local.stop_workers(os.path.join(temp, "workers"))
+        raise KeyboardInterrupt
+
+    def interrupted() -> Interrupted:
+        published = read_existing(transform.output_dir) is not None
+        return Interrupted(f"interrupted; the build was already published in {transform.output_dir}" if published
+                           else "interrupted; nothing was published")
+
+    # Not from another thread (signals are the main thread's), nor where SIGINT is ignored
+    # (a background job, nohup): then it stays ignored.
+    in_main = threading.current_thread() is threading.main_thread()
+    in_main = in_main and signal.getsignal(signal.SIGINT) != signal.SIG_IGN
+    previous = signal.signal(signal.SIGINT, on_interrupt) if in_main else None
+    threading.excepthook = sys.unraisablehook = quiet_after_interrupt
     try:
         yield
+        if STOP.is_set():
+            raise interrupted()
     except (Exception, KeyboardInterrupt) as e:
-        in_main = threading.current_thread() is threading.main_thread()
-        handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
-        try:
-            if isinstance(e, KeyboardInterrupt):
-                hook = threading.excepthook
-                threading.excepthook = lambda args: None if args.thread not in before else hook(args)
-            remove_tree(transform.staging_dir)
-        finally:
-            if in_main:
-                signal.signal(signal.SIGINT, handler)
-        if isinstance(e, KeyboardInterrupt):
-            published = read_existing(transform.output_dir) is not None
-            raise Interrupted(f"interrupted; the build was already published in {transform.output_dir}" if published
-                              else "interrupted; nothing was published") from None
+        if isinstance(e, Interrupted):
+            raise
+        if isinstance(e, KeyboardInterrupt):  # else Beam may have wrapped it (in-process runners do)
+            STOP.set()
+        if in_main:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        remove_tree(transform.staging_dir)
+        if STOP.is_set():
+            raise interrupted() from None
         raise
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
+        if not STOP.is_set():  # else Beam's threads may still raise as they end
+            threading.excepthook, sys.unraisablehook = hooks
 
 
 def remove_stale_runs(output_root: str) -> list[str]:

@@ -36,6 +36,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -56,6 +57,8 @@ from spyx_data.raster import RasterCounts
 log = logging.getLogger(__name__)
 COUNTERS = "spyx_data"
 PARTIAL = ".incomplete-"
+#: Set by the launcher on Ctrl-C: shard tasks running in its process stop at their next block.
+STOP = threading.Event()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,6 +272,8 @@ class WriteShard(beam.DoFn):
                 raise MachineError(f"cannot write a shard: {e}") from e
 
         for block in source.blocks(task.start, task.stop):
+            if STOP.is_set():
+                raise KeyboardInterrupt
             indices = range(block.start, block.start + len(block.labels))
             for record in layout.split(layout.encode(block.obs, block.labels, indices, self.build_id)):
                 guarded(writer.write, record)

@@ -13,7 +13,13 @@ downloads, which ignores ``--direct_num_workers``) and, offline, falls back to i
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shlex
+import signal
 import sys
+import threading
+import time
 from collections.abc import Sequence
 
 import apache_beam as beam
@@ -27,14 +33,39 @@ _FN_API_RUNNERS = {DEFAULT_RUNNER, "apache_beam.runners.portability.fn_api_runne
 
 class LocalRunner(FnApiRunner):
     """Beam's FnApiRunner, with its ``multi_processing`` workers started as :mod:`runners.worker`
-    (Beam's worker, which leaves Ctrl-C to the launcher and does not print the traceback of a
-    failed bundle itself: the runner reports it)."""
+    with SIGINT ignored (from before the interpreter starts: Beam starts them through a shell).
+
+    Ctrl-C in a terminal signals the whole process group; the launcher handles it (stops the
+    workers, whose pids they leave in ``$SPYX_DATA_WORKERS``, and removes what the run staged),
+    so the workers neither race it nor die first with a traceback each.
+    """
 
     def run_via_runner_api(self, pipeline_proto, options):
+        command = f"trap '' INT; exec {shlex.quote(sys.executable)} -m runners.worker"
         for environment in pipeline_proto.components.environments.values():
             if environment.urn == python_urns.SUBPROCESS_SDK:
-                environment.payload = f"{sys.executable} -m runners.worker".encode()
+                environment.payload = command.encode()
         return super().run_via_runner_api(pipeline_proto, options)
+
+
+def stop_workers(folder: str, seconds: float = 2.0) -> None:
+    """Stop (SIGTERM), from a thread of its own, the worker processes that left their pid in
+    ``folder``, and those that leave it within ``seconds`` (started just before: leaving it is
+    their first act)."""
+
+    def stop() -> None:
+        stopped: set[str] = set()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for name in set(os.listdir(folder) if os.path.isdir(folder) else []) - stopped:
+                if name.isdigit():
+                    stopped.add(name)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(int(name), signal.SIGTERM)
+            time.sleep(0.05)
+
+    stop_now = threading.Thread(target=stop, daemon=True)
+    stop_now.start()
 
 
 def pipeline_options(beam_argv: Sequence[str]) -> PipelineOptions:

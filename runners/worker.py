@@ -1,26 +1,28 @@
-"""A local Beam worker process (the FnApiRunner's ``multi_processing`` mode, see
-:class:`runners.local.LocalRunner`): Beam's ``sdk_worker_main``, with two changes.
+"""A local Beam worker process (the FnApiRunner's ``multi_processing`` mode, started by
+:class:`runners.local.LocalRunner`): Beam's ``sdk_worker_main``, quieter.
 
-* It ignores SIGINT. Ctrl-C in a terminal signals the whole process group; the launcher handles
-  it (stops the pipeline, which stops its workers, and removes what the run staged), so the
-  workers neither race it nor print a traceback each.
+* It leaves a file named by its pid in ``$SPYX_DATA_WORKERS`` (when set) before anything else,
+  so that the launcher can stop it on Ctrl-C (it is started with SIGINT ignored).
 * Beam's worker prints the traceback of every failed bundle to its stderr and also sends it to
   the runner, which reports it (the launcher turns a known data error into one line). The
   printed copy is dropped, unless ``SPYX_DATA_DEBUG`` is set.
-
-It also drops Beam's start-up warning "No semi_persistent_directory found", which concerns
-runners that stage artifacts for their workers, not these.
+* Beam's start-up warning "No semi_persistent_directory found" is dropped: it concerns runners
+  that stage artifacts for their workers, not these.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import signal
-import sys
-from typing import TextIO
 
-from spyx_data.errors import DEBUG_ENV
+WORKERS_ENV = "SPYX_DATA_WORKERS"
+if __name__ == "__main__" and os.environ.get(WORKERS_ENV):
+    open(os.path.join(os.environ[WORKERS_ENV], str(os.getpid())), "w").close()
+
+import logging  # noqa: E402 (after the pid is left)
+import sys  # noqa: E402
+from typing import TextIO  # noqa: E402
+
+from spyx_data.errors import DEBUG_ENV  # noqa: E402
 
 
 class _WithoutTracebacks:
@@ -41,7 +43,6 @@ class _WithoutTracebacks:
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger("apache_beam.runners.worker.sdk_worker_main").addFilter(
         lambda record: not record.getMessage().startswith("No semi_persistent_directory found")
     )
