@@ -4,6 +4,7 @@ import errno
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -57,8 +58,11 @@ def fault_reference(fault_data, tmp_path_factory):
 @pytest.mark.parametrize("seed", KILL_SEEDS)
 def test_a_build_killed_at_a_random_point_recovers_byte_identical(fault_data, fault_reference, tmp_path, seed):
     reference, duration = fault_reference
-    root = tmp_path / "root"
-    process = subprocess.Popen(build_command(fault_data, root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root, tmp = tmp_path / "root", tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    process = subprocess.Popen(build_command(fault_data, root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=env)
     time.sleep(random.Random(seed).uniform(0.3, 1.05) * duration)
     process.kill()  # SIGKILL: no cleanup runs
     process.wait()
@@ -68,9 +72,35 @@ def test_a_build_killed_at_a_random_point_recovers_byte_identical(fault_data, fa
     else:  # readers see no dataset at all
         with pytest.raises(FileNotFoundError):
             spyx_data.open_split(str(folder), "train")
-    subprocess.run(build_command(fault_data, root), check=True, capture_output=True, timeout=600)
+    subprocess.run(build_command(fault_data, root), check=True, capture_output=True, timeout=600, env=env)
     assert files(folder) == files(reference)
-    assert partials(folder) == [] and os.listdir(root) == [os.path.basename(reference)]
+    # What the killed run left (its staging folder, its temporary folder) the next run removed.
+    assert partials(folder) == [] and os.listdir(root) == [os.path.basename(reference)] and os.listdir(tmp) == []
+
+
+@pytest.mark.parametrize("preset", ["local", "processes:2"])
+def test_ctrl_c_during_a_build_is_one_line_publishes_nothing_and_leaves_nothing(fault_data, fault_reference,
+                                                                                tmp_path, preset):
+    reference, _ = fault_reference
+    root, tmp = tmp_path / "root", tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    process = subprocess.Popen(  # as from a terminal: its own process group, SIGINT not ignored
+        [*build_command(fault_data, root), f"--preset={preset}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 120
+    while not any(name.startswith(".staging-") and os.listdir(root / name) for name in
+                  (os.listdir(root) if root.exists() else [])):  # the build has begun writing
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the whole process group
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert err.splitlines()[-1] == "error: interrupted; nothing was published" and "Traceback" not in err, err
+    assert os.listdir(root) == [] and os.listdir(tmp) == []
+    subprocess.run(build_command(fault_data, root), check=True, capture_output=True, timeout=600, env=env)
+    assert files(root / os.path.basename(reference)) == files(reference)
 
 
 def test_two_builds_of_one_config_at_once_both_finish_with_the_same_bytes(fault_data, fault_reference, tmp_path):
