@@ -85,9 +85,13 @@ def test_ctrl_c_during_a_build_is_one_line_publishes_nothing_and_leaves_nothing(
     root, tmp = tmp_path / "root", tmp_path / "tmp"
     tmp.mkdir()
     env = {**os.environ, "TMPDIR": str(tmp)}
-    process = subprocess.Popen(  # as from a terminal: its own process group, SIGINT not ignored
-        [*build_command(fault_data, root), f"--preset={preset}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=env, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    # As from a terminal: a process group of its own, and SIGINT not ignored (as it is where the
+    # tests run in the background); the signal's action is set and the build exec'd in its place.
+    as_in_a_terminal = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                        "os.execv(sys.argv[1], sys.argv[1:])")
+    process = subprocess.Popen(
+        [sys.executable, "-c", as_in_a_terminal, *build_command(fault_data, root), f"--preset={preset}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
     )
     deadline = time.monotonic() + 120
     while not any(name.startswith(".staging-") and os.listdir(root / name) for name in
