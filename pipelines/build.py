@@ -212,6 +212,10 @@ def build(
             result = pipeline.run()
             try:
                 result.wait_until_finish()
+            except KeyboardInterrupt:  # a remote job runs on unless it is cancelled
+                with contextlib.suppress(Exception):
+                    result.cancel()
+                raise
             finally:
                 client = getattr(result, "client", None)  # the DaskRunner leaves its cluster client open
                 if client is not None:

@@ -7,20 +7,20 @@ The graph is one chain (so every runner, Dask included, computes all of it)::
 
 ``PlanShards`` opens each source file inside the pipeline, counts its samples and emits one
 task per shard (:mod:`spyx_data.sharding` fixes the ranges; ``parts > 1`` spreads planning for
-runners that cannot redistribute work). ``WriteShard`` reads its
-contiguous range, rasterises it, writes the records in source order to a local ArrayRecord
-file and copies that file to the output through Beam's FileSystems. Shard bytes therefore
-depend only on the data and the config, never on the runner, the worker count or bundling.
-``CommitManifest`` checks that every shard arrived, writes ``manifest.json`` last and removes
-the staging files (temporary copies, plan files) from the build folder.
+runners that cannot redistribute work). ``WriteShard`` reads its contiguous range, rasterises
+it, writes the records (each carrying the build's id) in source order to a local ArrayRecord
+file and copies that file into the run's staging folder through Beam's FileSystems. Shard
+bytes therefore depend only on the data and the config, never on the runner, the worker count
+or bundling. ``CommitManifest`` checks that every shard arrived and no source changed, moves
+the shards into the build's folder, writes ``manifest.json`` last and removes the staging folder.
 
 A dataset plugs in through a *spec* (:class:`spyx_data.heidelberg.AudioSpec`,
 :class:`spyx_data.camera.CameraSpec`, :class:`spyx_data.dense.EncodeSpec`): a picklable object
 with ``dataset`` (name), ``layout`` (:class:`spyx_data.records.RecordLayout`), ``config()``,
 ``source_suffix`` (None: a source is a file; else the suffix of its files in a folder),
 ``prepare()`` (imports what reading needs, once per worker) and ``open(split, location)``, which
-returns a reader with ``len()``, ``blocks(start, stop)`` (-> :class:`spyx_data.records.Block` s in
-source order) and ``close()``.
+returns a reader with ``len()``, ``num_classes`` (labels lie in ``0..num_classes-1``),
+``blocks(start, stop)`` (-> :class:`spyx_data.records.Block` s in source order) and ``close()``.
 """
 
 from __future__ import annotations
