@@ -320,7 +320,8 @@ def test_wrong_h5_dtypes_are_named(tmp_path):
         times = np.empty(1, dtype=object)
         times[0] = np.array([1, 2], np.int32)
         f.create_dataset("spikes/times", data=times, dtype=h5py.vlen_dtype(np.int32))
-    with pytest.raises(Exception, match=r"shd_train\.h5: times must be vlen float and units vlen integer"):
+    with pytest.raises(Exception, match=r"shd_train\.h5: times must be vlen float and units vlen integer, "
+                                         r"got vlen int32 and vlen uint16"):  # int32, not "object"
         shd.run([f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
 
 

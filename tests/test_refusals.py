@@ -383,19 +383,3 @@ def test_verify_refuses_a_manifest_with_a_bad_value_in_one_line(copy, edit, mess
     (copy / "manifest.json").write_text(json.dumps(doc))
     code, out, err = run([SPYX_DATA, "verify", str(copy)])
     assert code == 1 and not out and err.count("\n") == 1 and message in err and "Traceback" not in err
-
-
-def test_int32_times_are_named_as_such(tmp_path):
-    import h5py
-
-    path = synthetic.shd_path(str(tmp_path), "train")
-    synthetic.write_heidelberg(path, [(np.array([0.1]), np.array([3]), 1, 0)])
-    with h5py.File(path, "r+") as f:
-        del f["spikes/times"]
-        times = np.empty(1, dtype=object)
-        times[0] = np.array([1, 2], np.int32)
-        f.create_dataset("spikes/times", data=times, dtype=h5py.vlen_dtype(np.int32))
-    code, _, err = run([SPYX_DATA, "build", "shd", f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'o'}",
-                        "--splits=train"])
-    assert code == 2
-    assert_one_line(err, "times must be vlen float and units vlen integer, got vlen int32 and vlen uint16")
