@@ -319,15 +319,15 @@ def _cleaned_up_on_failure(transform: BuildShards, temp: str) -> Iterator[None]:
 
 def remove_stale_runs(output_root: str) -> list[str]:
     """Remove what runs killed on this machine left (their processes are gone): staging folders
-    under ``output_root`` and private temporary folders; return them."""
-    host = socket.gethostname()
-    pattern = re.compile(rf"(?:\.staging-.*-)?{re.escape(RUN_PREFIX)}{re.escape(host)}-(\d+)-[0-9a-z_]+$")
-    places = [(tempfile.gettempdir(), os.listdir)]
+    under a local ``output_root`` and private temporary folders; return them."""
+    run = f"{re.escape(RUN_PREFIX)}{re.escape(socket.gethostname())}"
+    pattern = re.compile(rf"(?:\.staging-.*-)?{run}-(\d+)-[0-9a-z_]+$")
+    folders = [tempfile.gettempdir()]
     if not paths.is_remote(output_root) and os.path.isdir(output_root):
-        places.append((output_root, os.listdir))
+        folders.append(output_root)
     removed = []
-    for folder, listing in places:
-        for name in listing(folder):
+    for folder in folders:
+        for name in os.listdir(folder):
             found = pattern.match(name)
             if found and not _alive(int(found.group(1))):
                 removed.append(os.path.join(folder, name))
@@ -342,8 +342,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # another user's process
+        pass
     return True
 
 
