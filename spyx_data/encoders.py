@@ -3,8 +3,13 @@
 The maths lives once in :mod:`spyx_data.functional`; the JAX functions here run it with
 ``jax.numpy`` under ``jax.jit``, the Grain transforms with numpy on one record. For the same
 key they give the same spikes (see :mod:`spyx_data.functional` for how keys work). The Grain
-transforms emit the shards' layout: time first, bit-packed along time (``packed=False`` gives
-the dense 0/1 array). Importing this module imports jax and grain.
+transforms are ``grain.MapTransform`` s with spyx.data's arguments and attributes, so that
+``transform.map(record)`` works as it did; ``RateCode`` and ``ShiftAugment`` are also Grain
+``RandomMap`` s, whose ``random_map(record, rng)`` :class:`~spyx_data.loaders.GrainLoader` calls with
+a per-record seeded generator, while ``map`` draws from a generator the transform owns (``seed=``).
+They emit spyx.data's layouts: ``RateCode`` / ``LatencyCode`` time first and bit-packed along time
+(``packed=False``: the dense 0/1 array), ``AngleCode`` the one-hot ``[..., neuron_count]``
+(``packed=True``: one time step, packed). Importing this module imports jax and grain.
 """
 
 from __future__ import annotations
@@ -128,17 +133,35 @@ def _emit(spikes: np.ndarray, packed: bool) -> np.ndarray:
     return pack_time(spikes) if packed else spikes
 
 
-class RateCode(grain.transforms.RandomMap):
-    """Grain transform: ``record[input_key]`` float ``[...]`` -> rate-coded spikes
-    ``[ceil(sample_T/8), ...]`` packed (or ``[sample_T, ...]``) in ``record[output_key]``.
+class _RandomTransform(grain.transforms.Map, grain.transforms.RandomMap):
+    """A Grain ``RandomMap`` that spyx.data code can also call as its ``MapTransform``:
+    ``map(record)`` draws from the transform's own generator, ``numpy.random.default_rng(seed)``
+    (``seed=None``: fresh entropy, so different every run, as spyx.data's global ``np.random``;
+    an integer: the same draws every run, in the order ``map`` is called)."""
 
-    The key comes from Grain's per-record generator, so the spikes are a pure function of the
-    pipeline seed and the record index (spyx.data used the global ``np.random``).
+    def __init__(self, seed: int | None):
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+
+    def map(self, record: dict) -> dict:
+        return self.random_map(record, self.rng)
+
+
+class RateCode(_RandomTransform):
+    """Grain transform: ``record[input_key]`` float ``[...]`` (any shape, values in [0, 1]) ->
+    rate-coded spikes, uint8 ``[ceil(sample_T/8), ...]`` packed (``packed=False``:
+    ``[sample_T, ...]``), in ``record[output_key]``.
+
+    In a :class:`~spyx_data.loaders.GrainLoader` the key comes from Grain's per-record generator,
+    so the spikes are a pure function of the pipeline seed and the record index; ``map`` draws
+    from the transform's own generator (``seed``). spyx.data used the global ``np.random``.
     """
 
     def __init__(self, sample_T: int, max_r: float = 0.75, input_key: str = "obs", output_key: str = "obs",
-                 packed: bool = True):
+                 packed: bool = True, seed: int | None = None):
+        super().__init__(seed)
         self.encoder = F.Rate(sample_T, max_r)
+        self.sample_T, self.max_r = sample_T, max_r
         self.input_key, self.output_key, self.packed = input_key, output_key, packed
 
     def random_map(self, record: dict, rng: np.random.Generator) -> dict:
@@ -148,8 +171,8 @@ class RateCode(grain.transforms.RandomMap):
 
 
 class LatencyCode(grain.transforms.Map):
-    """Grain transform: time-to-first-spike code of ``record[input_key]`` into
-    ``record[output_key]``, packed ``[ceil(sample_T/8), ...]`` (or ``[sample_T, ...]``).
+    """Grain transform: time-to-first-spike code of ``record[input_key]`` (any shape) into
+    ``record[output_key]``, uint8 packed ``[ceil(sample_T/8), ...]`` (or ``[sample_T, ...]``).
 
     NaN input raises ``ValueError`` naming the record's ``index`` and position.
     """
@@ -157,6 +180,7 @@ class LatencyCode(grain.transforms.Map):
     def __init__(self, sample_T: int, threshold: float = 0.01, input_key: str = "obs", output_key: str = "obs",
                  packed: bool = True):
         self.encoder = F.Latency(sample_T, threshold)
+        self.sample_T, self.threshold = sample_T, threshold
         self.input_key, self.output_key, self.packed = input_key, output_key, packed
 
     def map(self, record: dict) -> dict:
@@ -166,12 +190,14 @@ class LatencyCode(grain.transforms.Map):
 
 
 class AngleCode(grain.transforms.Map):
-    """Grain transform: angle code of ``record[input_key]`` ``[...]`` into ``record[output_key]``
-    as one time step: packed ``[1, ..., neuron_count]`` (or unpacked ``[..., neuron_count]``)."""
+    """Grain transform: angle code of ``record[input_key]`` ``[...]`` into ``record[output_key]``:
+    uint8 one-hot ``[..., neuron_count]`` as spyx.data (``packed=True``: as one time step of the
+    shards' layout, ``[1, ..., neuron_count]`` packed)."""
 
     def __init__(self, neuron_count: int, min_val: float, max_val: float, input_key: str = "obs",
-                 output_key: str = "obs", packed: bool = True):
+                 output_key: str = "obs", packed: bool = False):
         self.encoder = F.Angle(neuron_count, min_val, max_val)
+        self.neuron_count, self.min_val, self.max_val = neuron_count, min_val, max_val
         self.input_key, self.output_key, self.packed = input_key, output_key, packed
 
     def map(self, record: dict) -> dict:
@@ -179,18 +205,22 @@ class AngleCode(grain.transforms.Map):
         return {**record, self.output_key: pack_time(spikes) if self.packed else spikes[0]}
 
 
-class ShiftAugment(grain.transforms.RandomMap):
+class ShiftAugment(_RandomTransform):
     """Grain transform: shift ``record[input_key]`` along ``axes`` (axes of the record's array)
-    by amounts uniform over ``[-max_shift, max_shift]``; ``mode`` ``"roll"`` or ``"zero"``.
+    by amounts uniform over ``[-max_shift, max_shift]``; ``mode`` ``"roll"`` or ``"zero"``. The
+    shape is kept.
 
     Draws like ``shift_augment(..., per_sample=True)`` on a batch of this one record, with the
-    key from Grain's per-record generator. Works on packed ``obs`` along any axis but time.
+    key from Grain's per-record generator in a :class:`~spyx_data.loaders.GrainLoader`, and from
+    the transform's own generator (``seed``) in ``map``. Works on packed ``obs`` along any axis
+    but time.
     """
 
     def __init__(self, max_shift: int = 10, axes: Sequence[int] = (-1,), input_key: str = "obs",
-                 mode: str = "roll"):
+                 mode: str = "roll", seed: int | None = None):
         if mode not in F.MODES:
             raise ValueError(f"mode must be one of {F.MODES}, got {mode!r}")
+        super().__init__(seed)
         self.max_shift, self.axes, self.input_key, self.mode = max_shift, tuple(axes), input_key, mode
 
     def random_map(self, record: dict, rng: np.random.Generator) -> dict:
