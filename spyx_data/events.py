@@ -56,8 +56,10 @@ def read_atis_bin(data: bytes, where: str = "<bytes>") -> Events:
 def read_npy_columns(data: bytes, columns: str, time_scale: int, where: str = "<bytes>") -> Events:
     """Decode a ``.npy`` of shape ``[n, 4]`` whose columns are named by ``columns`` (e.g. ``"xypt"``).
 
-    Times are multiplied by ``time_scale`` to give microseconds and, like tonic's conversion to
-    an integer field, truncated.
+    Times are multiplied by ``time_scale`` to give microseconds, after widening them to int64
+    (float64 for floats) and, like tonic's conversion to an integer field, truncated. tonic
+    scales in the file's own type, so the two differ only where that wraps or rounds there
+    (int16 milliseconds past 32.767 s, float16 past 65.5 s, float32 near a whole microsecond).
 
     Raises:
         ValueError: naming ``where``, for an unreadable file or a wrong shape.
@@ -68,6 +70,8 @@ def read_npy_columns(data: bytes, columns: str, time_scale: int, where: str = "<
         raise InputError(f"{where}: not a readable .npy file ({e})") from e
     if array.ndim != 2 or array.shape[1] != 4:
         raise InputError(f"{where}: expected an [n, 4] array of {columns} columns, got shape {array.shape}")
+    if array.dtype.kind not in "fiu":
+        raise InputError(f"{where}: expected numbers, got {array.dtype}")
     column = {name: array[:, i] for i, name in enumerate(columns)}
-    t = column["t"] * time_scale if time_scale != 1 else column["t"]
+    t = column["t"].astype(np.float64 if array.dtype.kind == "f" else np.int64) * time_scale  # widened: no wrap
     return Events(*(np.asarray(v).astype(np.int64) for v in (t, column["x"], column["y"], column["p"])))

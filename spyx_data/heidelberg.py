@@ -1,10 +1,15 @@
 """The Heidelberg spiking audio datasets (SHD, SSC) in their h5 format: reading and rasterising.
 
-An h5 file holds ``spikes/times`` (vlen float16, seconds), ``spikes/units`` (vlen uint16,
-0..699), ``labels`` (uint16), ``extra/keys`` (class names) and ``extra/speaker``. This module
-reads it with h5py directly (a local path, or any Beam filesystem path through a file object):
-the file is opened once and read in blocks, times are widened to float64 before scaling, and a
-bad sample raises an error naming the file and the sample.
+An h5 file holds ``spikes/times`` (seconds), ``spikes/units`` (0..699) and ``labels``; the
+published files store vlen float16 times, vlen uint16 units and uint16 labels, and optional
+``extra/*`` groups (``extra/keys``, the class names; ``extra/speaker``), which are not read.
+Every layout tonic's ``SHD`` / ``SSC`` read is read alike: times and units variable-length
+(vlen, one array per sample) or fixed-length 2-D ``[samples, events]`` (as tonic's own tests
+write them; every entry of a row is an event), times of any float or integer type, units and
+labels of any integer type. This module reads the file with h5py directly (a local path, or any
+Beam filesystem path through a file object): it is opened once and read in blocks, times are
+widened to float64 before scaling, and a bad sample raises an error naming the file and the
+sample.
 Locating and downloading the files is tonic's job (see ``pipelines.shd``); h5py is imported
 only when a file is opened, so importing this module needs neither tonic nor h5py.
 """
@@ -102,13 +107,15 @@ class AudioFile:
         problem = None
         if len(self._times) != n or len(self._units) != n:
             problem = f"{len(self._times)} times, {len(self._units)} units, {n} labels"
-        elif _element_kind(self._times) != "f" or _element_kind(self._units) not in "iu":
+        elif (_element_kind(self._times) or "?") not in "fiu" or (_element_kind(self._units) or "?") not in "iu":
             problem = (
-                f"times must be vlen float and units vlen integer, got {_describe(self._times)} and "
-                f"{_describe(self._units)}"
+                f"{self.spec.dataset} spikes/times must be vlen or 2-D numbers and spikes/units vlen or 2-D integers "
+                f"(the layouts tonic reads); found {_describe(self._times)} and {_describe(self._units)}"
             )
-        elif self._labels.dtype.kind not in "iu":
-            problem = f"labels must be integers, got {self._labels.dtype}"
+        elif self._times.ndim == 2 and self._times.shape != self._units.shape:
+            problem = f"spikes/times {list(self._times.shape)} and spikes/units {list(self._units.shape)} differ"
+        elif self._labels.ndim != 1 or self._labels.dtype.kind not in "iu":
+            problem = f"{self.spec.dataset} takes labels as integers [samples], found {_describe(self._labels)}"
         if problem:
             self.close()
             raise InputError(f"{path}: {problem}")
@@ -164,16 +171,19 @@ class AudioFile:
 
 
 def _describe(dataset: Any) -> str:
-    """An h5 dataset's element type as a user would say it: ``vlen int32``, ``float16 [300, 100]``."""
+    """An h5 dataset's type as a user would say it: ``vlen int32 [300]``, ``float16 [300, 100]``."""
     import h5py
 
     base = h5py.check_vlen_dtype(dataset.dtype)
-    return f"vlen {base}" if base is not None else f"{dataset.dtype} {list(dataset.shape)}"
+    return f"vlen {base} {list(dataset.shape)}" if base is not None else f"{dataset.dtype} {list(dataset.shape)}"
 
 
 def _element_kind(dataset: Any) -> str:
-    """numpy kind of the elements of a vlen h5 dataset ("" if it is not vlen)."""
+    """numpy kind of the events of a per-sample h5 dataset: vlen ``[samples]`` or fixed-length
+    ``[samples, events]``; "" for any other layout."""
     import h5py
 
     base = h5py.check_vlen_dtype(dataset.dtype)
-    return base.kind if base is not None else ""
+    if base is not None:
+        return base.kind if dataset.ndim == 1 else ""
+    return dataset.dtype.kind if dataset.ndim == 2 else ""

@@ -248,3 +248,45 @@ def test_changed_inputs_are_built_anew_and_never_mistaken_for_the_finished_build
     assert rebuilt.build_name != manifest.build_name and "nothing to do" not in caplog.text
     assert spyx_data.load_split(build_dir(out, rebuilt), "train")[1][3] == relabelled
     assert files(build_dir(out, manifest)) == before  # the old build untouched
+
+
+def write_as_tonics_tests_do(path, n, events, times_dtype, label_dtype, extra):
+    """A Heidelberg file laid out as tonic's own test suite writes them: fixed-length 2-D
+    ``spikes/times`` ``[n, events]`` and ``spikes/units``, labels from a Python list, the
+    ``extra/keys`` and ``extra/speaker`` tonic's ``SHD`` reads; another ``extra/*`` group with ``extra``."""
+    import h5py
+
+    rng = np.random.default_rng(n)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("spikes/times", data=rng.random((n, events)).astype(times_dtype))
+        f.create_dataset("spikes/units", data=rng.integers(0, 700, (n, events)).astype(np.uint16))
+        f.create_dataset("labels", data=np.array([int(k) for k in rng.integers(0, 20, n)], dtype=label_dtype))
+        f.create_dataset("extra/keys", data=np.array([f"class-{k}".encode() for k in range(20)]))  # tonic's SHD
+        f.create_dataset("extra/speaker", data=np.zeros(n, np.uint16))  # reads these two
+        if extra:  # an extra/* group neither reader needs
+            f.create_dataset("extra/meta_info/gender", data=np.array([b"f"] * n))
+    open(path + ".zip", "wb").close()  # tonic only checks that it exists
+
+
+@pytest.mark.parametrize(
+    "dataset, times_dtype, label_dtype, extra",
+    [("shd", np.float16, np.int64, False), ("shd", np.float32, np.int8, True), ("shd", np.int32, np.uint32, False),
+     ("ssc", np.float16, np.int64, True)],
+)
+def test_every_layout_tonic_reads_is_read_as_tonic_reads_it(tmp_path, dataset, times_dtype, label_dtype, extra):
+    from spyx_data import datasets
+
+    info = datasets.get(dataset)
+    split = "train"
+    path = os.path.join(tmp_path, info.locations[split])
+    write_as_tonics_tests_do(path, 12, 100, times_dtype, label_dtype, extra)
+    manifest = shd.tonic.run([f"--dataset={dataset}", f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}",
+                              f"--splits={split}", "--sample_T=32", "--channels=50"])
+    obs, labels = spyx_data.load_split(build_dir(tmp_path / "out", manifest), split)
+    stock = getattr(tonic.datasets, info.tonic_class)(str(tmp_path), **info.tonic_kwargs[split])
+    assert len(stock) == len(labels) == 12
+    for i in range(len(stock)):
+        events, label = stock[i]
+        assert labels[i] == label
+        np.testing.assert_array_equal(raster.unpack_time(obs[i], 32), expected_raster(events, 32, 50))

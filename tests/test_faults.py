@@ -316,12 +316,13 @@ def test_wrong_h5_dtypes_are_named(tmp_path):
     path = synthetic.shd_path(str(tmp_path), "train")
     synthetic.write_heidelberg(path, [(np.array([0.1]), np.array([3]), 1, 0)])
     with h5py.File(path, "r+") as f:
-        del f["spikes/times"]
-        times = np.empty(1, dtype=object)
-        times[0] = np.array([1, 2], np.int32)
-        f.create_dataset("spikes/times", data=times, dtype=h5py.vlen_dtype(np.int32))
-    with pytest.raises(Exception, match=r"shd_train\.h5: times must be vlen float and units vlen integer, "
-                                         r"got vlen int32 and vlen uint16"):  # int32, not "object"
+        del f["spikes/units"]
+        units = np.empty(1, dtype=object)
+        units[0] = np.array([1.5], np.float32)
+        f.create_dataset("spikes/units", data=units, dtype=h5py.vlen_dtype(np.float32))
+    with pytest.raises(Exception, match=r"shd_train\.h5: shd spikes/times must be vlen or 2-D numbers and "
+                                         r"spikes/units vlen or 2-D integers \(the layouts tonic reads\); found "
+                                         r"vlen float16 \[1\] and vlen float32 \[1\]"):  # float32, not "object"
         shd.run([f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
 
 

@@ -215,3 +215,34 @@ def test_unknown_dataset_and_foreign_options_are_refused(tmp_path, capsys):
     code = tonic_pipeline.main(["--dataset=shd", f"--output_dir={tmp_path}", "--spatial_factor=2"])
     assert code == 2 and "shd has no option spatial_factor" in capsys.readouterr().err
     assert not os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int16, np.float32])
+def test_gesture_recordings_as_tonics_tests_write_them_are_read_as_tonic_reads_them(tmp_path, dtype):
+    info = datasets.get("dvsgesture")
+    folder = tmp_path / info.locations["test"] / "user24_led"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for label in range(3):  # columns in the order of tonic's DVSGesture.dtype: x, y, p, t (ms)
+        n = 200
+        t_ms = np.sort(rng.integers(0, 30 if dtype == np.int16 else 5000, n))  # tonic's int16 * 1000 wraps past 32
+        columns = [rng.integers(0, 128, n), rng.integers(0, 128, n), rng.integers(0, 2, n), t_ms]
+        np.save(folder / f"{label}.npy", np.stack(columns, axis=1).astype(dtype))
+    manifest = tonic_pipeline.run(["--dataset=dvsgesture", f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'o'}",
+                                   "--splits=test"])
+    obs, labels = spyx_data.load_split(build_dir(tmp_path / "o", manifest), "test")
+    theirs = sorted(tonic_samples(info, str(tmp_path), "test"), key=lambda sample: sample[1])  # tonic: listdir order
+    for i, (events, label) in enumerate(theirs):
+        assert labels[i] == label
+        np.testing.assert_array_equal(raster.unpack_time(obs[i], info.sample_T),
+                                      expected_frames(events, info, info.sample_T, info.duration_ms * 1000))
+
+
+def test_int16_milliseconds_are_widened_before_scaling():
+    import io
+
+    from spyx_data.events import read_npy_columns
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([[1, 2, 1, 5000]], np.int16))  # x, y, p, t = 5 s
+    assert read_npy_columns(buffer.getvalue(), "xypt", 1000).t.tolist() == [5_000_000]  # tonic: wrapped
