@@ -1,21 +1,21 @@
 """Train a small spiking network on prestaged SHD shards, in plain JAX.
 
-    python examples/train_shd.py [--shards DIR] [--steps 300] [--batch 64] [--hidden 128]
+    python examples/train_shd.py [--shards DIR | --workdir DIR] [--steps 300] [--batch 64] [--hidden 128]
 
 One recurrent layer of leaky integrate-and-fire neurons (reset by subtraction), trained
 through its spikes with a fast-sigmoid surrogate gradient, read out by a leaky integrator whose
 mean potential gives the class scores. The whole train split sits on the device (prestage);
 ``spyx_data.shuffler`` reshuffles it every epoch; the test split is scored on every sample
 (``drop_remainder=False`` and its mask). Without ``--shards`` it writes synthetic SHD (2,000 +
-500 samples) and builds it first, which needs the ``build`` extra. Plain JAX: no Haiku, Flax
-or Optax; Adam is written out.
+500 samples) into ``--workdir`` (default ``./example-shd``, about 56 MB, which it prints; a
+second run reuses it) and builds it there first, which needs the ``build`` extra. Plain JAX: no
+Haiku, Flax or Optax; Adam is written out.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 
 import jax
@@ -123,14 +123,17 @@ def train(shards: str, steps: int, batch: int, hidden: int, seed: int = 0) -> tu
 
 
 def synthetic_build(workdir: str) -> str:
-    """Write synthetic SHD into ``workdir`` and build it; return the build folder."""
+    """Write synthetic SHD into ``workdir`` and build it there, unless that was done before;
+    return the build folder."""
     from pipelines import shd
 
-    data, out = os.path.join(workdir, "data"), os.path.join(workdir, "shards")
     from spyx_data import synthetic
 
-    synthetic.write_shd(data, "train", 2000)
-    synthetic.write_shd(data, "test", 500)
+    data, out = os.path.join(workdir, "data"), os.path.join(workdir, "shards")
+    print(f"synthetic SHD and its build in {workdir} (remove it when done)")
+    for split, n in (("train", 2000), ("test", 500)):
+        if synthetic.synthetic_params("shd", data, split) != {"num_samples": n, "seed": 0}:
+            synthetic.write_shd(data, split, n)
     manifest = shd.run([f"--data_dir={data}", f"--output_dir={out}"])
     return os.path.join(out, manifest.build_name)
 
@@ -138,14 +141,15 @@ def synthetic_build(workdir: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shards", default=None, help="an SHD build folder (default: build synthetic SHD)")
+    parser.add_argument("--workdir", default="./example-shd", help="where synthetic SHD is written and built")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    shards = args.shards or synthetic_build(tempfile.mkdtemp(prefix="spyx-example-"))
+    shards = args.shards or synthetic_build(args.workdir)
     train_acc, test_acc = train(shards, args.steps, args.batch, args.hidden, args.seed)
-    num_classes = spyx_data.read_manifest(shards).config.get("num_classes", 20)
+    num_classes = spyx_data.read_manifest(shards).num_classes
     print(f"train accuracy {train_acc:.3f}  test accuracy {test_acc:.3f}  (chance {1 / num_classes:.3f})")
 
 

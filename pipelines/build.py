@@ -527,9 +527,8 @@ def main(
     argv: Sequence[str] | None,
 ) -> int:
     """A pipeline's command line: build and print a summary. A mistake, a failing machine or
-    Ctrl-C prints one line and returns its exit status (see :func:`spyx_data.cli.run_command`)."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    Ctrl-C prints one line and returns its exit status (see :func:`spyx_data.cli.run_command`).
+    Progress and the build summary are logged to stderr (:func:`command_logging`)."""
 
     def command() -> int:
         args, beam_argv = parse(argv)
@@ -540,4 +539,31 @@ def main(
             print(summary(manifest, paths.join(args.output_dir, manifest.build_name)))
         return 0
 
-    return run_command(command)
+    with command_logging():
+        return run_command(command)
+
+
+@contextlib.contextmanager
+def command_logging() -> Iterator[None]:
+    """While a command runs, log spyx-data's INFO records (progress, the summary) to stderr as
+    plain lines, through handlers of its own loggers: not through the root logger, whose first
+    configuration may already have been made by whoever logged first (Beam's import does). Beam's
+    own loggers log warnings and up."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    ours = [logging.getLogger(name) for name in ("pipelines", "spyx_data")]
+    beam = logging.getLogger("apache_beam")
+    saved = [(logger.level, logger.propagate) for logger in ours], beam.level
+    for logger in ours:
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        logger.addHandler(handler)
+    beam.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, (level, propagate) in zip(ours, saved[0]):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = propagate
+        beam.setLevel(saved[1])

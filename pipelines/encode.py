@@ -25,8 +25,10 @@ ENCODER_FLAGS = {"rate": ("num_steps", "max_r"), "latency": ("num_steps", "thres
                  "angle": ("neuron_count", "min_val", "max_val")}
 
 
-def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    parser = build_lib.flag_parser("python -m pipelines.encode", __doc__)
+def parse_args(
+    argv: Sequence[str] | None, prog: str = "python -m pipelines.encode"
+) -> tuple[argparse.Namespace, list[str]]:
+    parser = build_lib.flag_parser(prog, __doc__)
     parser.add_argument("--input", required=True, help=".npz with x [N, ...] in [0, 1] and y [N]")
     parser.add_argument("--encoder", required=True, choices=sorted(dense.ENCODERS))
     parser.add_argument("--num_steps", type=build_lib.positive_int, default=None, help="rate, latency: time steps")
@@ -94,8 +96,8 @@ def run(argv: Sequence[str] | None = None) -> manifest_lib.Manifest | None:
     return build_encoded(*parse_args(argv))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return build_lib.main(parse_args, build_encoded, argv)
+def main(argv: Sequence[str] | None = None, prog: str = "python -m pipelines.encode") -> int:
+    return build_lib.main(lambda a: parse_args(a, prog), build_encoded, argv)
 
 
 if __name__ == "__main__":

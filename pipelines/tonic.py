@@ -29,9 +29,12 @@ from spyx_data.errors import BuildError, UsageError
 log = logging.getLogger(__name__)
 
 
-def parse_args(argv: Sequence[str] | None, dataset: str | None = None) -> tuple[argparse.Namespace, list[str]]:
-    """Parse build flags; ``dataset`` fixes the dataset (for the short entry points)."""
-    prog = f"python -m pipelines.{dataset}" if dataset else "python -m pipelines.tonic"
+def parse_args(
+    argv: Sequence[str] | None, dataset: str | None = None, prog: str | None = None
+) -> tuple[argparse.Namespace, list[str]]:
+    """Parse build flags; ``dataset`` fixes the dataset (for the short entry points); ``prog``
+    is the command the user typed (default ``python -m pipelines.<dataset>``)."""
+    prog = prog or (f"python -m pipelines.{dataset}" if dataset else "python -m pipelines.tonic")
     parser = build_lib.flag_parser(prog, __doc__)
     if dataset is None:
         parser.add_argument("--dataset", required=True, choices=sorted(datasets.REGISTRY), help="what to build")
@@ -174,9 +177,9 @@ def run(argv: Sequence[str] | None = None, dataset: str | None = None) -> manife
     return build_dataset(*parse_args(argv, dataset))
 
 
-def main(argv: Sequence[str] | None = None, dataset: str | None = None) -> int:
+def main(argv: Sequence[str] | None = None, dataset: str | None = None, prog: str | None = None) -> int:
     """Command-line entry: build, print a summary; a user error prints one line and returns 2."""
-    return build_lib.main(lambda a: parse_args(a, dataset), build_dataset, argv)
+    return build_lib.main(lambda a: parse_args(a, dataset, prog), build_dataset, argv)
 
 
 if __name__ == "__main__":

@@ -349,7 +349,7 @@ class CommitManifest(beam.DoFn):
         FileSystems.rename([paths.join(self.staging_dir, n) for n in names],
                            [paths.join(self.output_dir, n) for n in names])
         remove_tree(self.staging_dir)
-        log.info("committed %s", self.output_dir)
+        log.debug("committed %s", self.output_dir)
         yield text
 
 

@@ -2,9 +2,12 @@
 
     spyx-data build DATASET [flags...]     run the pipeline (DATASET from the registry, or encode);
                                            flags it does not know go to Beam
-    spyx-data info DIR                     the manifest as a table, with spike density per class
+    spyx-data info DIR                     the manifest as a table, with spike density per class; on an
+                                           output root of several builds, a line for each
     spyx-data verify DIR                   recompute checksums and record counts, decode every record
     spyx-data plot DIR --split S (--index I | --class K) --output FILE.png
+
+DIR is a build's folder, or the folder given as --output_dir when it holds one build.
     spyx-data synthetic DATASET --data_dir DIR --samples N [--splits a,b] [--seed S]
 
 A mistake (a wrong path, an option out of range, missing data) prints one line and exits 2; a
@@ -17,11 +20,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from spyx_data import datasets, errors
+from spyx_data import datasets, errors, paths
 from spyx_data import manifest as manifest_lib
 from spyx_data.prestage import load_split
 from spyx_data.verify import verify
@@ -49,9 +53,9 @@ def build(argv: Sequence[str]) -> int:
         raise errors.UsageError(f"building needs the build extra: pip install 'spyx-data[build]' ({e})") from None
     dataset, rest = argv[0], list(argv[1:])
     if dataset == "encode":
-        return encode.main(rest)
+        return encode.main(rest, prog="spyx-data build encode")
     datasets.get(dataset)  # an unknown name is a one-line error
-    return tonic.main(rest, dataset=dataset)
+    return tonic.main(rest, dataset=dataset, prog=f"spyx-data build {dataset}")
 
 
 def spike_density(obs: np.ndarray, sample_T: int) -> np.ndarray:
@@ -60,8 +64,62 @@ def spike_density(obs: np.ndarray, sample_T: int) -> np.ndarray:
     return per_sample / (sample_T * int(np.prod(obs.shape[2:])))
 
 
+def _builds_below(directory: str) -> list[str]:
+    """The builds in the folders below ``directory``, unless it is a build itself."""
+    if paths.exists(paths.join(directory, manifest_lib.MANIFEST_NAME)):
+        return []
+    return manifest_lib.builds_below(directory)
+
+
+def build_folder(directory: str) -> str:
+    """``directory`` if it is a build; the build below it if it is an output root of exactly one
+    (saying so on stderr).
+
+    Raises:
+        NoBuild: neither; the message names the builds below ``directory``, if any.
+    """
+    below = _builds_below(directory)
+    if len(below) != 1:
+        manifest_lib.read_manifest(directory)  # a build, or the error that names what is below
+        return directory
+    print(f"using {below[0]}, the one build in {directory}", file=sys.stderr)
+    return below[0]
+
+
+def builds_table(root: str, builds: Sequence[str]) -> str:
+    """A line for each build below an output root: name, dataset, the parameters that tell builds
+    of a dataset apart, splits and sizes, and when it was built (its manifest's time)."""
+    lines = [f"{len(builds)} builds in {root}:",
+             f"  {'name':20s} {'dataset':12s} {'built':16s} {'config':44s} splits"]
+    for folder in builds:
+        manifest = manifest_lib.read_manifest(folder)
+        config = " ".join(f"{k}={v}" for k, v in sorted(manifest.config.items()) if k not in NOT_KEY_CONFIG)
+        splits = ", ".join(
+            f"{name} {info.num_records} ({sum(s.num_bytes for s in info.shards) / 2**20:.1f} MiB"
+            f"{', synthetic' if info.source.synthetic else ''})" for name, info in manifest.splits.items()
+        )
+        built = _built_at(paths.join(folder, manifest_lib.MANIFEST_NAME))
+        lines.append(f"  {manifest.build_name:20s} {manifest.dataset:12s} {built:16s} {config:44s} {splits}")
+    return "\n".join(lines)
+
+
+#: Config entries the builds table leaves out: fixed by the dataset, or long.
+NOT_KEY_CONFIG = ("classes", "inputs", "dataset", "num_classes", "sensor", "num_shards")
+
+
+def _built_at(manifest_path: str) -> str:
+    if paths.is_remote(manifest_path):
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(os.path.getmtime(manifest_path)))
+
+
 def info(directory: str) -> str:
-    """The build in ``directory`` as text: config, record, splits, and spike density per class."""
+    """The build in ``directory`` as text: config, record, splits, and spike density per class;
+    for an output root of several builds, :func:`builds_table`."""
+    below = _builds_below(directory)
+    if len(below) > 1:
+        return builds_table(directory, below)
+    directory = build_folder(directory)
     manifest = manifest_lib.read_manifest(directory)
     layout = manifest.layout
     config = " ".join(f"{k}={v}" for k, v in sorted(manifest.config.items()) if k not in ("classes", "inputs"))
@@ -102,6 +160,7 @@ def plot(directory: str, split: str, output: str, index: int | None, label: int 
     from spyx_data import plots
     from spyx_data.raster import unpack_time
 
+    directory = build_folder(directory)
     manifest = manifest_lib.read_manifest(directory)
     obs, labels = load_split(directory, split, manifest=manifest)
     if index is not None:
@@ -168,6 +227,7 @@ def _dispatch(args: argparse.Namespace) -> int | None:
 
 
 def _verify(directory: str) -> int:
+    directory = build_folder(directory)
     manifest, problems = verify(directory)
     for problem in problems:
         print(f"FAILED {problem}", file=sys.stderr)

@@ -299,10 +299,21 @@ def read_manifest(directory: str) -> Manifest:
     """Read and validate ``directory/manifest.json`` (a local path or a URL, see :mod:`spyx_data.paths`).
 
     Raises:
-        NoBuild: no manifest there (no finished build in ``directory``).
+        NoBuild: no manifest there (no finished build in ``directory``); when there are builds
+            in the folders below it (an output root), the message names them.
         ManifestError: the manifest is invalid.
     """
     path = paths.join(str(directory), MANIFEST_NAME)
     if not paths.exists(path):
+        below = builds_below(str(directory))
+        if below:
+            names = ", ".join(b.rstrip("/").rsplit("/", 1)[-1] for b in below)
+            raise NoBuild(f"{directory} is not a build but holds {len(below)} below it ({names}); "
+                          "pass the folder of the one to use")
         raise NoBuild(f"{path}: no manifest, so no finished build in {directory}")
     return Manifest.from_json(paths.read_bytes(path), where=path)
+
+
+def builds_below(root: str) -> list[str]:
+    """The builds in the folders directly below ``root`` (an output root): their folders, sorted."""
+    return paths.subfolders_with(root, MANIFEST_NAME)

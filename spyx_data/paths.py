@@ -60,6 +60,26 @@ def open_read(path: str) -> BinaryIO:
     return epath.Path(path).open("rb")
 
 
+def subfolders_with(root: str, name: str) -> list[str]:
+    """The folders directly below ``root`` (not hidden ones) that hold a file ``name``, sorted."""
+    if not is_remote(root):
+        if not os.path.isdir(root):
+            return []
+        found = [os.path.join(root, d) for d in os.listdir(root) if not d.startswith(".")]
+        return sorted(d for d in found if os.path.isfile(os.path.join(d, name)))
+    pattern = join(root, "*", name)
+    filesystems = _filesystems()
+    if filesystems is not None:
+        (match,) = filesystems.match([pattern])
+        found = [m.path for m in match.metadata_list]
+    else:
+        from etils import epath
+
+        found = [str(p) for p in epath.Path(root).glob(f"*/{name}")]
+    folders = [f[: -len(name) - 1] for f in found]
+    return sorted(f for f in folders if not f.rstrip("/").rsplit("/", 1)[-1].startswith("."))
+
+
 def read_bytes(path: str) -> bytes:
     with open_read(path) as f:
         return f.read()

@@ -3,11 +3,13 @@
 import logging
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from pipelines import build as build_lib
 from pipelines import shd
@@ -115,3 +117,78 @@ def test_the_training_example_learns_above_chance(shd_build):
     train_acc, test_acc = map(float, accuracies.groups())
     assert test_acc > 0.3 and train_acc > 0.3, result.stdout  # chance is 0.05
     assert np.isfinite(train_acc)
+
+
+WITHOUT_APITOOLS = """
+import runpy, sys
+class Block:  # as where Beam's gcp extra is not installed (the README's first command)
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "apitools":
+            raise ImportError("blocked: " + name)
+sys.meta_path.insert(0, Block())
+sys.argv = sys.argv[1:]
+run = runpy.run_path if sys.argv[0].endswith(".py") else runpy.run_module
+run(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_the_first_command_logs_its_summary_and_no_import_warning(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_APITOOLS, "pipelines.shd", "--runner=DirectRunner",
+         f"--prism_location={tmp_path / 'no-prism'}", "--synthetic=30", f"--data_dir={tmp_path / 'data'}",
+         f"--output_dir={tmp_path / 'shards'}"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "shd shards in" in result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("built in ") and "60 samples" in lines[0], result.stderr
+    again = subprocess.run(
+        [sys.executable, "-c", WITHOUT_APITOOLS, "pipelines.shd", "--synthetic=30", f"--data_dir={tmp_path / 'data'}",
+         f"--output_dir={tmp_path / 'shards'}"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert again.stderr.endswith("already holds this build; nothing to do\n") and again.stderr.count("\n") == 1
+
+
+def test_a_loader_building_in_a_training_script_prints_no_beam_noise(shd_data, tmp_path):
+    shutil.copytree(shd_data, tmp_path / "dl")
+    script = tmp_path / "train.py"
+    download_dir = str(tmp_path / "dl")
+    script.write_text(f"import spyx_data\nspyx_data.SHD_loader(batch_size=16, sample_T=8, download_dir={download_dir!r})")
+    result = subprocess.run([sys.executable, "-c", WITHOUT_APITOOLS, str(script)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0 and result.stderr == "", result.stderr  # no apitools, semi_persistent, Worker:
+
+
+def test_commands_take_the_output_root_of_one_build_and_say_so(shd_build, capsys, tmp_path):
+    root = os.path.dirname(shd_build)
+    assert cli.main(["info", root]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == f"using {shd_build}, the one build in {root}\n" and f"shd build in {shd_build}" in captured.out
+    assert cli.main(["verify", root]) == 0 and f"ok: {shd_build}:" in capsys.readouterr().out
+    out = tmp_path / "one.png"
+    assert cli.main(["plot", root, "--index", "1", "--output", str(out)]) == 0 and out.exists()
+
+
+def test_a_root_of_several_builds_is_listed_by_info_and_named_by_the_rest(shd_build, shd_data, tmp_path, capsys):
+    import spyx_data
+
+    root = tmp_path / "shards"
+    shutil.copytree(shd_build, root / os.path.basename(shd_build))
+    other = shd.run([f"--data_dir={shd_data}", f"--output_dir={root}", "--sample_T=32", "--splits=test"])
+    assert cli.main(["info", str(root)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"2 builds in {root}:"
+    rows = {line.split()[0]: line for line in out[2:]}
+    assert set(rows) == {os.path.basename(shd_build), other.build_name}
+    assert "sample_T=32" in rows[other.build_name] and f"test {TEST} (" in rows[other.build_name]
+    names = sorted(rows)
+    for argv in (["verify", str(root)], ["plot", str(root), "--index", "0", "--output", str(tmp_path / "x.png")]):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err == f"error: {root} is not a build but holds 2 below it ({', '.join(names)}); pass the folder " \
+                      "of the one to use\n"
+    for read in (lambda: spyx_data.open_split(str(root), "test"), lambda: spyx_data.prestage(str(root), "test", 8)):
+        with pytest.raises(FileNotFoundError, match=f"holds 2 below it \\({names[0]}, {names[1]}\\)"):
+            read()
