@@ -154,8 +154,8 @@ def test_the_first_command_logs_its_summary_and_no_import_warning(tmp_path):
 def test_a_loader_building_in_a_training_script_prints_no_beam_noise(shd_data, tmp_path):
     shutil.copytree(shd_data, tmp_path / "dl")
     script = tmp_path / "train.py"
-    download_dir = str(tmp_path / "dl")
-    script.write_text(f"import spyx_data\nspyx_data.SHD_loader(batch_size=16, sample_T=8, download_dir={download_dir!r})")
+    where = str(tmp_path / "dl")
+    script.write_text(f"import spyx_data\nspyx_data.SHD_loader(batch_size=8, sample_T=8, download_dir={where!r})")
     result = subprocess.run([sys.executable, "-c", WITHOUT_APITOOLS, str(script)], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0 and result.stderr == "", result.stderr  # no apitools, semi_persistent, Worker:
@@ -165,7 +165,8 @@ def test_commands_take_the_output_root_of_one_build_and_say_so(shd_build, capsys
     root = os.path.dirname(shd_build)
     assert cli.main(["info", root]) == 0
     captured = capsys.readouterr()
-    assert captured.err == f"using {shd_build}, the one build in {root}\n" and f"shd build in {shd_build}" in captured.out
+    assert captured.err == f"using {shd_build}, the one build in {root}\n"
+    assert f"shd build in {shd_build}" in captured.out
     assert cli.main(["verify", root]) == 0 and f"ok: {shd_build}:" in capsys.readouterr().out
     out = tmp_path / "one.png"
     assert cli.main(["plot", root, "--index", "1", "--output", str(out)]) == 0 and out.exists()
