@@ -113,6 +113,13 @@ def locate(info: datasets.DatasetInfo, data_dir: str, splits: Sequence[str]) -> 
     if paths.is_remote(data_dir):
         return located
     for split, path in located.items():
+        if not os.path.exists(path) and info.unfetchable:
+            archive = os.path.basename(info.archives[split])
+            raise BuildError(
+                f"{info.name} {split} is not in {path}, and {info.unfetchable}: take {archive} from tonic's "
+                f"repository (tonic/datasets/{archive}) and extract it into {os.path.dirname(path)}, or pass "
+                "--synthetic=N for synthetic data"
+            )
         if not os.path.exists(path):
             import tonic
 

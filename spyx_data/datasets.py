@@ -48,6 +48,8 @@ class DatasetInfo:
         files: for camera datasets, how recordings are stored; None for Heidelberg h5 files.
         seeded_split: no official split: train/test come from :func:`camera.seeded_split` over
             one folder.
+        unfetchable: why tonic cannot fetch a missing split, where that is so; the build then
+            says where to put which archive instead of calling tonic.
     """
 
     name: str
@@ -61,6 +63,7 @@ class DatasetInfo:
     duration_ms: int
     files: camera.SampleFiles | None = None
     seeded_split: bool = False
+    unfetchable: str | None = None
 
     @property
     def splits(self) -> tuple[str, ...]:
@@ -160,6 +163,8 @@ REGISTRY: dict[str, DatasetInfo] = {
             sample_T=30,
             duration_ms=30,
             files=camera.SampleFiles(".npy", _decode_poker, camera.label_from_parent_suffix),
+            unfetchable="tonic 1.7 copies POKERDVS from an archive in its own source tree, which its wheel does "
+            "not ship",
         ),
         DatasetInfo(
             name="ncaltech101",

@@ -246,3 +246,11 @@ def test_int16_milliseconds_are_widened_before_scaling():
     buffer = io.BytesIO()
     np.save(buffer, np.array([[1, 2, 1, 5000]], np.int16))  # x, y, p, t = 5 s
     assert read_npy_columns(buffer.getvalue(), "xypt", 1000).t.tolist() == [5_000_000]  # tonic: wrapped
+
+
+def test_pokerdvs_without_its_archive_says_where_to_put_which(tmp_path, capsys):
+    code = tonic_pipeline.main(["--dataset=pokerdvs", f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "site-packages" not in err
+    assert f"pokerdvs train is not in {tmp_path}/POKERDVS/pips_train" in err
+    assert "take pips_train.tar.gz from tonic's repository" in err and f"extract it into {tmp_path}/POKERDVS" in err
