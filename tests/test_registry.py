@@ -254,3 +254,20 @@ def test_pokerdvs_without_its_archive_says_where_to_put_which(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1 and "site-packages" not in err
     assert f"pokerdvs train is not in {tmp_path}/POKERDVS/pips_train" in err
     assert "take pips_train.tar.gz from tonic's repository" in err and f"extract it into {tmp_path}/POKERDVS" in err
+
+
+# Build names pinned: a change that renames a default build (the record layout, the build key,
+# the fingerprint rule, a spec's config) moves every user's builds and must be deliberate.
+PINNED_NAMES = {
+    "dvsgesture": "dvsgesture-00c0074654b1",
+    "ncaltech101": "ncaltech101-69e01c239e64",
+    "nmnist": "nmnist-ac3bd142b3a1",
+    "pokerdvs": "pokerdvs-08888adc0039",
+    "shd": "shd-af27ffd23c9e",
+    "ssc": "ssc-b645b7faf556",
+}
+
+
+@pytest.mark.parametrize("name", sorted(datasets.REGISTRY))
+def test_the_default_build_of_every_dataset_keeps_its_name(builds, name):
+    assert os.path.basename(builds[name][1]) == PINNED_NAMES[name]
