@@ -78,7 +78,7 @@ def median_build(data_dir: str, workdir: str, repeats: int, *flags: str) -> tupl
 
 
 def ensure_data(data_dir: str, train: int, test: int) -> None:
-    from spyx_data import synthetic
+    from spyx_data.build import synthetic
 
     for split, n in (("train", train), ("test", test)):
         if synthetic.synthetic_params("shd", data_dir, split) != {"num_samples": n, "seed": 0}:
@@ -119,8 +119,8 @@ def main() -> None:
     from benchmarks import baseline
     from benchmarks.pool import rasterise_range
     from pipelines.transforms import keep_freed_memory
-    from spyx_data import manifest as manifest_lib
-    from spyx_data import sharding
+    from spyx_data.format import manifest as manifest_lib
+    from spyx_data.format import plan
 
     print(f"spyx-data benchmarks: {train_n} + {test_n} synthetic SHD samples, median of {repeats}; "
           f"{os.cpu_count()} CPUs, jax on {jax.default_backend()}")
@@ -142,8 +142,8 @@ def main() -> None:
     tasks = []
     for split, n in (("train", train_n), ("test", test_n)):
         path = os.path.join(data_dir, "SHD", f"shd_{split}.h5")
-        num_shards = sharding.default_num_shards(n, spyx_data.RecordLayout(128, (128,)).record_bytes)
-        tasks += [(path, a, b) for a, b in sharding.shard_ranges(n, max(num_shards, 4))]
+        num_shards = plan.default_num_shards(n, spyx_data.RecordLayout(128, (128,)).record_bytes)
+        tasks += [(path, a, b) for a, b in plan.shard_ranges(n, max(num_shards, 4))]
     # Interleaved, one round per repeat, so that drift in the shared machine's speed hits both
     # alike. Like the pool's (started before timing), the build's time is that of its shard tasks,
     # which the workers share; its whole-process times (worker start-up included) are shown too.
@@ -220,9 +220,9 @@ def compare_compressions(build: str, manifest, workdir: str, repeats: int) -> di
     """Size, write time and read time of the train split's records under each compression."""
     from array_record.python.array_record_module import ArrayRecordWriter
 
-    from spyx_data import manifest as manifest_lib
-    from spyx_data import sharding
-    from spyx_data.sources import read_shard
+    from spyx_data.format import manifest as manifest_lib
+    from spyx_data.format import plan
+    from spyx_data.read.split import read_shard
 
     layout = manifest.layout
     records = [
@@ -231,18 +231,18 @@ def compare_compressions(build: str, manifest, workdir: str, repeats: int) -> di
         for record in layout.split(read_shard(os.path.join(build, shard.path), shard, manifest).tobytes())
     ]
     results = {}
-    for compression in sharding.COMPRESSIONS:
+    for compression in plan.COMPRESSIONS:
         path = os.path.join(workdir, f"compression-{compression.replace(':', '')}.array_record")
 
         def write(path=path, compression=compression) -> None:
-            writer = ArrayRecordWriter(path, sharding.writer_options(compression))
+            writer = ArrayRecordWriter(path, plan.writer_options(compression))
             for record in records:
                 writer.write(record)
             writer.close()
 
         def read(path=path, compression=compression) -> None:
             shard = manifest_lib.ShardInfo(path, 0, len(records), os.path.getsize(path), sha256="")
-            read_shard(path, shard, manifest, writer_options=sharding.writer_options(compression))
+            read_shard(path, shard, manifest, writer_options=plan.writer_options(compression))
 
         write_s = median_seconds(write, repeats)
         results[compression] = {"mib": os.path.getsize(path) / 2**20, "write_s": write_s,

@@ -18,7 +18,8 @@ import tonic
 
 from benchmarks import median_seconds
 from pipelines.transforms import keep_freed_memory
-from spyx_data import camera, datasets, events, paths, raster, synthetic
+from spyx_data import paths
+from spyx_data.build import camera, events, raster, registry, synthetic
 
 
 def main() -> None:
@@ -38,7 +39,7 @@ def main() -> None:
         with open(path, "rb") as f:
             blobs.append(f.read())
     n = len(files)
-    spec = datasets.get("nmnist").spec()
+    spec = registry.get("nmnist").spec()
     decoded = [events.read_atis_bin(b) for b in blobs]
 
     def rasterise():  # in blocks, as the build does

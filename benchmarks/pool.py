@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def rasterise_range(task: tuple[str, int, int]) -> int:
     """Read and rasterise samples ``[start, stop)`` of one SHD file, as a build's shard task does."""
-    from spyx_data.heidelberg import AudioSpec
+    from spyx_data.build.heidelberg import AudioSpec
 
     path, start, stop = task
     source = AudioSpec().open("train", path)

@@ -32,11 +32,12 @@ from pipelines.transforms import (
 )
 from runners import local, presets
 from runners.worker import WORKERS_ENV
-from spyx_data import errors, paths, sharding
-from spyx_data import inputs as spyx_inputs
-from spyx_data import manifest as manifest_lib
+from spyx_data import errors, paths
+from spyx_data.build import inputs as spyx_inputs
 from spyx_data.cli import FlagParser, run_command
 from spyx_data.errors import BuildError, Interrupted, UsageError
+from spyx_data.format import manifest as manifest_lib
+from spyx_data.format import plan
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--compression",
-        choices=sharding.COMPRESSIONS,
+        choices=plan.COMPRESSIONS,
         default="uncompressed",
         help="ArrayRecord compression of the shards",
     )
@@ -154,7 +155,7 @@ def build(
     """Build ``spec`` from ``{split: source path}`` into ``<output_root>/<build name>`` unless it
     is there already; return the manifest.
 
-    The launcher fingerprints every source by content first (:mod:`spyx_data.inputs`): the build
+    The launcher fingerprints every source by content first (:mod:`spyx_data.build.inputs`): the build
     name covers them, so changed data is a new build in a new folder, never the old one passed
     off as it. ``is_synthetic(split)`` says which splits are synthetic data (the manifest
     records it); a build of synthetic and real splits together is refused. The run writes into
@@ -186,7 +187,7 @@ def build(
             "them; remove the synthetic data, or build only the real splits (--splits)"
         )
     run_id = f"{RUN_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    transform = BuildShards(spec, inputs, sources, output_root, sharding.writer_options(compression), num_shards,
+    transform = BuildShards(spec, inputs, sources, output_root, plan.writer_options(compression), num_shards,
                             plan_parts, synthetic, run=run_id)
     output_dir = transform.output_dir
     if not dry_run:
@@ -434,14 +435,14 @@ class ProgressLog(threading.Thread):
             if name.startswith(".plan-") and name.endswith(".json"):
                 try:
                     with open(os.path.join(self.staging_dir, name)) as f:
-                        plan = json.load(f)
+                        cut = json.load(f)
                 except (OSError, ValueError):
                     continue  # being written, or already removed by the commit
-                self._plans[name[len(".plan-") : -len(".json")]] = sharding.shard_ranges(
-                    plan["num_records"], plan["num_shards"]
+                self._plans[name[len(".plan-") : -len(".json")]] = plan.shard_ranges(
+                    cut["num_records"], cut["num_shards"]
                 )
         for split, ranges in sorted(self._plans.items()):
-            done = [k for k in range(len(ranges)) if sharding.shard_name(split, k, len(ranges)) in names]
+            done = [k for k in range(len(ranges)) if plan.shard_name(split, k, len(ranges)) in names]
             samples = sum(ranges[k][1] - ranges[k][0] for k in done)
             if self._last.get(split) != samples:
                 self._last[split] = samples

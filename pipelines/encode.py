@@ -17,9 +17,10 @@ import sys
 from collections.abc import Sequence
 
 from pipelines import build as build_lib
-from spyx_data import dense, paths
-from spyx_data import manifest as manifest_lib
+from spyx_data import paths
+from spyx_data.build import dense
 from spyx_data.errors import InputError, UsageError
+from spyx_data.format import manifest as manifest_lib
 
 ENCODER_FLAGS = {"rate": ("num_steps", "max_r"), "latency": ("num_steps", "threshold"),
                  "angle": ("neuron_count", "min_val", "max_val")}

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from pipelines import tonic
-from spyx_data.manifest import Manifest
+from spyx_data.format.manifest import Manifest
 
 
 def run(argv: Sequence[str] | None = None) -> Manifest:

@@ -8,7 +8,7 @@
         [--split_seed=S] [--test_fraction=F]             (ncaltech101: no official split)
         [Beam options...]
 
-Datasets: see ``spyx_data.datasets.REGISTRY``. tonic's dataset class downloads a split into
+Datasets: see ``spyx_data.build.registry.REGISTRY``. tonic's dataset class downloads a split into
 ``data_dir`` when it is missing (and the network allows); the Beam workers only read files.
 """
 
@@ -22,9 +22,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipelines import build as build_lib
-from spyx_data import datasets, paths, synthetic
-from spyx_data import manifest as manifest_lib
+from spyx_data import paths
+from spyx_data.build import registry, synthetic
 from spyx_data.errors import BuildError, UsageError
+from spyx_data.format import manifest as manifest_lib
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def parse_args(
     prog = prog or (f"python -m pipelines.{dataset}" if dataset else "python -m pipelines.tonic")
     parser = build_lib.flag_parser(prog, __doc__)
     if dataset is None:
-        parser.add_argument("--dataset", required=True, choices=sorted(datasets.REGISTRY), help="what to build")
+        parser.add_argument("--dataset", required=True, choices=sorted(registry.REGISTRY), help="what to build")
     parser.add_argument("--data_dir", default="./data", help="tonic's save_to folder")
     parser.add_argument("--splits", default=None, help="comma-separated splits (default: all of the dataset)")
     parser.add_argument(
@@ -58,7 +59,7 @@ def parse_args(
     args, beam_argv = build_lib.parse_flags(parser, argv)
     if dataset is not None:
         args.dataset = dataset
-    info = datasets.get(args.dataset)
+    info = registry.get(args.dataset)
     args.splits = [s for s in args.splits.split(",") if s] if args.splits else list(info.splits)
     unknown = sorted(set(args.splits) - set(info.splits)) or (not args.splits and ["(none)"])
     if unknown:
@@ -102,7 +103,7 @@ def _status(name: str, data_dir: str, split: str) -> str | dict:
     return "real" if paths.exists(synthetic.location(name, data_dir, split)) else "missing"
 
 
-def locate(info: datasets.DatasetInfo, data_dir: str, splits: Sequence[str]) -> dict[str, str]:
+def locate(info: registry.DatasetInfo, data_dir: str, splits: Sequence[str]) -> dict[str, str]:
     """``{split: h5 file or recordings folder}``.
 
     A local split that is missing is downloaded by tonic's dataset class. Nothing is downloaded
@@ -137,7 +138,7 @@ def locate(info: datasets.DatasetInfo, data_dir: str, splits: Sequence[str]) -> 
 
 def build_dataset(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifest_lib.Manifest | None:
     """Build the shards (or find them already built) and return the manifest (None for a dry run)."""
-    info = datasets.get(args.dataset)
+    info = registry.get(args.dataset)
     options = {
         "channels": args.channels,
         "spatial_factor": args.spatial_factor,
@@ -158,7 +159,7 @@ def build_dataset(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifes
 
 
 def build_registered(
-    info: datasets.DatasetInfo,
+    info: registry.DatasetInfo,
     spec: Any,
     data_dir: str,
     output_root: str,

@@ -6,7 +6,7 @@ The graph is one chain (so every runner, Dask included, computes all of it)::
         -> CommitManifest
 
 ``PlanShards`` opens each source file inside the pipeline, counts its samples and emits one
-task per shard (:mod:`spyx_data.sharding` fixes the ranges; ``parts > 1`` spreads planning for
+task per shard (:mod:`spyx_data.format.plan` fixes the ranges; ``parts > 1`` spreads planning for
 runners that cannot redistribute work). ``WriteShard`` reads its contiguous range, rasterises
 it, writes the records (each carrying the build's id) in source order to a local ArrayRecord
 file and copies that file into the run's staging folder through Beam's FileSystems. Shard
@@ -14,13 +14,13 @@ bytes therefore depend only on the data and the config, never on the runner, the
 or bundling. ``CommitManifest`` checks that every shard arrived and no source changed, moves
 the shards into the build's folder, writes ``manifest.json`` last and removes the staging folder.
 
-A dataset plugs in through a *spec* (:class:`spyx_data.heidelberg.AudioSpec`,
-:class:`spyx_data.camera.CameraSpec`, :class:`spyx_data.dense.EncodeSpec`): a picklable object
-with ``dataset`` (name), ``layout`` (:class:`spyx_data.records.RecordLayout`), ``config()``,
+A dataset plugs in through a *spec* (:class:`spyx_data.build.heidelberg.AudioSpec`,
+:class:`spyx_data.build.camera.CameraSpec`, :class:`spyx_data.build.dense.EncodeSpec`): a picklable object
+with ``dataset`` (name), ``layout`` (:class:`spyx_data.format.records.RecordLayout`), ``config()``,
 ``source_suffix`` (None: a source is a file; else the suffix of its files in a folder),
 ``prepare()`` (imports what reading needs, once per worker) and ``open(split, location)``, which
 returns a reader with ``len()``, ``num_classes`` (labels lie in ``0..num_classes-1``),
-``blocks(start, stop)`` (-> :class:`spyx_data.records.Block` s in source order) and ``close()``.
+``blocks(start, stop)`` (-> :class:`spyx_data.format.records.Block` s in source order) and ``close()``.
 """
 
 from __future__ import annotations
@@ -47,12 +47,13 @@ from apache_beam.io.filesystem import BeamIOError, CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from spyx_data import inputs as spyx_inputs
-from spyx_data import manifest as manifest_lib
-from spyx_data import paths, sharding
-from spyx_data.dense import encode_record
+from spyx_data import paths
+from spyx_data.build import inputs as spyx_inputs
+from spyx_data.build.dense import encode_record
+from spyx_data.build.raster import RasterCounts
 from spyx_data.errors import BuildError, InputError, MachineError, UsageError
-from spyx_data.raster import RasterCounts
+from spyx_data.format import manifest as manifest_lib
+from spyx_data.format import plan
 
 log = logging.getLogger(__name__)
 COUNTERS = "spyx_data"
@@ -77,7 +78,7 @@ class ShardTask:
 
     @property
     def name(self) -> str:
-        return sharding.shard_name(self.split, self.shard, self.num_shards)
+        return plan.shard_name(self.split, self.shard, self.num_shards)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,13 +103,13 @@ class PlanShards(beam.DoFn):
             n, num_classes = len(source), source.num_classes
         if n == 0:
             raise InputError(f"{path}: split {split!r} has no samples")
-        num_shards = self.num_shards or sharding.default_num_shards(n, self.spec.layout.record_bytes)
+        num_shards = self.num_shards or plan.default_num_shards(n, self.spec.layout.record_bytes)
         if num_shards > n:
             raise UsageError(f"{path}: --num_shards={num_shards} is more than the {n} samples of split {split!r}")
         if part == 0:  # for the launcher's progress log
             with FileSystems.create(paths.join(self.staging_dir, plan_name(split))) as f:
                 f.write(json.dumps({"num_records": n, "num_shards": num_shards}).encode())
-        for shard, (start, stop) in enumerate(sharding.shard_ranges(n, num_shards)):
+        for shard, (start, stop) in enumerate(plan.shard_ranges(n, num_shards)):
             if shard % parts == part:
                 yield ShardTask(split, path, n, num_classes, shard, num_shards, start, stop)
 
@@ -382,7 +383,7 @@ class EncodeFn(beam.DoFn):
 
 class BuildShards(beam.PTransform):
     """Build a dataset: ``{split: source path}`` -> shards and manifest in :attr:`output_dir`,
-    the folder ``<output_root>/<build name>`` (:attr:`spyx_data.manifest.BuildKey.name`).
+    the folder ``<output_root>/<build name>`` (:attr:`spyx_data.format.manifest.BuildKey.name`).
 
     The shards are written into ``staging_dir`` (a folder of this run only, next to the build's)
     and moved into :attr:`output_dir` by the commit. Outputs a single element, the manifest
@@ -390,7 +391,7 @@ class BuildShards(beam.PTransform):
 
     Args:
         sources: the fingerprint of each split's source, taken by the launcher
-            (:func:`spyx_data.inputs.fingerprint`); it names the build, and the commit refuses
+            (:func:`spyx_data.build.inputs.fingerprint`); it names the build, and the commit refuses
             to publish if a source changed since.
         synthetic: the splits whose source is synthetic data (the manifest says so).
         run: a name of this run, unique among the runs of one build; the run writes into
@@ -422,7 +423,7 @@ class BuildShards(beam.PTransform):
 
     @functools.cached_property
     def build_key(self) -> manifest_lib.BuildKey:
-        """The key of the build this transform writes (:attr:`spyx_data.manifest.Manifest.build_key`)."""
+        """The key of the build this transform writes (:attr:`spyx_data.format.manifest.Manifest.build_key`)."""
         sources = {split: fingerprint.sha256 for split, fingerprint in self.sources.items()}
         return manifest_lib.build_key(self.spec, self.inputs, sources, self.num_shards, self.writer_options)
 

@@ -8,11 +8,11 @@ first access.
 
 import importlib
 
+from spyx_data.format.manifest import Manifest, read_manifest
+from spyx_data.format.records import RecordLayout
 from spyx_data.loaders import GrainLoader, NMNIST_loader, SHD_loader, State
-from spyx_data.manifest import Manifest, read_manifest
-from spyx_data.prestage import batch_sharding, load_split, prestage
-from spyx_data.records import RecordLayout
-from spyx_data.sources import SplitSource, open_split
+from spyx_data.read.prestage import batch_sharding, load_split, prestage
+from spyx_data.read.split import SplitSource, open_split
 
 __version__ = "0.1.0"
 _ENCODERS = (

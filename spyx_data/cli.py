@@ -25,10 +25,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from spyx_data import datasets, errors, paths
-from spyx_data import manifest as manifest_lib
-from spyx_data.prestage import load_split
-from spyx_data.verify import verify
+from spyx_data import errors, paths
+from spyx_data.build import registry
+from spyx_data.format import manifest as manifest_lib
+from spyx_data.read.prestage import load_split
+from spyx_data.read.verify import verify
 
 
 class FlagParser(argparse.ArgumentParser):
@@ -45,7 +46,7 @@ class FlagParser(argparse.ArgumentParser):
 def build(argv: Sequence[str]) -> int:
     """``spyx-data build DATASET ...``: ``pipelines.tonic`` (or ``pipelines.encode``) with the rest of argv."""
     if not argv or argv[0].startswith("-"):
-        names = ", ".join([*sorted(datasets.REGISTRY), "encode"])
+        names = ", ".join([*sorted(registry.REGISTRY), "encode"])
         raise errors.UsageError(f"say what to build: spyx-data build DATASET [flags], DATASET one of {names}")
     try:
         from pipelines import encode, tonic
@@ -54,7 +55,7 @@ def build(argv: Sequence[str]) -> int:
     dataset, rest = argv[0], list(argv[1:])
     if dataset == "encode":
         return encode.main(rest, prog="spyx-data build encode")
-    datasets.get(dataset)  # an unknown name is a one-line error
+    registry.get(dataset)  # an unknown name is a one-line error
     return tonic.main(rest, dataset=dataset, prog=f"spyx-data build {dataset}")
 
 
@@ -158,7 +159,7 @@ def info(directory: str) -> str:
 def plot(directory: str, split: str, output: str, index: int | None, label: int | None) -> str:
     """Write a PNG of sample ``index``, or of the average raster of class ``label`` (audio)."""
     from spyx_data import plots
-    from spyx_data.raster import unpack_time
+    from spyx_data.build.raster import unpack_time
 
     directory = build_folder(directory)
     manifest = manifest_lib.read_manifest(directory)
@@ -180,9 +181,9 @@ def plot(directory: str, split: str, output: str, index: int | None, label: int 
 
 
 def synthetic(dataset: str, data_dir: str, samples: int, splits: Sequence[str] | None, seed: int) -> str:
-    from spyx_data import synthetic as synthetic_lib
+    from spyx_data.build import synthetic as synthetic_lib
 
-    info_ = datasets.get(dataset)
+    info_ = registry.get(dataset)
     written = [synthetic_lib.write(dataset, data_dir, split, samples, seed) for split in (splits or info_.splits)]
     return "wrote " + ", ".join(sorted(set(written)))
 
@@ -207,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     which.add_argument("--class", dest="label", type=int, help="draw the average raster of this class")
     p.add_argument("--output", required=True, help="the PNG to write")
     p = commands.add_parser("synthetic", help="write format-exact synthetic data that tonic reads")
-    p.add_argument("dataset", choices=sorted(datasets.REGISTRY))
+    p.add_argument("dataset", choices=sorted(registry.REGISTRY))
     p.add_argument("--data_dir", required=True)
     p.add_argument("--samples", type=int, required=True, help="per split (in all for ncaltech101)")
     p.add_argument("--splits", default=None, help="comma-separated (default: all)")

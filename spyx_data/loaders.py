@@ -12,11 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from spyx_data import datasets, inputs, paths, sharding
-from spyx_data import manifest as manifest_lib
+from spyx_data import paths
+from spyx_data.build import inputs, registry
 from spyx_data.errors import BuildError, ManifestError, NoBuild
-from spyx_data.prestage import check_batches, prestage
-from spyx_data.sources import SplitSource
+from spyx_data.format import manifest as manifest_lib
+from spyx_data.format import plan
+from spyx_data.read.prestage import check_batches, prestage
+from spyx_data.read.split import SplitSource
 
 State = collections.namedtuple("State", "obs labels")
 log = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ def _allow_grain_workers() -> None:
 def read_batch(dataset: Any, indices: np.ndarray) -> dict[str, np.ndarray]:
     """Samples ``indices`` of ``dataset`` stacked into one batch dict.
 
-    Uses ``dataset.read_batch`` when it has one (:class:`~spyx_data.sources.SplitSource` reads
+    Uses ``dataset.read_batch`` when it has one (:class:`~spyx_data.read.split.SplitSource` reads
     and decodes a whole batch at once), else ``dataset[i]`` for each index.
     """
     if hasattr(dataset, "read_batch"):
@@ -169,7 +171,7 @@ class ShardLoader:
 
     By default the build lives under ``download_dir/spyx_data``, in the folder the pipeline
     names for this dataset, ``options`` and the content of tonic's files in ``download_dir``
-    (:mod:`spyx_data.inputs`; a start hashes only files that changed since the last, and a
+    (:mod:`spyx_data.build.inputs`; a start hashes only files that changed since the last, and a
     ``stat`` each otherwise). If that folder holds no build, the pipeline runs locally once, on
     those files (tonic downloads them if missing); that needs the ``build`` extra. So data that
     changed is built anew, never served from the old build. Without the raw files in
@@ -197,7 +199,7 @@ class ShardLoader:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
-        info = datasets.get(dataset)
+        info = registry.get(dataset)
         spec = info.spec(**options)
         located = {split: paths.join(download_dir, info.locations[split]) for split in info.splits}
         present = all(paths.exists(path) for path in located.values())
@@ -233,7 +235,7 @@ class ShardLoader:
 
 def _default_key(spec: Any, located: dict[str, str], digests: dict[str, str]) -> manifest_lib.BuildKey:
     """The key of the build ``pipelines.tonic`` makes of ``spec`` by default from these sources."""
-    return manifest_lib.build_key(spec, located, digests, None, sharding.writer_options())
+    return manifest_lib.build_key(spec, located, digests, None, plan.writer_options())
 
 
 def _find_build(
@@ -352,7 +354,7 @@ class NMNIST_loader(ShardLoader):
         self.act_shape = (10,)
 
 
-def _build(info: datasets.DatasetInfo, spec: Any, download_dir: str, root: str) -> manifest_lib.Manifest:
+def _build(info: registry.DatasetInfo, spec: Any, download_dir: str, root: str) -> manifest_lib.Manifest:
     """Build ``spec`` from tonic's files in ``download_dir`` into ``root`` with the pipeline."""
     try:
         from pipelines import tonic

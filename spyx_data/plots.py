@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from spyx_data.manifest import Manifest
-from spyx_data.raster import unpack_time
+from spyx_data.build.raster import unpack_time
+from spyx_data.format.manifest import Manifest
 
 DPI = 100
 

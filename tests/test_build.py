@@ -11,15 +11,16 @@ import tonic
 
 import spyx_data
 from pipelines import shd
-from spyx_data import manifest as manifest_lib
-from spyx_data import raster, records, synthetic
-from spyx_data.sources import read_shard
+from spyx_data.build import raster, synthetic
+from spyx_data.format import manifest as manifest_lib
+from spyx_data.format import records
+from spyx_data.read.split import read_shard
 
 from .conftest import NUM_SHARDS, TEST, TRAIN, build_dir, files, manifests_under
 
 
 def expected_raster(events, sample_T=128, channels=128, duration_us=1_000_000):
-    """The raster rule written out independently of spyx_data.raster, on tonic's events."""
+    """The raster rule written out independently of spyx_data.build.raster, on tonic's events."""
     inside = events["t"] < duration_us
     dense = np.zeros((sample_T, channels), np.uint8)
     dense[events["t"][inside] * sample_T // duration_us, events["x"][inside] * channels // 700] = 1
@@ -213,7 +214,7 @@ def test_a_missing_h5_dataset_is_named(tmp_path):
 
 
 def test_reading_reopens_the_h5_file_without_changing_a_sample(shd_data, monkeypatch):
-    from spyx_data.heidelberg import AudioFile, AudioSpec
+    from spyx_data.build.heidelberg import AudioFile, AudioSpec
 
     path = synthetic.shd_path(shd_data, "train")
     whole = AudioSpec().open("train", path)
@@ -274,9 +275,9 @@ def write_as_tonics_tests_do(path, n, events, times_dtype, label_dtype, extra):
      ("ssc", np.float16, np.int64, True)],
 )
 def test_every_layout_tonic_reads_is_read_as_tonic_reads_it(tmp_path, dataset, times_dtype, label_dtype, extra):
-    from spyx_data import datasets
+    from spyx_data.build import registry
 
-    info = datasets.get(dataset)
+    info = registry.get(dataset)
     split = "train"
     path = os.path.join(tmp_path, info.locations[split])
     write_as_tonics_tests_do(path, 12, 100, times_dtype, label_dtype, extra)

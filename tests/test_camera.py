@@ -6,7 +6,8 @@ import tonic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spyx_data import camera, events, paths, raster, synthetic
+from spyx_data import paths
+from spyx_data.build import camera, events, raster, synthetic
 
 SENSOR = (6, 4, 2)  # tonic order (W, H, P): 6 columns, 4 rows
 

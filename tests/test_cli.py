@@ -13,7 +13,8 @@ import pytest
 
 from pipelines import build as build_lib
 from pipelines import shd
-from spyx_data import cli, synthetic
+from spyx_data import cli
+from spyx_data.build import synthetic
 
 from .conftest import TEST, TRAIN, build_dir
 

@@ -17,7 +17,7 @@ from pipelines import encode
 from pipelines.transforms import EncodeFn
 from runners.local import pipeline_options
 from spyx_data import functional as F
-from spyx_data import raster
+from spyx_data.build import raster
 
 from .conftest import build_dir, files, manifests_under
 

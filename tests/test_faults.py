@@ -16,11 +16,12 @@ from hypothesis import strategies as st
 
 import spyx_data
 from pipelines import shd
-from spyx_data import manifest as manifest_lib
-from spyx_data import records, synthetic
 from spyx_data.__main__ import main as spyx_main
-from spyx_data.sources import ShardError
-from spyx_data.verify import verify
+from spyx_data.build import synthetic
+from spyx_data.format import manifest as manifest_lib
+from spyx_data.format import records
+from spyx_data.read.split import ShardError
+from spyx_data.read.verify import verify
 
 from .conftest import files, manifests_under
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spyx_data import manifest as m
-from spyx_data import records, sharding
+from spyx_data.format import manifest as m
+from spyx_data.format import plan, records
 
 
 def example(paths=("train-00000-of-00002.array_record", "train-00001-of-00002.array_record")):
@@ -95,9 +95,9 @@ def test_read_manifest_without_a_build(tmp_path):
 def test_shard_ranges_cover_every_index_once_in_order(n, k):
     if k > n:
         with pytest.raises(ValueError):
-            sharding.shard_ranges(n, k)
+            plan.shard_ranges(n, k)
         return
-    ranges = sharding.shard_ranges(n, k)
+    ranges = plan.shard_ranges(n, k)
     assert ranges[0][0] == 0 and ranges[-1][1] == n
     assert all(a < b for a, b in ranges)
     assert all(ranges[i][1] == ranges[i + 1][0] for i in range(k - 1))
@@ -106,8 +106,8 @@ def test_shard_ranges_cover_every_index_once_in_order(n, k):
 
 
 def test_default_shard_count_targets_the_shard_size_and_enough_work():
-    assert sharding.default_num_shards(10, 2096) == 1
-    assert sharding.default_num_shards(600, 2096) == 2  # two shards of 300 samples
-    assert sharding.default_num_shards(8156, 2096) == 8  # 17 MB of SHD train: 8 shards, not 3 of 8 MiB
-    assert sharding.default_num_shards(60000, 11608) == 84  # N-MNIST train: 8 MiB shards
-    assert sharding.shard_name("train", 3, 8) == "train-00003-of-00008.array_record"
+    assert plan.default_num_shards(10, 2096) == 1
+    assert plan.default_num_shards(600, 2096) == 2  # two shards of 300 samples
+    assert plan.default_num_shards(8156, 2096) == 8  # 17 MB of SHD train: 8 shards, not 3 of 8 MiB
+    assert plan.default_num_shards(60000, 11608) == 84  # N-MNIST train: 8 MiB shards
+    assert plan.shard_name("train", 3, 8) == "train-00003-of-00008.array_record"

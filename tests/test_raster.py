@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spyx_data import raster
+from spyx_data.build import raster
 
 
 def shd(times, units, sample_T=128, channels=128, duration_us=1_000_000):

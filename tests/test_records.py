@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spyx_data import records
+from spyx_data.format import records
 
 
 @settings(max_examples=50, deadline=None)

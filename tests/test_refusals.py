@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 import spyx_data
-from spyx_data import inputs, synthetic
-from spyx_data import manifest as manifest_lib
+from spyx_data.build import inputs, synthetic
 from spyx_data.errors import BuildError, ShardError
-from spyx_data.verify import verify
+from spyx_data.format import manifest as manifest_lib
+from spyx_data.read.verify import verify
 
 from .conftest import NUM_SHARDS, TEST, TRAIN, build_dir, manifests_under
 
@@ -213,7 +213,7 @@ def test_a_manifest_whose_counts_were_edited_consistently_drops_no_record_silent
 
 
 def test_a_flipped_label_bit_is_refused_by_every_reader(copy):
-    from spyx_data import riegeli
+    from spyx_data.format import riegeli
 
     manifest = manifest_lib.read_manifest(str(copy))
     shard = manifest.split("train").shards[0]

@@ -10,7 +10,7 @@ import tonic
 
 import spyx_data
 from pipelines import tonic as tonic_pipeline
-from spyx_data import datasets, raster, synthetic
+from spyx_data.build import raster, registry, synthetic
 
 from .conftest import build_dir, files, manifests_under
 
@@ -18,7 +18,7 @@ PER_SPLIT = 24
 
 
 def expected_frames(events, info, sample_T, duration_us, spatial_factor=1, merge_polarity=False, channels=128):
-    """The raster rules written out independently of spyx_data.raster, on tonic's events."""
+    """The raster rules written out independently of spyx_data.build.raster, on tonic's events."""
     keep = events["t"] < duration_us
     t = events["t"][keep].astype(np.int64) * sample_T // duration_us
     if info.is_audio:
@@ -53,7 +53,7 @@ def builds(tmp_path_factory):
     """Each registry dataset written as a synthetic fixture and built with its defaults."""
     root = tmp_path_factory.mktemp("registry")
     out = {}
-    for name in sorted(datasets.REGISTRY):
+    for name in sorted(registry.REGISTRY):
         data_dir = str(root / "data")
         manifest = tonic_pipeline.run(
             [
@@ -67,9 +67,9 @@ def builds(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("name", sorted(datasets.REGISTRY))
+@pytest.mark.parametrize("name", sorted(registry.REGISTRY))
 def test_build_equals_tonic_rasterised_directly(builds, name):
-    info = datasets.get(name)
+    info = registry.get(name)
     data_dir, output_dir, manifest = builds[name]
     assert manifest.dataset == name and sorted(manifest.splits) == sorted(info.splits)
     duration_us = info.duration_ms * 1000
@@ -115,7 +115,7 @@ def test_worker_count_does_not_change_the_bytes(builds, tmp_path):
 
 def test_camera_options_equal_tonic_with_the_same_options(builds, tmp_path):
     data_dir, _, _ = builds["nmnist"]
-    info = datasets.get("nmnist")
+    info = registry.get("nmnist")
     manifest = tonic_pipeline.run([
         "--dataset=nmnist", f"--data_dir={data_dir}", f"--output_dir={tmp_path}", "--splits=test",
         "--spatial_factor=3", "--merge_polarity", "--first_saccade_only", "--sample_T=10", "--duration_ms=150",
@@ -219,7 +219,7 @@ def test_unknown_dataset_and_foreign_options_are_refused(tmp_path, capsys):
 
 @pytest.mark.parametrize("dtype", [np.int64, np.int16, np.float32])
 def test_gesture_recordings_as_tonics_tests_write_them_are_read_as_tonic_reads_them(tmp_path, dtype):
-    info = datasets.get("dvsgesture")
+    info = registry.get("dvsgesture")
     folder = tmp_path / info.locations["test"] / "user24_led"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
@@ -241,7 +241,7 @@ def test_gesture_recordings_as_tonics_tests_write_them_are_read_as_tonic_reads_t
 def test_int16_milliseconds_are_widened_before_scaling():
     import io
 
-    from spyx_data.events import read_npy_columns
+    from spyx_data.build.events import read_npy_columns
 
     buffer = io.BytesIO()
     np.save(buffer, np.array([[1, 2, 1, 5000]], np.int16))  # x, y, p, t = 5 s
@@ -268,6 +268,6 @@ PINNED_NAMES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(datasets.REGISTRY))
+@pytest.mark.parametrize("name", sorted(registry.REGISTRY))
 def test_the_default_build_of_every_dataset_keeps_its_name(builds, name):
     assert os.path.basename(builds[name][1]) == PINNED_NAMES[name]

@@ -9,9 +9,9 @@ import pytest
 from array_record.python.array_record_module import ArrayRecordWriter
 
 import spyx_data
-from spyx_data import manifest as manifest_lib
-from spyx_data import records, riegeli
-from spyx_data.sources import ShardError, iter_shard, read_shard
+from spyx_data.format import manifest as manifest_lib
+from spyx_data.format import records, riegeli
+from spyx_data.read.split import ShardError, iter_shard, read_shard
 
 
 def write_shard(path, rows: np.ndarray, options: str = riegeli.WRITER_OPTIONS) -> str:
@@ -140,7 +140,7 @@ def test_a_flipped_record_bit_needs_verify_to_be_caught(copy):
 def test_reading_threads_and_compressed_shards_give_the_same_split(shd_build, shd_data, tmp_path, monkeypatch):
     obs, labels = spyx_data.load_split(shd_build, "train", start=20, stop=250)
     assert obs.ctypes.data % 64 == 0  # so that jax.device_put on CPU need not copy
-    monkeypatch.setattr(importlib.import_module("spyx_data.prestage"), "BYTES_PER_THREAD", 1)
+    monkeypatch.setattr(importlib.import_module("spyx_data.read.prestage"), "BYTES_PER_THREAD", 1)
     threaded_obs, threaded_labels = spyx_data.load_split(shd_build, "train", start=20, stop=250)
     np.testing.assert_array_equal(threaded_obs, obs)
     np.testing.assert_array_equal(threaded_labels, labels)

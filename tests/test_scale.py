@@ -14,7 +14,8 @@ from pipelines import shd
 from pipelines.transforms import BuildShards
 from runners import presets
 from runners.local import pipeline_options
-from spyx_data import datasets, sharding
+from spyx_data.build import registry
+from spyx_data.format import plan
 
 from . import memfs
 from .conftest import NUM_SHARDS, TEST, TRAIN, build_dir, files
@@ -32,7 +33,7 @@ def offline_gcp(monkeypatch):
 def test_dataflow_translation_has_the_build_stages_and_the_image(offline_gcp):
     argv = presets.expand(["--preset=dataflow", f"--sdk_container_image={IMAGE}", *DATAFLOW])
     pipeline = beam.Pipeline(options=pipeline_options(argv))
-    spec = datasets.get("shd").spec()
+    spec = registry.get("shd").spec()
     _ = pipeline | "BuildShards" >> BuildShards(
         spec, {"train": "gs://b/raw/SHD/shd_train.h5", "test": "gs://b/raw/SHD/shd_test.h5"}, {}, "gs://b/out",
         "group_size:1,uncompressed",
@@ -118,7 +119,7 @@ def test_prestage_hosts_are_disjoint_cover_the_split_and_stay_in_lockstep(shd_bu
         shapes.add(obs.shape)
         kept = np.asarray(mask).ravel()
         host_rows = [rows[o.tobytes()] for o in np.asarray(obs).reshape(-1, 16, 128)[kept]]
-        start, stop = sharding.host_range(TRAIN, host, 4)
+        start, stop = plan.host_range(TRAIN, host, 4)
         assert host_rows == list(range(start, stop))  # its contiguous part, in order
         assert np.asarray(labels).ravel()[kept].tolist() == all_labels[start:stop].tolist()
         seen += host_rows

@@ -25,14 +25,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from spyx_data import datasets, paths
+from spyx_data.build import registry
+
+from spyx_data import paths
 from spyx_data.errors import InputError, UsageError
-from spyx_data.events import ATIS_EVENT_BYTES
-from spyx_data.raster import HEIDELBERG_UNITS
+from spyx_data.build.events import ATIS_EVENT_BYTES
+from spyx_data.build.raster import HEIDELBERG_UNITS
 
 SPLIT_IDS = {"train": 0, "test": 1, "valid": 2}
 NUM_SPEAKERS = 12
-GENERATOR = "spyx_data.synthetic/1"
+GENERATOR = "spyx_data.synthetic/1"  # an identifier in the files written: unchanged by moves
 #: Class folders of the N-Caltech101 fixture (a few real ones; labels are their sorted order).
 NCALTECH101_FIXTURE_CLASSES = ("BACKGROUND_Google", "Faces_easy", "accordion", "airplanes", "anchor")
 GESTURE_LIGHTING = ("fluorescent", "fluorescent_led", "lab", "led", "natural")
@@ -41,7 +43,7 @@ MARKER = ".spyx_synthetic"
 
 def location(name: str, data_dir: str, split: str) -> str:
     """Where tonic keeps ``split`` of dataset ``name`` under ``data_dir`` (a local path or a URL)."""
-    return paths.join(data_dir, datasets.get(name).locations[split])
+    return paths.join(data_dir, registry.get(name).locations[split])
 
 
 def shd_path(data_dir: str, split: str) -> str:
@@ -96,7 +98,7 @@ def camera_sample(
 
 
 def encode_atis_bin(t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray) -> bytes:
-    """The 5-byte ATIS encoding (see :func:`spyx_data.events.read_atis_bin`) of events with
+    """The 5-byte ATIS encoding (see :func:`spyx_data.build.events.read_atis_bin`) of events with
     ``t < 2**23`` us, x and y < 256, p in {0, 1}; no overflow markers."""
     t = np.asarray(t, dtype=np.int64)
     if t.size and (t.max() >= 2**23 or min(t.min(), np.min(x), np.min(y)) < 0 or max(np.max(x), np.max(y)) > 255):
@@ -118,7 +120,7 @@ def write(name: str, data_dir: str, split: str, num_samples: int, seed: int = 0)
     """
     if num_samples < 1:
         raise UsageError(f"num_samples must be >= 1, got {num_samples}")
-    info = datasets.get(name)
+    info = registry.get(name)
     if info.seeded_split:
         split = info.splits[0]
     where = location(name, data_dir, split)
@@ -135,7 +137,7 @@ def write(name: str, data_dir: str, split: str, num_samples: int, seed: int = 0)
     return where
 
 
-def _recordings(info: datasets.DatasetInfo, split: str, n: int, seed: int):
+def _recordings(info: registry.DatasetInfo, split: str, n: int, seed: int):
     """``(path parts, file bytes)`` of each synthetic recording of a camera dataset."""
     width, height, _ = info.sensor
     duration_us = info.duration_ms * 1000
@@ -185,7 +187,7 @@ def write_heidelberg(
     path: str,
     samples: Sequence[tuple[np.ndarray, np.ndarray, int, int]],
     attrs: dict | None = None,
-    class_names: Sequence[str] = datasets.SHD_CLASSES,
+    class_names: Sequence[str] = registry.SHD_CLASSES,
 ) -> None:
     """Write ``(times s, units, label, speaker)`` samples as a Heidelberg h5 file at ``path``.
 
@@ -232,7 +234,7 @@ def synthetic_params(name: str, data_dir: str, split: str) -> dict | None:
     where = location(name, data_dir, split)
     if not paths.exists(where):
         return None
-    if datasets.get(name).is_audio:
+    if registry.get(name).is_audio:
         import h5py
 
         try:

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from spyx_data import sharding
+from spyx_data.format import plan
 
 BLOCK_BYTES = 1 << 16
 BLOCK_HEADER_BYTES = 24
@@ -37,7 +37,7 @@ FILE_SIGNATURE = bytes.fromhex(
     "0000000000000000e19f13c0e9b1c37273000000000000000000000000000000"
 )
 #: Writer options whose files this module reads.
-WRITER_OPTIONS = sharding.writer_options("uncompressed")
+WRITER_OPTIONS = plan.writer_options("uncompressed")
 #: Bytes read at a time (one ``preadv``; Linux takes at most 1024 buffers, two per block).
 PIECE_BYTES = 4 << 20
 

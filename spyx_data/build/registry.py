@@ -3,7 +3,7 @@
 An entry says where tonic keeps each split (relative to tonic's ``save_to``), which tonic class
 downloads it, the sensor, the classes, the default window and, for camera datasets, how a
 recording file decodes and is labelled. Adding a dataset means adding an entry here (and a
-synthetic fixture writer in :mod:`spyx_data.synthetic` so that it is tested).
+synthetic fixture writer in :mod:`spyx_data.build.synthetic` so that it is tested).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from spyx_data import camera, events, heidelberg
+from spyx_data.build import camera, events, heidelberg
 from spyx_data.errors import UsageError
 
 HEIDELBERG_SENSOR = (700, 1, 1)

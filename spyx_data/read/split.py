@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from spyx_data import manifest as manifest_lib
-from spyx_data import paths, riegeli
+from spyx_data import paths
 from spyx_data.errors import RecordError, ShardError
+from spyx_data.format import manifest as manifest_lib
+from spyx_data.format import riegeli
 
 
 def _open_shard(path: str, shard: manifest_lib.ShardInfo):
@@ -57,7 +58,7 @@ def check_checksum(path: str, shard: manifest_lib.ShardInfo) -> None:
     Raises:
         ShardError: naming ``path``, when it differs from the manifest's.
     """
-    from spyx_data.verify import sha256_of
+    from spyx_data.read.verify import sha256_of
 
     digest, _ = sha256_of(path)
     if digest != shard.sha256:
@@ -74,15 +75,15 @@ def iter_shard(
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Records ``[begin, end)`` of one shard of ``manifest``'s build (default all), in order, in pieces.
 
-    A local shard written with :data:`spyx_data.riegeli.WRITER_OPTIONS` (how builds write
+    A local shard written with :data:`spyx_data.format.riegeli.WRITER_OPTIONS` (how builds write
     uncompressed shards; ``writer_options`` defaults to the manifest's), of the size the manifest
     says, is read straight from its byte layout, a few MiB per ``preadv``
-    (:func:`spyx_data.riegeli.iter_records`): every chunk header's fields are checked, and when
+    (:func:`spyx_data.format.riegeli.iter_records`): every chunk header's fields are checked, and when
     the range ends at the shard's last record, that no record follows it; Riegeli's hashes are
     not (the readers' ``verify`` checks the shard's sha256). Any other shard, and the rest of one
     whose layout differs, goes through ArrayRecord's reader, which checks the hashes and the
     record count. Either way every record is checked as belonging to the build
-    (:meth:`spyx_data.manifest.Manifest.check_records`: layout, that record ``k`` holds source
+    (:meth:`spyx_data.format.manifest.Manifest.check_records`: layout, that record ``k`` holds source
     index ``shard.first_index + k``, the build id, the label range).
 
     Yields:
@@ -115,7 +116,7 @@ def iter_shard(
 
 
 def _readable_directly(path: str, shard: manifest_lib.ShardInfo, writer_options: str | None) -> bool:
-    """Whether :func:`spyx_data.riegeli.iter_records` may read this shard: a local file written
+    """Whether :func:`spyx_data.format.riegeli.iter_records` may read this shard: a local file written
     with its writer options, of the manifest's size."""
     if writer_options != riegeli.WRITER_OPTIONS or paths.is_remote(path) or not hasattr(os, "preadv"):
         return False

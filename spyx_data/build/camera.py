@@ -16,10 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from spyx_data import paths, raster, records
+from spyx_data import paths
+
+from spyx_data.build import raster
+
+from spyx_data.format import records
 from spyx_data.errors import InputError
-from spyx_data.events import Events
-from spyx_data.records import Block
+from spyx_data.build.events import Events
+from spyx_data.format.records import Block
 
 #: Rasterise and encode this many recordings per block.
 BLOCK = 64
@@ -115,7 +119,7 @@ class CameraSpec(raster.TimeWindow):
 
     @property
     def source_suffix(self) -> str:
-        """A source is the folder of these files (see :func:`spyx_data.inputs.fingerprint`)."""
+        """A source is the folder of these files (see :func:`spyx_data.build.inputs.fingerprint`)."""
         return self.files.suffix
 
     @property

@@ -6,9 +6,9 @@ import dataclasses
 import hashlib
 from collections.abc import Iterator
 
-from spyx_data import manifest as manifest_lib
 from spyx_data import paths
 from spyx_data.errors import ManifestError, NoBuild, RecordError
+from spyx_data.format import manifest as manifest_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +40,7 @@ def sha256_of(path: str) -> tuple[str, int]:
 
 def check_shard(path: str, shard: manifest_lib.ShardInfo, manifest: manifest_lib.Manifest) -> Iterator[Problem]:
     """Every problem of one shard: missing, wrong size or checksum, unreadable records, records
-    that do not belong to the build (:meth:`~spyx_data.manifest.Manifest.check_records`: the
+    that do not belong to the build (:meth:`~spyx_data.format.manifest.Manifest.check_records`: the
     layout, the index of their place in the split, the build id, the label range)."""
     from array_record.python.array_record_module import ArrayRecordReader
 
@@ -80,7 +80,7 @@ def verify(directory: str) -> tuple[manifest_lib.Manifest | None, list[Problem]]
         raise
     except ManifestError as e:
         return None, [Problem(None, None, str(e))]
-    from spyx_data.prestage import progress_bar
+    from spyx_data.read.prestage import progress_bar
 
     problems = []
     with progress_bar(sum(info.num_records for info in manifest.splits.values()), "verify") as bar:

@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from spyx_data import manifest as manifest_lib
-from spyx_data import paths, sharding
-from spyx_data.sources import check_checksum, iter_shard
+from spyx_data import paths
+from spyx_data.format import manifest as manifest_lib
+from spyx_data.format import plan
+from spyx_data.read.split import check_checksum, iter_shard
 
 #: Records a reading thread is started for.
 BYTES_PER_THREAD = 32 << 20
@@ -28,7 +29,7 @@ def load_split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Records ``[start, stop)`` of a split (default all) in source order, in host memory.
 
-    Only the shards overlapping the range are read (:func:`spyx_data.sources.iter_shard`:
+    Only the shards overlapping the range are read (:func:`spyx_data.read.split.iter_shard`:
     record headers are checked, and the records' place in the split; Riegeli's hashes are not
     on the direct path), in a thread per ``BYTES_PER_THREAD`` of records, up to one per core
     (starting threads costs more than it gains on smaller reads).
@@ -132,7 +133,7 @@ def prestage(
     """Load a split onto JAX devices, cut into batches, in source order.
 
     On several hosts each reads its own contiguous part of the split
-    (:func:`spyx_data.sharding.host_range`): the parts are disjoint and together cover the
+    (:func:`spyx_data.format.plan.host_range`): the parts are disjoint and together cover the
     split. Every host gets the same number of batches, so training steps stay in lockstep.
 
     Args:
@@ -167,7 +168,7 @@ def prestage(
     process_count = jax.process_count() if process_count is None else process_count
     manifest = manifest_lib.read_manifest(directory)
     n = manifest.split(split).num_records
-    parts = [sharding.host_range(n, h, process_count) for h in range(process_count)]
+    parts = [plan.host_range(n, h, process_count) for h in range(process_count)]
     sizes = [stop - start for start, stop in parts]
     n_batches = min(sizes) // batch_size if drop_remainder else -(-max(sizes) // batch_size)
     check_batches(n_batches, f"split {split!r}", min(sizes), batch_size)

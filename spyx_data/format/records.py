@@ -9,7 +9,7 @@ A record is a 56-byte little-endian header followed by the packed raster::
     8       int32     label
     12      uint32    sample_T   time bins before packing
     16      uint64    index      position of the sample in its source split
-    24      uint64    build      the build the record belongs to (:attr:`spyx_data.manifest.BuildKey.build_id`)
+    24      uint64    build      the build the record belongs to (:attr:`spyx_data.format.manifest.BuildKey.build_id`)
     32      6 uint32  dims       feature dims, unused trailing entries are 1
     56      uint8[]   obs        raster bit-packed along time: [ceil(sample_T / 8), *dims]
 
@@ -25,8 +25,8 @@ import functools
 
 import numpy as np
 
+from spyx_data.build.raster import RasterCounts, packed_length
 from spyx_data.errors import RecordError
-from spyx_data.raster import RasterCounts, packed_length
 
 MAGIC = b"SPXR"
 VERSION = 2

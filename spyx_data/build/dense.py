@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from spyx_data import functional as F
-from spyx_data import paths, records
+from spyx_data import paths
+from spyx_data.format import records
 from spyx_data.errors import InputError
-from spyx_data.raster import RasterCounts, pack_time
-from spyx_data.records import Block
+from spyx_data.build.raster import RasterCounts, pack_time
+from spyx_data.format.records import Block
 
 ENCODERS = {"rate": F.Rate, "latency": F.Latency, "angle": F.Angle}
 #: Encode this many samples per block.
@@ -48,7 +49,7 @@ class EncodeSpec:
     seed: int = 0
     dataset: str = "dense"
 
-    source_suffix = None  # a source is one file (see spyx_data.inputs.fingerprint)
+    source_suffix = None  # a source is one file (see spyx_data.build.inputs.fingerprint)
 
     @property
     def layout(self) -> records.RecordLayout:

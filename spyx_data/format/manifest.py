@@ -40,8 +40,9 @@ from typing import Any
 
 import numpy as np
 
-from spyx_data import paths, records, sharding
+from spyx_data import paths
 from spyx_data.errors import ManifestError, NoBuild, UsageError
+from spyx_data.format import plan, records
 
 MANIFEST_NAME = "manifest.json"
 FORMAT = "spyx-data"
@@ -66,7 +67,7 @@ class ShardInfo:
 @dataclasses.dataclass(frozen=True)
 class SourceInfo:
     """What a split was built from: its files, their bytes, a ``sha256`` of their content
-    (:func:`spyx_data.inputs.fingerprint`) and whether spyx-data wrote it as synthetic data."""
+    (:func:`spyx_data.build.inputs.fingerprint`) and whether spyx-data wrote it as synthetic data."""
 
     files: int
     bytes: int
@@ -160,7 +161,7 @@ class Manifest:
     def check_records(self, found: np.ndarray, first_index: int | None = None) -> np.ndarray:
         """``found`` (structured records of :attr:`layout`) checked as belonging to this build:
         layout, source indices from ``first_index``, build id and label range
-        (:meth:`spyx_data.records.RecordLayout.check`)."""
+        (:meth:`spyx_data.format.records.RecordLayout.check`)."""
         return self.layout.check(found, first_index, self.build_key.build_id, self.num_classes)
 
     def decode(self, buffer: bytes | memoryview, first_index: int | None = None) -> np.ndarray:
@@ -269,9 +270,9 @@ def _parse_split(name: str, doc: dict) -> SplitInfo:
         path = shard.path
         if not isinstance(path, str) or posixpath.isabs(path) or ".." in path.split("/") or "\\" in path or ":" in path:
             raise ManifestError(f"split {name!r}: shard path {path!r} leaves the dataset directory")
-        if path != sharding.shard_name(name, k, len(shards)):
+        if path != plan.shard_name(name, k, len(shards)):
             raise ManifestError(f"split {name!r}: shard {k} of {len(shards)} is {path!r}, not "
-                                f"{sharding.shard_name(name, k, len(shards))!r}")
+                                f"{plan.shard_name(name, k, len(shards))!r}")
         if not isinstance(shard.sha256, str) or not _SHA256.fullmatch(shard.sha256):
             raise ManifestError(f"split {name!r}: shard {path!r} has no sha256 of 64 hex digits")
         if shard.first_index != next_index:

@@ -22,9 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from spyx_data import paths, raster, records
+from spyx_data import paths
+
+from spyx_data.build import raster
+
+from spyx_data.format import records
 from spyx_data.errors import InputError
-from spyx_data.records import Block
+from spyx_data.format.records import Block
 
 #: Read this many samples per h5 slice (slicing vlen data is ~10x faster than one by one).
 BLOCK = 64
@@ -48,7 +52,7 @@ class AudioSpec(raster.TimeWindow):
     channels: int = 128
     duration_ms: int = 1000
 
-    source_suffix = None  # a source is one file (see spyx_data.inputs.fingerprint)
+    source_suffix = None  # a source is one file (see spyx_data.build.inputs.fingerprint)
 
     def __post_init__(self) -> None:
         if not 1 <= self.channels <= raster.HEIDELBERG_UNITS:
@@ -151,7 +155,7 @@ class AudioFile:
             yield self.block(first, min(first + BLOCK, stop))
 
     def block(self, start: int, stop: int) -> Block:
-        """Rasterise samples ``[start, stop)`` into a :class:`~spyx_data.records.Block`.
+        """Rasterise samples ``[start, stop)`` into a :class:`~spyx_data.format.records.Block`.
 
         Raises:
             ValueError: naming the file and sample, for a label outside ``0..num_classes-1``,
