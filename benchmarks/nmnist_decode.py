@@ -42,9 +42,10 @@ def main() -> None:
     spec = registry.get("nmnist").spec()
     decoded = [events.read_atis_bin(b) for b in blobs]
 
-    def rasterise():  # in blocks, as the build does
-        for start in range(0, n, camera.BLOCK):
-            raster.camera_block(decoded[start : start + camera.BLOCK], spec.sample_T, spec.duration_us, spec.sensor)
+    def rasterise():  # in groups, as the build does
+        group = camera.FolderReader.GROUP
+        for start in range(0, n, group):
+            raster.camera_rasters(decoded[start : start + group], spec.sample_T, spec.duration_us, spec.sensor)
 
     reader = spec.open("train", root)
     stages = {
@@ -54,7 +55,7 @@ def main() -> None:
         ],
         "decode: spyx_data read_atis_bin (from bytes)": lambda: [events.read_atis_bin(b) for b in blobs],
         "rasterise into packed frames (T=40, 300 ms)": rasterise,
-        "whole reader: read + decode + rasterise + pack": lambda: list(reader.blocks(0, min(n, len(reader)))),
+        "whole reader: read + decode + rasterise + pack": lambda: list(reader.rasters(0, min(n, len(reader)))),
     }
     results = {name: median_seconds(fn, args.repeats) for name, fn in stages.items()}
     mean_events = np.mean([len(e.t) for e in decoded])

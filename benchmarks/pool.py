@@ -10,6 +10,6 @@ def rasterise_range(task: tuple[str, int, int]) -> int:
     path, start, stop = task
     source = AudioSpec().open("train", path)
     try:
-        return sum(len(block.labels) for block in source.blocks(start, stop))
+        return sum(len(block.labels) for block in source.rasters(start, stop))
     finally:
         source.close()

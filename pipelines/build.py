@@ -34,6 +34,7 @@ from runners import local, presets
 from runners.worker import WORKERS_ENV
 from spyx_data import errors, paths
 from spyx_data.build import inputs as spyx_inputs
+from spyx_data.build.contracts import BuildSpec
 from spyx_data.cli import FlagParser, run_command
 from spyx_data.errors import BuildError, Interrupted, UsageError
 from spyx_data.format import manifest as manifest_lib
@@ -143,7 +144,7 @@ def add_window_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build(
-    spec: Any,
+    spec: BuildSpec,
     inputs: dict[str, str],
     output_root: str,
     beam_argv: Sequence[str],

@@ -19,11 +19,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from pipelines import build as build_lib
 from spyx_data import paths
 from spyx_data.build import registry, synthetic
+from spyx_data.build.contracts import BuildSpec
 from spyx_data.errors import BuildError, UsageError
 from spyx_data.format import manifest as manifest_lib
 
@@ -160,7 +160,7 @@ def build_dataset(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifes
 
 def build_registered(
     info: registry.DatasetInfo,
-    spec: Any,
+    spec: BuildSpec,
     data_dir: str,
     output_root: str,
     beam_argv: Sequence[str] = (),

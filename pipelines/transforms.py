@@ -14,13 +14,9 @@ bytes therefore depend only on the data and the config, never on the runner, the
 or bundling. ``CommitManifest`` checks that every shard arrived and no source changed, moves
 the shards into the build's folder, writes ``manifest.json`` last and removes the staging folder.
 
-A dataset plugs in through a *spec* (:class:`spyx_data.build.heidelberg.AudioSpec`,
-:class:`spyx_data.build.camera.CameraSpec`, :class:`spyx_data.build.dense.EncodeSpec`): a picklable object
-with ``dataset`` (name), ``layout`` (:class:`spyx_data.format.records.RecordLayout`), ``config()``,
-``source_suffix`` (None: a source is a file; else the suffix of its files in a folder),
-``prepare()`` (imports what reading needs, once per worker) and ``open(split, location)``, which
-returns a reader with ``len()``, ``num_classes`` (labels lie in ``0..num_classes-1``),
-``blocks(start, stop)`` (-> :class:`spyx_data.format.records.Block` s in source order) and ``close()``.
+A dataset plugs in through a spec (:class:`spyx_data.build.contracts.BuildSpec`), whose
+``open(split, location)`` gives the reader of a split's source
+(:class:`spyx_data.build.contracts.SplitReader`); nothing else of a dataset is called here.
 """
 
 from __future__ import annotations
@@ -49,6 +45,7 @@ from apache_beam.metrics import Metrics
 
 from spyx_data import paths
 from spyx_data.build import inputs as spyx_inputs
+from spyx_data.build.contracts import BuildSpec, SplitReader
 from spyx_data.build.dense import encode_record
 from spyx_data.build.raster import RasterCounts
 from spyx_data.errors import BuildError, InputError, MachineError, UsageError
@@ -58,7 +55,7 @@ from spyx_data.format import plan
 log = logging.getLogger(__name__)
 COUNTERS = "spyx_data"
 PARTIAL = ".incomplete-"
-#: Set by the launcher on Ctrl-C: shard tasks running in its process stop at their next block.
+#: Set by the launcher on Ctrl-C: shard tasks running in its process stop at their next group of samples.
 STOP = threading.Event()
 
 
@@ -92,7 +89,7 @@ class PlanShards(beam.DoFn):
     """``(split, path, part, parts)`` -> a :class:`ShardTask` for every shard ``k`` of that split
     with ``k % parts == part`` (parts > 1 spreads the work on runners that cannot redistribute it)."""
 
-    def __init__(self, spec: Any, num_shards: int | None, staging_dir: str):
+    def __init__(self, spec: BuildSpec, num_shards: int | None, staging_dir: str):
         self.spec = spec
         self.num_shards = num_shards
         self.staging_dir = staging_dir
@@ -171,7 +168,7 @@ def keep_freed_memory(mmap_threshold: int = 64 << 20, trim_threshold: int = 256 
     """Let this process reuse the memory it frees instead of handing it back to the OS at once.
 
     glibc serves every allocation over 128 KiB with a fresh ``mmap`` and unmaps it on free, so the
-    rasteriser's large temporaries are page-faulted in anew for every block of samples: measured
+    rasteriser's large temporaries are page-faulted in anew for every group of samples: measured
     here, that more than doubles the time a fresh worker takes to rasterise SHD. Raising the
     thresholds (``mallopt``) keeps up to ``trim_threshold`` bytes of freed memory for reuse.
     Linux with glibc only; returns whether it took effect. Build workers call it once.
@@ -191,7 +188,7 @@ class WriteShard(beam.DoFn):
     (one open per worker, not per sample).
     """
 
-    def __init__(self, spec: Any, staging_dir: str, writer_options: str, build_id: int):
+    def __init__(self, spec: BuildSpec, staging_dir: str, writer_options: str, build_id: int):
         self.spec = spec
         self.staging_dir = staging_dir
         self.writer_options = writer_options
@@ -212,14 +209,14 @@ class WriteShard(beam.DoFn):
 
         self._array_record = array_record_module
         self.spec.prepare()
-        self._sources: dict[tuple[str, str], Any] = {}
+        self._sources: dict[tuple[str, str], SplitReader] = {}
 
     def teardown(self) -> None:
         for source in self._sources.values():
             source.close()
         self._sources.clear()
 
-    def _source(self, task: ShardTask) -> Any:
+    def _source(self, task: ShardTask) -> SplitReader:
         key = (task.split, task.path)
         if key not in self._sources:
             self._sources[key] = self.spec.open(task.split, task.path)
@@ -254,7 +251,7 @@ class WriteShard(beam.DoFn):
         info = manifest_lib.ShardInfo(task.name, task.start, task.stop - task.start, size, sha256)
         yield ShardResult(task, info, counts)
 
-    def _write_local(self, source: Any, task: ShardTask, local: str) -> RasterCounts:
+    def _write_local(self, source: SplitReader, task: ShardTask, local: str) -> RasterCounts:
         """Write the task's records to the local file ``local``; return what rasterising counted.
 
         Raises:
@@ -272,13 +269,13 @@ class WriteShard(beam.DoFn):
             except (OSError, RuntimeError) as e:  # RuntimeError: how ArrayRecord reports a failed write
                 raise MachineError(f"cannot write a shard: {e}") from e
 
-        for block in source.blocks(task.start, task.stop):
+        for group in source.rasters(task.start, task.stop):
             if STOP.is_set():
                 raise KeyboardInterrupt
-            indices = range(block.start, block.start + len(block.labels))
-            for record in layout.split(layout.encode(block.obs, block.labels, indices, self.build_id)):
+            indices = range(group.start, group.start + len(group.labels))
+            for record in layout.split(layout.encode(group.obs, group.labels, indices, self.build_id)):
                 guarded(writer.write, record)
-            counts += block.counts
+            counts += group.counts
         guarded(writer.close)  # raises when the data could not be written (a full disk, say)
         return counts
 
@@ -400,7 +397,7 @@ class BuildShards(beam.PTransform):
 
     def __init__(
         self,
-        spec: Any,
+        spec: BuildSpec,
         inputs: dict[str, str],
         sources: dict[str, spyx_inputs.Fingerprint],
         output_root: str,

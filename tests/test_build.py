@@ -218,12 +218,12 @@ def test_reading_reopens_the_h5_file_without_changing_a_sample(shd_data, monkeyp
 
     path = synthetic.shd_path(shd_data, "train")
     whole = AudioSpec().open("train", path)
-    expected = np.concatenate([b.obs for b in whole.blocks(0, TRAIN)])
+    expected = np.concatenate([b.obs for b in whole.rasters(0, TRAIN)])
     monkeypatch.setattr(AudioFile, "REOPEN_AFTER", 50)  # HDF5's cache is dropped every 50 samples
     reopened = AudioSpec().open("train", path)
     handles = set()
     blocks = []
-    for block in reopened.blocks(0, TRAIN):
+    for block in reopened.rasters(0, TRAIN):
         handles.add(id(reopened._h5))
         blocks.append(block.obs)
     np.testing.assert_array_equal(np.concatenate(blocks), expected)

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spyx_data.build import raster
+from spyx_data.format import records
 
 
 def shd(times, units, sample_T=128, channels=128, duration_us=1_000_000):
@@ -13,7 +14,7 @@ def shd(times, units, sample_T=128, channels=128, duration_us=1_000_000):
     packed, counts = raster.audio_raster(
         np.array(times, dtype=np.float64), np.array(units), sample_T, channels, duration_us
     )
-    assert packed.shape == (raster.packed_length(sample_T), channels)
+    assert packed.shape == (records.packed_length(sample_T), channels)
     return raster.unpack_time(packed, sample_T), counts
 
 
@@ -148,8 +149,8 @@ def test_a_block_equals_its_samples_one_by_one(lengths, sample_T, channels, seed
     rng = np.random.default_rng(seed)
     times = [rng.uniform(-0.0, 1.3, n).astype(np.float16) for n in lengths]
     units = [rng.integers(0, 700, n) for n in lengths]
-    packed, counts = raster.audio_block(times, units, sample_T, channels)
-    assert packed.shape == (len(lengths), raster.packed_length(sample_T), channels)
+    packed, counts = raster.audio_rasters(times, units, sample_T, channels)
+    assert packed.shape == (len(lengths), records.packed_length(sample_T), channels)
     total = raster.RasterCounts()
     for i, (t, u) in enumerate(zip(times, units)):
         one, c = raster.audio_raster(t, u, sample_T, channels)
@@ -162,7 +163,7 @@ def test_a_bad_sample_in_a_block_is_named_by_position():
     times = [np.array([0.1]), np.array([0.2, 0.3]), np.array([0.1, -0.5])]
     units = [np.array([1]), np.array([2, 800]), np.array([3, 4])]
     with pytest.raises(raster.BadSample, match="sample 1: event 1 has unit 800") as info:
-        raster.audio_block(times, units, 8, 4)
+        raster.audio_rasters(times, units, 8, 4)
     assert info.value.sample == 1
     with pytest.raises(raster.BadSample, match="sample 0: event arrays must be 1-D and equal in length"):
-        raster.audio_block([np.array([0.1, 0.2])], [np.array([1])], 8, 4)
+        raster.audio_rasters([np.array([0.1, 0.2])], [np.array([1])], 8, 4)

@@ -21,12 +21,9 @@ from spyx_data import paths
 from spyx_data.build import raster
 
 from spyx_data.format import records
+from spyx_data.build.contracts import GroupedReader, Rasters
 from spyx_data.errors import InputError
 from spyx_data.build.events import Events
-from spyx_data.format.records import Block
-
-#: Rasterise and encode this many recordings per block.
-BLOCK = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,7 +141,7 @@ class CameraSpec(raster.TimeWindow):
         return FolderReader(self, split, location)
 
 
-class FolderReader:
+class FolderReader(GroupedReader):
     """The recordings of one split, listed once; rasterises blocks of them."""
 
     def __init__(self, spec: CameraSpec, split: str, root: str):
@@ -174,9 +171,6 @@ class FolderReader:
         """Labels are in ``0..num_classes-1``."""
         return len(self.classes)
 
-    def close(self) -> None:
-        pass
-
     def path(self, index: int) -> str:
         return paths.join(self.root, *self.parts[index])
 
@@ -188,12 +182,7 @@ class FolderReader:
             events = events._replace(x=events.x - events.x.min(), y=events.y - events.y.min())
         return events
 
-    def blocks(self, start: int, stop: int) -> Iterator[Block]:
-        """Recordings ``[start, stop)`` rasterised, in order, ``BLOCK`` at a time."""
-        for first in range(start, stop, BLOCK):
-            yield self.block(first, min(first + BLOCK, stop))
-
-    def block(self, start: int, stop: int) -> Block:
+    def rasterise(self, start: int, stop: int) -> Rasters:
         """Rasterise recordings ``[start, stop)``.
 
         Raises:
@@ -211,9 +200,9 @@ class FolderReader:
                 counts += raster.RasterCounts(events=late, dropped_outside_window=late)
             recordings.append(events)
         try:
-            obs, block_counts = raster.camera_block(
+            obs, group_counts = raster.camera_rasters(
                 recordings, spec.sample_T, spec.duration_us, spec.sensor, spec.spatial_factor, spec.merge_polarity
             )
         except raster.BadSample as e:
             raise InputError(f"{self.path(start + e.sample)}: {e.reason}") from e
-        return Block(start, obs, self.labels[start:stop], counts + block_counts)
+        return Rasters(start, obs, self.labels[start:stop], counts + group_counts)

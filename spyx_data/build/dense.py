@@ -18,13 +18,11 @@ import numpy as np
 from spyx_data import functional as F
 from spyx_data import paths
 from spyx_data.format import records
+from spyx_data.build.contracts import GroupedReader, Rasters
 from spyx_data.errors import InputError
 from spyx_data.build.raster import RasterCounts, pack_time
-from spyx_data.format.records import Block
 
 ENCODERS = {"rate": F.Rate, "latency": F.Latency, "angle": F.Angle}
-#: Encode this many samples per block.
-BLOCK = 256
 
 
 def encode_record(encoder: Any, x: np.ndarray, seed: int, split: str, index: int) -> np.ndarray:
@@ -92,7 +90,7 @@ def read_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-class DenseReader:
+class DenseReader(GroupedReader):
     """One dense split, loaded once; encodes blocks of samples."""
 
     def __init__(self, spec: EncodeSpec, split: str, path: str):
@@ -109,14 +107,8 @@ class DenseReader:
         """Labels are in ``0..num_classes-1``: one more than the largest label."""
         return int(self.y.max()) + 1 if len(self.y) else 1
 
-    def close(self) -> None:
-        pass
-
-    def blocks(self, start: int, stop: int) -> Iterator[Block]:
+    def rasterise(self, start: int, stop: int) -> Rasters:
+        """Samples ``[start, stop)`` encoded."""
         spec = self.spec
-        for first in range(start, stop, BLOCK):
-            last = min(first + BLOCK, stop)
-            obs = np.stack(
-                [encode_record(spec.encoder, self.x[i], spec.seed, self.split, i) for i in range(first, last)]
-            )
-            yield Block(first, obs.reshape(len(obs), *spec.layout.packed_shape), self.y[first:last], RasterCounts())
+        obs = np.stack([encode_record(spec.encoder, self.x[i], spec.seed, self.split, i) for i in range(start, stop)])
+        return Rasters(start, obs.reshape(len(obs), *spec.layout.packed_shape), self.y[start:stop], RasterCounts())

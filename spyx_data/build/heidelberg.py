@@ -27,11 +27,8 @@ from spyx_data import paths
 from spyx_data.build import raster
 
 from spyx_data.format import records
+from spyx_data.build.contracts import GroupedReader, Rasters
 from spyx_data.errors import InputError
-from spyx_data.format.records import Block
-
-#: Read this many samples per h5 slice (slicing vlen data is ~10x faster than one by one).
-BLOCK = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +72,7 @@ class AudioSpec(raster.TimeWindow):
         return AudioFile(path, self)
 
 
-class AudioFile:
+class AudioFile(GroupedReader):
     """One open Heidelberg h5 file. Reads blocks of samples and rasterises them.
 
     The file stays open across reads; after every ``REOPEN_AFTER`` samples it is closed and
@@ -149,13 +146,8 @@ class AudioFile:
         labels = np.asarray(self._labels[start:stop], dtype=np.int64)
         return list(times), list(units), labels
 
-    def blocks(self, start: int, stop: int) -> Iterator[Block]:
-        """Samples ``[start, stop)`` rasterised, in source order, ``BLOCK`` samples at a time."""
-        for first in range(start, stop, BLOCK):
-            yield self.block(first, min(first + BLOCK, stop))
-
-    def block(self, start: int, stop: int) -> Block:
-        """Rasterise samples ``[start, stop)`` into a :class:`~spyx_data.format.records.Block`.
+    def rasterise(self, start: int, stop: int) -> Rasters:
+        """Rasterise samples ``[start, stop)`` into a :class:`~spyx_data.build.contracts.Rasters`.
 
         Raises:
             ValueError: naming the file and sample, for a label outside ``0..num_classes-1``,
@@ -168,10 +160,10 @@ class AudioFile:
             i = int(np.argmax(bad))
             raise InputError(f"{self.path}: sample {start + i}: label {labels[i]} outside 0..{spec.num_classes - 1}")
         try:
-            obs, counts = raster.audio_block(times, units, spec.sample_T, spec.channels, spec.duration_us)
+            obs, counts = raster.audio_rasters(times, units, spec.sample_T, spec.channels, spec.duration_us)
         except raster.BadSample as e:
             raise InputError(f"{self.path}: sample {start + e.sample}: {e.reason}") from e
-        return Block(start, obs, labels, counts)
+        return Rasters(start, obs, labels, counts)
 
 
 def _describe(dataset: Any) -> str:

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from spyx_data.format.records import packed_length
+
 US_PER_S = 1_000_000
 #: Input units of the Heidelberg audio datasets (SHD, SSC): cochlear channels 0..699.
 HEIDELBERG_UNITS = 700
@@ -129,7 +131,7 @@ class _Events:
             raise BadSample(sample, reason(pos - int(self.offsets[sample]), pos))
 
 
-def packed_presence_block(
+def packed_presences(
     sample: np.ndarray, bins: np.ndarray, coords: tuple[np.ndarray, ...], n: int, shape: tuple[int, ...]
 ) -> np.ndarray:
     """Binary rasters of ``n`` samples from events ``(sample, bin, *coords)``, bit-packed along
@@ -156,11 +158,11 @@ def packed_presence_block(
 
 
 def packed_presence(bins: np.ndarray, coords: tuple[np.ndarray, ...], shape: tuple[int, ...]) -> np.ndarray:
-    """One sample's packed binary raster ``uint8[ceil(T/8), *dims]`` (see :func:`packed_presence_block`)."""
-    return packed_presence_block(np.zeros(len(bins), dtype=np.int64), bins, coords, 1, shape)[0]
+    """One sample's packed binary raster ``uint8[ceil(T/8), *dims]`` (see :func:`packed_presences`)."""
+    return packed_presences(np.zeros(len(bins), dtype=np.int64), bins, coords, 1, shape)[0]
 
 
-def audio_block(
+def audio_rasters(
     times_s: Sequence[np.ndarray],
     units: Sequence[np.ndarray],
     sample_T: int,
@@ -202,7 +204,7 @@ def audio_block(
         empty_samples=int(np.count_nonzero(events.lengths == 0)),
     )
     channel = unit[keep] * channels // n_units
-    packed = packed_presence_block(
+    packed = packed_presences(
         events.sample[keep], time_bins(t_us, sample_T, duration_us), (channel,), events.n, (sample_T, channels)
     )
     return packed, counts
@@ -216,14 +218,14 @@ def audio_raster(
     duration_us: int = US_PER_S,
     n_units: int = HEIDELBERG_UNITS,
 ) -> tuple[np.ndarray, RasterCounts]:
-    """One SHD/SSC sample -> packed ``uint8[ceil(sample_T/8), channels]`` (see :func:`audio_block`).
+    """One SHD/SSC sample -> packed ``uint8[ceil(sample_T/8), channels]`` (see :func:`audio_rasters`).
 
     Raises:
         ValueError: naming the event, for a negative time, a unit out of range, or times and
             units of different lengths.
     """
     try:
-        packed, counts = audio_block([times_s], [units], sample_T, channels, duration_us, n_units)
+        packed, counts = audio_rasters([times_s], [units], sample_T, channels, duration_us, n_units)
     except BadSample as e:
         raise ValueError(e.reason) from None
     return packed[0], counts
@@ -241,7 +243,7 @@ def frame_shape(
     return (1 if merge_polarity else polarities, -(-height // f), -(-width // f))
 
 
-def camera_block(
+def camera_rasters(
     recordings: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
     sample_T: int,
     duration_us: int,
@@ -286,7 +288,7 @@ def camera_block(
     coords = (polarity, y[keep] // spatial_factor, x[keep] // spatial_factor)
     shape = (sample_T, *frame_shape(sensor, spatial_factor, merge_polarity))
     bins = time_bins(t[keep], sample_T, duration_us)
-    return packed_presence_block(events.sample[keep], bins, coords, events.n, shape), counts
+    return packed_presences(events.sample[keep], bins, coords, events.n, shape), counts
 
 
 def camera_raster(
@@ -300,14 +302,14 @@ def camera_raster(
     spatial_factor: int = 1,
     merge_polarity: bool = False,
 ) -> tuple[np.ndarray, RasterCounts]:
-    """One camera recording -> packed ``uint8[ceil(sample_T/8), P, H, W]`` (see :func:`camera_block`).
+    """One camera recording -> packed ``uint8[ceil(sample_T/8), P, H, W]`` (see :func:`camera_rasters`).
 
     Raises:
         ValueError: naming the event and the field, for an event off the sensor, a negative
             time, or arrays of different lengths.
     """
     try:
-        packed, counts = camera_block([(t_us, x, y, p)], sample_T, duration_us, sensor, spatial_factor, merge_polarity)
+        packed, counts = camera_rasters([(t_us, x, y, p)], sample_T, duration_us, sensor, spatial_factor, merge_polarity)
     except BadSample as e:
         raise ValueError(e.reason) from None
     return packed[0], counts
@@ -321,8 +323,3 @@ def pack_time(raster: np.ndarray, axis: int = 0) -> np.ndarray:
 def unpack_time(packed: np.ndarray, sample_T: int, axis: int = 0) -> np.ndarray:
     """Inverse of :func:`pack_time`: ``uint8[ceil(T/8), ...] -> uint8[T, ...]`` of 0/1, pad bits dropped."""
     return np.unpackbits(packed, axis=axis, count=sample_T, bitorder="big")
-
-
-def packed_length(sample_T: int) -> int:
-    """Bytes per packed time column: ``ceil(sample_T / 8)``."""
-    return (sample_T + 7) // 8

@@ -25,7 +25,6 @@ import functools
 
 import numpy as np
 
-from spyx_data.build.raster import RasterCounts, packed_length
 from spyx_data.errors import RecordError
 
 MAGIC = b"SPXR"
@@ -46,14 +45,9 @@ HEADER_FIELDS: list[tuple] = [
 HEADER_BYTES = np.dtype(HEADER_FIELDS).itemsize
 
 
-@dataclasses.dataclass(frozen=True)
-class Block:
-    """Rasterised source samples ``[start, start + n)``, ready to :meth:`RecordLayout.encode`."""
-
-    start: int
-    obs: np.ndarray  # uint8 [n, *packed_shape]
-    labels: np.ndarray  # int [n]
-    counts: RasterCounts
+def packed_length(sample_T: int) -> int:
+    """Bytes per packed time column: ``ceil(sample_T / 8)``."""
+    return (sample_T + 7) // 8
 
 
 @dataclasses.dataclass(frozen=True)
