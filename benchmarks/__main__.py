@@ -222,7 +222,7 @@ def compare_compressions(build: str, manifest, workdir: str, repeats: int) -> di
 
     from spyx_data.format import manifest as manifest_lib
     from spyx_data.format import plan
-    from spyx_data.read.split import read_shard
+    from spyx_data.read.shards import read_shard
 
     layout = manifest.layout
     records = [

@@ -3,14 +3,32 @@
 The reader side needs numpy, jax, grain and array-record only (no Beam, no tonic); jax and
 grain are imported when first used, so ``import spyx_data`` in a Beam worker costs numpy. The
 encoders (``rate_code``, ``RateCode``, ...) live in :mod:`spyx_data.encoders` and load it on
-first access.
+first access. The errors spyx-data raises on purpose are exported here too.
+
+The package has three wings: ``spyx_data.format`` (the records, manifest, shard plan and
+Riegeli layout: the contract between builds and readers), ``spyx_data.read`` (what a training
+job runs) and ``spyx_data.build`` (the numpy side of a build, which the Beam pipelines call);
+``import spyx_data`` loads the first two only (see docs/architecture.md).
 """
 
 import importlib
 
+from spyx_data.errors import (
+    BuildError,
+    Error,
+    InputError,
+    Interrupted,
+    MachineError,
+    ManifestError,
+    NoBuild,
+    RecordError,
+    ShardError,
+    UsageError,
+)
 from spyx_data.format.manifest import Manifest, read_manifest
 from spyx_data.format.records import RecordLayout
-from spyx_data.loaders import GrainLoader, NMNIST_loader, SHD_loader, State
+from spyx_data.loaders import NMNIST_loader, SHD_loader
+from spyx_data.read.loader import GrainLoader, State
 from spyx_data.read.prestage import batch_sharding, load_split, prestage
 from spyx_data.read.split import SplitSource, open_split
 
@@ -28,6 +46,17 @@ _ENCODERS = (
 )
 __all__ = [
     *_ENCODERS,
+    # what spyx-data raises on purpose (spyx_data.errors)
+    "BuildError",
+    "Error",
+    "InputError",
+    "Interrupted",
+    "MachineError",
+    "ManifestError",
+    "NoBuild",
+    "RecordError",
+    "ShardError",
+    "UsageError",
     "GrainLoader",
     "Manifest",
     "NMNIST_loader",

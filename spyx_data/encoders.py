@@ -5,7 +5,7 @@ The maths lives once in :mod:`spyx_data.functional`; the JAX functions here run 
 key they give the same spikes (see :mod:`spyx_data.functional` for how keys work). The Grain
 transforms are ``grain.MapTransform`` s with spyx.data's arguments and attributes, so that
 ``transform.map(record)`` works as it did; ``RateCode`` and ``ShiftAugment`` are also Grain
-``RandomMap`` s, whose ``random_map(record, rng)`` :class:`~spyx_data.loaders.GrainLoader` calls with
+``RandomMap`` s, whose ``random_map(record, rng)`` :class:`~spyx_data.read.loader.GrainLoader` calls with
 a per-record seeded generator, while ``map`` draws from a generator the transform owns (``seed=``).
 They emit spyx.data's layouts: ``RateCode`` / ``LatencyCode`` time first and bit-packed along time
 (``packed=False``: the dense 0/1 array), ``AngleCode`` the one-hot ``[..., neuron_count]``
@@ -152,7 +152,7 @@ class RateCode(_RandomTransform):
     rate-coded spikes, uint8 ``[ceil(sample_T/8), ...]`` packed (``packed=False``:
     ``[sample_T, ...]``), in ``record[output_key]``.
 
-    In a :class:`~spyx_data.loaders.GrainLoader` the key comes from Grain's per-record generator,
+    In a :class:`~spyx_data.read.loader.GrainLoader` the key comes from Grain's per-record generator,
     so the spikes are a pure function of the pipeline seed and the record index; ``map`` draws
     from the transform's own generator (``seed``). spyx.data used the global ``np.random``.
     """
@@ -211,7 +211,7 @@ class ShiftAugment(_RandomTransform):
     shape is kept.
 
     Draws like ``shift_augment(..., per_sample=True)`` on a batch of this one record, with the
-    key from Grain's per-record generator in a :class:`~spyx_data.loaders.GrainLoader`, and from
+    key from Grain's per-record generator in a :class:`~spyx_data.read.loader.GrainLoader`, and from
     the transform's own generator (``seed``) in ``map``. Works on packed ``obs`` along any axis
     but time.
     """

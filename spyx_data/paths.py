@@ -9,6 +9,7 @@ Beam is installed (wherever a build runs: any registered scheme works), else thr
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import posixpath
 from typing import BinaryIO
@@ -78,6 +79,17 @@ def subfolders_with(root: str, name: str) -> list[str]:
         found = [str(p) for p in epath.Path(root).glob(f"*/{name}")]
     folders = [f[: -len(name) - 1] for f in found]
     return sorted(f for f in folders if not f.rstrip("/").rsplit("/", 1)[-1].startswith("."))
+
+
+def sha256_of(path: str) -> tuple[str, int]:
+    """``(sha256 hex, size in bytes)`` of a file, read in 4 MiB pieces."""
+    digest = hashlib.sha256()
+    size = 0
+    with open_read(path) as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def read_bytes(path: str) -> bytes:

@@ -14,7 +14,7 @@ from pipelines import shd
 from spyx_data.build import raster, synthetic
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import records
-from spyx_data.read.split import read_shard
+from spyx_data.read.shards import read_shard
 
 from .conftest import NUM_SHARDS, TEST, TRAIN, build_dir, files, manifests_under
 

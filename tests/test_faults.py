@@ -18,9 +18,9 @@ import spyx_data
 from pipelines import shd
 from spyx_data.__main__ import main as spyx_main
 from spyx_data.build import synthetic
+from spyx_data.errors import ShardError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import records
-from spyx_data.read.split import ShardError
 from spyx_data.read.verify import verify
 
 from .conftest import files, manifests_under

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import spyx_data
+from spyx_data.errors import ShardError
 from spyx_data.format import manifest as manifest_lib
-from spyx_data.read.split import ShardError
 
 from .conftest import TEST, TRAIN
 

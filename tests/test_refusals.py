@@ -98,8 +98,8 @@ def test_a_data_error_inside_a_worker_is_one_line(tmp_path, preset):
 def test_the_digest_cache_hashes_only_files_that_changed(tmp_path, monkeypatch):
     path = synthetic.write_shd(str(tmp_path), "train", 10)
     hashed = []
-    read = inputs._sha256_of
-    monkeypatch.setattr(inputs, "_sha256_of", lambda p: hashed.append(p) or read(p))
+    read = inputs._digest_of
+    monkeypatch.setattr(inputs, "_digest_of", lambda p: hashed.append(p) or read(p))
     first = inputs.fingerprint(path)
     assert first.sha256 == hashlib.sha256(open(path, "rb").read()).hexdigest() and hashed == [path]
     assert inputs.fingerprint(path) == first and hashed == [path]  # a stat, no read
@@ -131,9 +131,9 @@ def test_a_loader_over_regenerated_data_builds_it_anew(tmp_path, monkeypatch):
         raise AssertionError("built again")
 
     hashed = []
-    read = inputs._sha256_of
+    read = inputs._digest_of
     monkeypatch.setattr(loaders, "_build", no_build)
-    monkeypatch.setattr(inputs, "_sha256_of", lambda p: hashed.append(p) or read(p))
+    monkeypatch.setattr(inputs, "_digest_of", lambda p: hashed.append(p) or read(p))
     third = spyx_data.SHD_loader(batch_size=32, sample_T=16, channels=16, download_dir=download_dir)
     assert third.shards_dir == second.shards_dir and hashed == []  # the next start: a stat per file
     with pytest.raises(BuildError, match="was built from other shd data than .* holds now \\(train changed\\)"):

@@ -9,9 +9,10 @@ import pytest
 from array_record.python.array_record_module import ArrayRecordWriter
 
 import spyx_data
+from spyx_data.errors import ShardError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import records, riegeli
-from spyx_data.read.split import ShardError, iter_shard, read_shard
+from spyx_data.read.shards import iter_shard, read_shard
 
 
 def write_shard(path, rows: np.ndarray, options: str = riegeli.WRITER_OPTIONS) -> str:

@@ -120,21 +120,17 @@ def _digests(files: list[tuple[str, str]]) -> list[str]:
         known = cache.get(keys)
         missing = [(path, key) for (path, _), key in zip(files, keys) if key not in known]
         with ThreadPoolExecutor(min(THREADS, max(1, len(missing)))) as pool:
-            computed = dict(zip([key for _, key in missing], pool.map(_sha256_of, [path for path, _ in missing])))
+            computed = dict(zip([key for _, key in missing], pool.map(_digest_of, [path for path, _ in missing])))
         cache.put(computed)
     return [known.get(key) or computed[key] for key in keys]
 
 
+def _digest_of(path: str) -> str:
+    return paths.sha256_of(path)[0]
+
+
 def _cache_path(path: str) -> str:
     return path if paths.is_remote(path) else os.path.abspath(path)
-
-
-def _sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
-    with paths.open_read(path) as f:
-        while chunk := f.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _Cache:

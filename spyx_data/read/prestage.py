@@ -12,7 +12,7 @@ import numpy as np
 from spyx_data import paths
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import plan
-from spyx_data.read.split import check_checksum, iter_shard
+from spyx_data.read.shards import check_checksum, iter_shard
 
 #: Records a reading thread is started for.
 BYTES_PER_THREAD = 32 << 20
@@ -29,7 +29,7 @@ def load_split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Records ``[start, stop)`` of a split (default all) in source order, in host memory.
 
-    Only the shards overlapping the range are read (:func:`spyx_data.read.split.iter_shard`:
+    Only the shards overlapping the range are read (:func:`spyx_data.read.shards.iter_shard`:
     record headers are checked, and the records' place in the split; Riegeli's hashes are not
     on the direct path), in a thread per ``BYTES_PER_THREAD`` of records, up to one per core
     (starting threads costs more than it gains on smaller reads).

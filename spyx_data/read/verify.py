@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Iterator
 
 from spyx_data import paths
-from spyx_data.errors import ManifestError, NoBuild, RecordError
+from spyx_data.errors import ManifestError, NoBuild, RecordError, ShardError
 from spyx_data.format import manifest as manifest_lib
+from spyx_data.read import shards
+from spyx_data.read.prestage import progress_bar
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,33 +28,21 @@ class Problem:
         return f"{where}: record {self.record}: {self.message}"
 
 
-def sha256_of(path: str) -> tuple[str, int]:
-    """``(sha256 hex, size in bytes)`` of a file, read in 4 MiB pieces."""
-    digest = hashlib.sha256()
-    size = 0
-    with paths.open_read(path) as f:
-        while chunk := f.read(1 << 22):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
-def check_shard(path: str, shard: manifest_lib.ShardInfo, manifest: manifest_lib.Manifest) -> Iterator[Problem]:
+def shard_problems(path: str, shard: manifest_lib.ShardInfo, manifest: manifest_lib.Manifest) -> Iterator[Problem]:
     """Every problem of one shard: missing, wrong size or checksum, unreadable records, records
     that do not belong to the build (:meth:`~spyx_data.format.manifest.Manifest.check_records`: the
     layout, the index of their place in the split, the build id, the label range)."""
-    from array_record.python.array_record_module import ArrayRecordReader
-
     if not paths.exists(path):
         yield Problem(path, None, "missing")
         return
-    digest, size = sha256_of(path)
+    digest, size = paths.sha256_of(path)
     if size != shard.num_bytes:
         yield Problem(path, None, f"{size} bytes, manifest says {shard.num_bytes} (truncated or appended to)")
     if digest != shard.sha256:
         yield Problem(path, None, f"sha256 {digest} differs from the manifest's {shard.sha256}")
-    reader = ArrayRecordReader(path)
-    if not reader.ok():
+    try:
+        reader = shards.open_reader(path)
+    except ShardError:
         yield Problem(path, None, "not a readable ArrayRecord file")
         return
     try:
@@ -80,12 +69,10 @@ def verify(directory: str) -> tuple[manifest_lib.Manifest | None, list[Problem]]
         raise
     except ManifestError as e:
         return None, [Problem(None, None, str(e))]
-    from spyx_data.read.prestage import progress_bar
-
     problems = []
     with progress_bar(sum(info.num_records for info in manifest.splits.values()), "verify") as bar:
         for info in manifest.splits.values():
             for shard in info.shards:
-                problems += check_shard(paths.join(directory, shard.path), shard, manifest)
+                problems += shard_problems(paths.join(directory, shard.path), shard, manifest)
                 bar.update(shard.num_records)
     return manifest, problems

@@ -1,0 +1,164 @@
+"""Opening and reading a build's shard files, each checked against its manifest: the one
+place the read side touches a shard (``split``, ``prestage`` and ``verify`` build on it)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+from spyx_data import paths
+from spyx_data.errors import RecordError, ShardError
+from spyx_data.format import manifest as manifest_lib
+from spyx_data.format import riegeli
+
+
+def open_reader(path: str):
+    """An open ``ArrayRecordReader`` on ``path``.
+
+    Raises:
+        ShardError: naming ``path``, when it cannot be opened (missing, truncated or corrupt).
+    """
+    from array_record.python.array_record_module import ArrayRecordReader
+
+    reader = ArrayRecordReader(path)
+    if not reader.ok():
+        raise ShardError(f"{path}: cannot open as ArrayRecord (missing, truncated or corrupt)")
+    return reader
+
+
+def _open_shard(path: str, shard: manifest_lib.ShardInfo):
+    """An open ``ArrayRecordReader`` on ``path`` whose record count matches the manifest.
+
+    Raises:
+        ShardError: naming ``path``.
+    """
+    reader = open_reader(path)
+    found = reader.num_records()
+    if found != shard.num_records:
+        reader.close()
+        raise ShardError(f"{path}: {found} records, manifest says {shard.num_records}")
+    return reader
+
+
+def check_shard(path: str, shard: manifest_lib.ShardInfo, manifest: manifest_lib.Manifest) -> None:
+    """Open a shard, check its record count against the manifest and that its first record
+    belongs to this build (cheap: the header of one record).
+
+    Raises:
+        ShardError: naming ``path``.
+    """
+    reader = _open_shard(path, shard)
+    try:
+        manifest.decode(reader.read([0])[0], shard.first_index)
+    except RecordError as e:
+        raise ShardError(f"{path}: {e}") from e
+    except RuntimeError as e:  # how ArrayRecord reports a corrupt chunk
+        raise ShardError(f"{path}: record 0: {e}") from e
+    finally:
+        reader.close()
+
+
+def check_checksum(path: str, shard: manifest_lib.ShardInfo) -> None:
+    """Recompute a shard's sha256 (reads the whole file).
+
+    Raises:
+        ShardError: naming ``path``, when it differs from the manifest's.
+    """
+    digest, _ = paths.sha256_of(path)
+    if digest != shard.sha256:
+        raise ShardError(f"{path}: sha256 {digest} differs from the manifest's {shard.sha256}")
+
+
+def iter_shard(
+    path: str,
+    shard: manifest_lib.ShardInfo,
+    manifest: manifest_lib.Manifest,
+    begin: int = 0,
+    end: int | None = None,
+    writer_options: str | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Records ``[begin, end)`` of one shard of ``manifest``'s build (default all), in order, in pieces.
+
+    A local shard written with :data:`spyx_data.format.riegeli.WRITER_OPTIONS` (how builds write
+    uncompressed shards; ``writer_options`` defaults to the manifest's), of the size the manifest
+    says, is read straight from its byte layout, a few MiB per ``preadv``
+    (:func:`spyx_data.format.riegeli.iter_records`): every chunk header's fields are checked, and when
+    the range ends at the shard's last record, that no record follows it; Riegeli's hashes are
+    not (the readers' ``verify`` checks the shard's sha256). Any other shard, and the rest of one
+    whose layout differs, goes through ArrayRecord's reader, which checks the hashes and the
+    record count. Either way every record is checked as belonging to the build
+    (:meth:`spyx_data.format.manifest.Manifest.check_records`: layout, that record ``k`` holds source
+    index ``shard.first_index + k``, the build id, the label range).
+
+    Yields:
+        ``(k, records)``: a structured array of the layout's dtype holding records
+        ``begin + k ...``, valid until the next piece is read (copy what you keep).
+
+    Raises:
+        ShardError: the file is unreadable or its records disagree with the manifest.
+    """
+    end = shard.num_records if end is None else end
+    writer_options = manifest.writer_options if writer_options is None else writer_options
+    layout = manifest.layout
+    done, mismatch = 0, False
+    try:
+        if _readable_directly(path, shard, writer_options):
+            try:
+                pieces = riegeli.iter_records(path, layout.record_bytes, begin, end, num_records=shard.num_records)
+                for k, rows in pieces:
+                    yield k, manifest.check_records(rows.view(layout.dtype)[:, 0], shard.first_index + begin + k)
+                    done = k + len(rows)
+            except (OSError, riegeli.LayoutMismatch):
+                mismatch = True  # ArrayRecord's reader reads the rest or says what is wrong
+        if begin + done < end:
+            rest = _read_with_reader(path, shard, begin + done, end)
+            yield done, manifest.decode(rest, shard.first_index + begin + done)
+        elif mismatch:  # every record read, but the file goes on otherwise than the manifest says
+            _open_shard(path, shard).close()
+    except ValueError as e:
+        raise ShardError(f"{path}: {e}") from e
+
+
+def _readable_directly(path: str, shard: manifest_lib.ShardInfo, writer_options: str | None) -> bool:
+    """Whether :func:`spyx_data.format.riegeli.iter_records` may read this shard: a local file written
+    with its writer options, of the manifest's size."""
+    if writer_options != riegeli.WRITER_OPTIONS or paths.is_remote(path) or not hasattr(os, "preadv"):
+        return False
+    try:
+        return os.stat(path).st_size == shard.num_bytes
+    except OSError:
+        return False
+
+
+def read_shard(
+    path: str,
+    shard: manifest_lib.ShardInfo,
+    manifest: manifest_lib.Manifest,
+    begin: int = 0,
+    end: int | None = None,
+    writer_options: str | None = None,
+) -> np.ndarray:
+    """Records ``[begin, end)`` of one shard (default all) as one structured array of the
+    layout's dtype, read and checked as :func:`iter_shard` does.
+
+    Raises:
+        ShardError: the file is unreadable or its records disagree with the manifest.
+    """
+    end = shard.num_records if end is None else end
+    records = np.empty(end - begin, dtype=manifest.layout.dtype)
+    for k, piece in iter_shard(path, shard, manifest, begin, end, writer_options):
+        records[k : k + len(piece)] = piece
+    return records
+
+
+def _read_with_reader(path: str, shard: manifest_lib.ShardInfo, begin: int, end: int) -> bytes:
+    """Records ``[begin, end)`` concatenated, read with ArrayRecord's reader."""
+    reader = _open_shard(path, shard)
+    try:
+        return b"".join(reader.read_all() if (begin, end) == (0, shard.num_records) else reader.read(begin, end))
+    except RuntimeError as e:  # how the reader reports a corrupt chunk
+        raise ShardError(f"{path}: {e}") from e
+    finally:
+        reader.close()
