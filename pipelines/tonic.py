@@ -2,14 +2,15 @@
 
     python -m pipelines.tonic --dataset=nmnist --data_dir=./data --output_dir=./shards/nmnist
         [--splits=train,test] [--sample_T=T] [--duration_ms=MS] [--num_shards=N] [--synthetic=N]
-        [--channels=C]                                   (audio: shd, ssc)
-        [--spatial_factor=F] [--merge_polarity]          (cameras)
-        [--first_saccade_only]                           (nmnist)
-        [--split_seed=S] [--test_fraction=F]             (ncaltech101: no official split)
+        [--<option>=...]   the options of the dataset's family that its registry entry names:
+                           --channels (shd, ssc); --spatial_factor, --merge_polarity (cameras);
+                           --first_saccade_only (nmnist); --split_seed, --test_fraction (ncaltech101)
         [Beam options...]
 
-Datasets: see ``spyx_data.build.registry.REGISTRY``. tonic's dataset class downloads a split into
-``data_dir`` when it is missing (and the network allows); the Beam workers only read files.
+Datasets: see ``spyx_data.build.registry.REGISTRY``. The option flags are made from the spec
+classes' option fields (:func:`spyx_data.build.contracts.option`), not spelled here. tonic's
+dataset class downloads a split into ``data_dir`` when it is missing (and the network allows);
+the Beam workers only read files.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pipelines import build as build_lib
 from spyx_data import paths
 from spyx_data.build import registry, synthetic
-from spyx_data.build.contracts import BuildSpec
+from spyx_data.build.contracts import BuildSpec, options_of
 from spyx_data.errors import BuildError, UsageError
 from spyx_data.format import manifest as manifest_lib
 
@@ -48,12 +50,12 @@ def parse_args(
         metavar="N",
         help="when data_dir holds no real data, first write N synthetic samples per split there",
     )
-    parser.add_argument("--channels", type=build_lib.positive_int, default=None, help="audio channels, 1..700")
-    parser.add_argument("--spatial_factor", type=build_lib.positive_int, default=None, help="camera downsampling")
-    parser.add_argument("--merge_polarity", action="store_const", const=True, help="one polarity channel")
-    parser.add_argument("--first_saccade_only", action="store_const", const=True, help="nmnist: events < 100 ms")
-    parser.add_argument("--split_seed", type=int, default=None, help="seed of a dataset's seeded train/test split")
-    parser.add_argument("--test_fraction", type=float, default=None, help="test share of a seeded split")
+    for name, field in option_fields().items():
+        if field.metadata["kind"] == "switch":
+            parser.add_argument(f"--{name}", action="store_const", const=True, help=field.metadata["help"])
+        else:
+            parse = {"positive_int": build_lib.positive_int, "int": int, "float": float}[field.metadata["kind"]]
+            parser.add_argument(f"--{name}", type=parse, default=None, help=field.metadata["help"])
     build_lib.add_window_arguments(parser)
     build_lib.add_output_arguments(parser)
     args, beam_argv = build_lib.parse_flags(parser, argv)
@@ -65,6 +67,14 @@ def parse_args(
     if unknown:
         parser.error(f"unknown split(s) {unknown}; {info.name} has {list(info.splits)}")
     return args, beam_argv
+
+
+def option_fields() -> dict[str, Any]:
+    """The option fields of every family in the registry, by name (a flag each)."""
+    fields: dict[str, Any] = {}
+    for info in registry.REGISTRY.values():
+        fields.update(options_of(info.family))
+    return dict(sorted(fields.items()))
 
 
 def ensure_synthetic(name: str, data_dir: str, splits: Sequence[str], num_samples: int) -> None:
@@ -139,14 +149,7 @@ def locate(info: registry.DatasetInfo, data_dir: str, splits: Sequence[str]) -> 
 def build_dataset(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifest_lib.Manifest | None:
     """Build the shards (or find them already built) and return the manifest (None for a dry run)."""
     info = registry.get(args.dataset)
-    options = {
-        "channels": args.channels,
-        "spatial_factor": args.spatial_factor,
-        "merge_polarity": args.merge_polarity,
-        "first_saccade_only": args.first_saccade_only,
-        "split_seed": args.split_seed,
-        "test_fraction": args.test_fraction,
-    }
+    options = {name: getattr(args, name) for name in option_fields()}
     try:
         spec = info.spec(args.sample_T, args.duration_ms, **options)
         spec.layout  # noqa: B018 (checks the record size)

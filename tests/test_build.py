@@ -11,7 +11,7 @@ import tonic
 
 import spyx_data
 from pipelines import shd
-from spyx_data.build import raster, synthetic
+from spyx_data.build import fixtures, raster, synthetic
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import records
 from spyx_data.read.shards import read_shard
@@ -105,7 +105,7 @@ def test_a_foreign_manifest_under_a_build_name_is_refused(shd_build, shd_data, t
 
 
 def write_samples(data_dir, samples):
-    synthetic.write_heidelberg(synthetic.shd_path(data_dir, "train"), samples)
+    fixtures.write_heidelberg(synthetic.shd_path(data_dir, "train"), samples)
     return data_dir
 
 
@@ -193,7 +193,7 @@ def test_records_have_the_layout_the_manifest_states(shd_build):
 
 def test_a_corrupt_h5_is_named(tmp_path):
     path = synthetic.shd_path(str(tmp_path), "train")
-    synthetic.write_heidelberg(path, [(np.array([0.1]), np.array([3]), 1, 0)])
+    fixtures.write_heidelberg(path, [(np.array([0.1]), np.array([3]), 1, 0)])
     with open(path, "r+b") as f:
         f.write(b"\0" * 64)  # clobber the HDF5 superblock
     with pytest.raises(Exception, match=r"shd_train\.h5: cannot open as HDF5"):
@@ -205,7 +205,7 @@ def test_a_missing_h5_dataset_is_named(tmp_path):
     import h5py
 
     path = synthetic.shd_path(str(tmp_path), "train")
-    synthetic.write_heidelberg(path, [(np.array([0.1]), np.array([3]), 1, 0)])
+    fixtures.write_heidelberg(path, [(np.array([0.1]), np.array([3]), 1, 0)])
     with h5py.File(path, "r+") as f:
         del f["spikes/units"]
     with pytest.raises(Exception, match=r"shd_train\.h5: missing dataset .*spikes/units"):

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import spyx_data
 from pipelines import shd
 from spyx_data.__main__ import main as spyx_main
-from spyx_data.build import synthetic
+from spyx_data.build import fixtures, synthetic
 from spyx_data.errors import ShardError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import records
@@ -315,7 +315,7 @@ def test_wrong_h5_dtypes_are_named(tmp_path):
     import h5py
 
     path = synthetic.shd_path(str(tmp_path), "train")
-    synthetic.write_heidelberg(path, [(np.array([0.1]), np.array([3]), 1, 0)])
+    fixtures.write_heidelberg(path, [(np.array([0.1]), np.array([3]), 1, 0)])
     with h5py.File(path, "r+") as f:
         del f["spikes/units"]
         units = np.empty(1, dtype=object)
@@ -329,7 +329,7 @@ def test_wrong_h5_dtypes_are_named(tmp_path):
 
 def test_a_negative_time_in_the_data_is_named(tmp_path):
     data = str(tmp_path)
-    synthetic.write_heidelberg(synthetic.shd_path(data, "train"), [(np.array([0.1, -0.2]), np.array([3, 4]), 1, 0)])
+    fixtures.write_heidelberg(synthetic.shd_path(data, "train"), [(np.array([0.1, -0.2]), np.array([3, 4]), 1, 0)])
     with pytest.raises(Exception, match=r"shd_train\.h5: sample 0: event 1 has a negative time"):
         shd.run([f"--data_dir={data}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
     assert not manifests_under(tmp_path / "out")

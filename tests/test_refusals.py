@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import spyx_data
-from spyx_data.build import inputs, synthetic
+from spyx_data.build import fixtures, inputs, synthetic
 from spyx_data.errors import BuildError, ShardError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.read.verify import verify
@@ -74,7 +74,7 @@ def test_a_stray_word_is_refused(tmp_path):
 def bad_unit_data(data_dir):
     good = (np.array([0.1, 0.2]), np.array([3, 4]), 1, 0)
     bad = (np.array([0.1]), np.array([700]), 1, 0)
-    synthetic.write_heidelberg(synthetic.shd_path(str(data_dir), "train"), [good] * 300 + [bad] + [good] * 20)
+    fixtures.write_heidelberg(synthetic.shd_path(str(data_dir), "train"), [good] * 300 + [bad] + [good] * 20)
     return data_dir
 
 
@@ -144,8 +144,8 @@ def test_a_loader_over_regenerated_data_builds_it_anew(tmp_path, monkeypatch):
 def test_without_its_raw_files_a_loader_uses_the_one_build_of_real_data(tmp_path):
     download_dir = str(tmp_path / "dl")
     for split, n in (("train", 40), ("test", 20)):  # no synthetic marker: it stands for real data
-        samples = [synthetic.audio_sample(7, split, i) for i in range(n)]
-        synthetic.write_heidelberg(synthetic.shd_path(download_dir, split), samples)
+        samples = [fixtures.audio_sample(7, split, i) for i in range(n)]
+        fixtures.write_heidelberg(synthetic.shd_path(download_dir, split), samples)
     built = spyx_data.SHD_loader(batch_size=8, sample_T=16, channels=16, download_dir=download_dir)
     shutil.rmtree(os.path.join(download_dir, "SHD"))
     again = spyx_data.SHD_loader(batch_size=8, sample_T=16, channels=16, download_dir=download_dir)
@@ -250,8 +250,8 @@ def test_an_epoch_of_no_batch_is_refused_at_construction(shd_build, shd_data):
 
 def test_synthetic_data_is_never_mixed_with_real_data(tmp_path):
     data, out = tmp_path / "data", tmp_path / "out"
-    real = [synthetic.audio_sample(3, "train", i) for i in range(30)]
-    synthetic.write_heidelberg(synthetic.shd_path(str(data), "train"), real)  # no marker: real data
+    real = [fixtures.audio_sample(3, "train", i) for i in range(30)]
+    fixtures.write_heidelberg(synthetic.shd_path(str(data), "train"), real)  # no marker: real data
     code, _, err = run([SPYX_DATA, "build", "shd", f"--data_dir={data}", f"--output_dir={out}", "--synthetic=100"])
     assert code == 2
     assert_one_line(err, "holds real shd data for train but not for test", "would mix synthetic and real splits")

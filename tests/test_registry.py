@@ -10,7 +10,7 @@ import tonic
 
 import spyx_data
 from pipelines import tonic as tonic_pipeline
-from spyx_data.build import raster, registry, synthetic
+from spyx_data.build import fixtures, raster, registry, synthetic
 
 from .conftest import build_dir, files, manifests_under
 
@@ -179,7 +179,7 @@ def test_event_off_the_sensor_fails_naming_the_file(tmp_path):
     data_dir, root = nmnist_fixture(tmp_path)
     path = first_file(root)
     with open(path, "ab") as f:
-        f.write(synthetic.encode_atis_bin(np.array([5]), np.array([34]), np.array([0]), np.array([0])))
+        f.write(fixtures.encode_atis_bin(np.array([5]), np.array([34]), np.array([0]), np.array([0])))
     out, build = build_train(data_dir, tmp_path)
     with pytest.raises(Exception, match=rf"{path}: event \d+ has x=34, outside the sensor's 0..33"):
         build()

@@ -21,7 +21,7 @@ from spyx_data import paths
 from spyx_data.build import raster
 
 from spyx_data.format import records
-from spyx_data.build.contracts import GroupedReader, Rasters
+from spyx_data.build.contracts import GroupedReader, Rasters, option
 from spyx_data.errors import InputError
 from spyx_data.build.events import Events
 
@@ -41,26 +41,6 @@ class SampleFiles:
     decode: Callable[[bytes, str], Events]
     label: Callable[[tuple[str, ...], tuple[str, ...]], int]
     recentre: bool = False
-
-
-def label_from_parent_int(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
-    """N-MNIST: ``Train/3/00012.bin`` has label 3."""
-    return int(parts[-2])
-
-
-def label_from_stem_int(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
-    """DVSGesture: ``user01_led/7.npy`` has label 7."""
-    return int(parts[-1].rsplit(".", 1)[0])
-
-
-def label_from_parent_suffix(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
-    """POKERDVS: a folder ending in a class code (``.../cl``) labels the recordings in it."""
-    return classes.index(parts[-2][-2:])
-
-
-def label_from_parent_name(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
-    """N-Caltech101: ``airplanes/image_0001.bin`` has the index of ``airplanes`` in the classes."""
-    return classes.index(parts[-2])
 
 
 def seeded_split(relative_path: str, seed: int, test_fraction: float) -> str:
@@ -99,13 +79,21 @@ class CameraSpec(raster.TimeWindow):
     classes: tuple[str, ...] | None
     sample_T: int
     duration_ms: int
-    spatial_factor: int = 1
-    merge_polarity: bool = False
-    first_saccade_only: bool = False
-    split_seed: int | None = None
-    test_fraction: float = 0.2
+    spatial_factor: int = option(1, "integer spatial downsampling (x // F)", "positive_int")
+    merge_polarity: bool = option(False, "one polarity channel", "switch")
+    first_saccade_only: bool = option(False, "only events before 100 ms (N-MNIST's first saccade)", "switch")
+    split_seed: int | None = option(None, "seed of a dataset's seeded train/test split", "int")
+    test_fraction: float = option(0.2, "test share of a seeded split", "float")
 
     FIRST_SACCADE_US = 100_000
+
+    @classmethod
+    def for_dataset(cls, info: Any, sample_T: int, duration_ms: int, **options: Any) -> CameraSpec:
+        """The spec of a registry entry (``info``) of this family; a seeded split's seed is 0
+        unless given."""
+        if info.seeded_split:
+            options.setdefault("split_seed", 0)
+        return cls(info.name, info.sensor, info.files, info.classes, sample_T, duration_ms, **options)
 
     def __post_init__(self) -> None:
         if not isinstance(self.spatial_factor, int) or self.spatial_factor < 1:

@@ -27,8 +27,17 @@ from spyx_data import paths
 from spyx_data.build import raster
 
 from spyx_data.format import records
-from spyx_data.build.contracts import GroupedReader, Rasters
+from spyx_data.build.contracts import GroupedReader, Rasters, option
 from spyx_data.errors import InputError
+
+
+SSC_CLASSES = tuple(
+    "yes no up down left right on off stop go zero one two three four five six seven eight nine "
+    "bed bird cat dog happy house marvin sheila tree wow backward forward follow learn visual".split()
+)
+SHD_CLASSES = tuple(f"english-{w}" for w in "zero one two three four five six seven eight nine".split()) + tuple(
+    f"german-{w}" for w in "null eins zwei drei vier fuenf sechs sieben acht neun".split()
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,10 +55,15 @@ class AudioSpec(raster.TimeWindow):
     dataset: str = "shd"
     num_classes: int = 20
     sample_T: int = 128
-    channels: int = 128
+    channels: int = option(128, "audio channels, 1..700", "positive_int")
     duration_ms: int = 1000
 
     source_suffix = None  # a source is one file (see spyx_data.build.inputs.fingerprint)
+
+    @classmethod
+    def for_dataset(cls, info: Any, sample_T: int, duration_ms: int, **options: Any) -> AudioSpec:
+        """The spec of a registry entry (``info``) of this family."""
+        return cls(info.name, len(info.classes), sample_T, duration_ms=duration_ms, **options)
 
     def __post_init__(self) -> None:
         if not 1 <= self.channels <= raster.HEIDELBERG_UNITS:

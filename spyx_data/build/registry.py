@@ -1,35 +1,23 @@
 """The registry of datasets the pipelines can build: one entry per dataset.
 
 An entry says where tonic keeps each split (relative to tonic's ``save_to``), which tonic class
-downloads it, the sensor, the classes, the default window and, for camera datasets, how a
-recording file decodes and is labelled. Adding a dataset means adding an entry here (and a
-synthetic fixture writer in :mod:`spyx_data.build.synthetic` so that it is tested).
+downloads it, the sensor, the classes, the default window, its family's spec class and the
+options it takes and, for camera datasets, its module's recording format (decoder, labels) and
+synthetic fixture. Adding a dataset is a module (its format and fixture, or a new family: spec
+and reader) plus an entry here; CI then builds it from its fixture.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from spyx_data.build import camera, events, heidelberg
+from spyx_data.build import camera, dvsgesture, heidelberg, ncaltech101, nmnist, pokerdvs
+from spyx_data.build.contracts import BuildSpec, options_of
 from spyx_data.errors import UsageError
 
 HEIDELBERG_SENSOR = (700, 1, 1)
-SSC_CLASSES = tuple(
-    "yes no up down left right on off stop go zero one two three four five six seven eight nine "
-    "bed bird cat dog happy house marvin sheila tree wow backward forward follow learn visual".split()
-)
-SHD_CLASSES = tuple(f"english-{w}" for w in "zero one two three four five six seven eight nine".split()) + tuple(
-    f"german-{w}" for w in "null eins zwei drei vier fuenf sechs sieben acht neun".split()
-)
-
-
-def _decode_gesture(data: bytes, where: str) -> events.Events:
-    return events.read_npy_columns(data, "xypt", 1000, where)  # times stored in ms
-
-
-def _decode_poker(data: bytes, where: str) -> events.Events:
-    return events.read_npy_columns(data, "txyp", 1, where)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +33,12 @@ class DatasetInfo:
         sensor: tonic's ``sensor_size`` (``(700, 1, 1)`` for audio, ``(W, H, P)`` for cameras).
         classes: class names, label ``k`` is ``classes[k]`` (None: sorted class folders).
         sample_T, duration_ms: default time bins and window.
+        family: the spec class of its family (:class:`heidelberg.AudioSpec`,
+            :class:`camera.CameraSpec`).
+        options: the spec's options (:func:`spyx_data.build.contracts.option`) it takes.
         files: for camera datasets, how recordings are stored; None for Heidelberg h5 files.
+        fixture: for camera datasets, ``fixture(info, split, n, seed)`` -> the ``(path parts,
+            bytes)`` of ``n`` synthetic recordings laid out as the dataset's (its module's).
         seeded_split: no official split: train/test come from :func:`camera.seeded_split` over
             one folder.
         unfetchable: why tonic cannot fetch a missing split, where that is so; the build then
@@ -61,9 +54,17 @@ class DatasetInfo:
     classes: tuple[str, ...] | None
     sample_T: int
     duration_ms: int
+    family: type
+    options: tuple[str, ...]
     files: camera.SampleFiles | None = None
+    fixture: Callable[[DatasetInfo, str, int, int], Iterator[tuple[tuple[str, ...], bytes]]] | None = None
     seeded_split: bool = False
     unfetchable: str | None = None
+
+    def __post_init__(self) -> None:
+        foreign = sorted(set(self.options) - set(options_of(self.family)))
+        if foreign:
+            raise ValueError(f"{self.name}: {self.family.__name__} has no option {', '.join(foreign)}")
 
     @property
     def splits(self) -> tuple[str, ...]:
@@ -73,32 +74,19 @@ class DatasetInfo:
     def is_audio(self) -> bool:
         return self.files is None
 
-    def spec(self, sample_T: int | None = None, duration_ms: int | None = None, **options: Any):
-        """The build spec (:class:`heidelberg.AudioSpec` or :class:`camera.CameraSpec`).
-
-        ``options``: ``channels`` for audio; ``spatial_factor``, ``merge_polarity``,
-        ``first_saccade_only`` (N-MNIST), ``split_seed`` / ``test_fraction`` (seeded splits)
-        for cameras.
+    def spec(self, sample_T: int | None = None, duration_ms: int | None = None, **options: Any) -> BuildSpec:
+        """The build spec, of :attr:`family`; ``options`` (None: the default) must be among
+        :attr:`options`.
 
         Raises:
-            ValueError: an option this dataset does not have, or a value out of range.
+            UsageError: an option this dataset does not take.
+            ValueError: a value out of range.
         """
-        sample_T = sample_T or self.sample_T
-        duration_ms = duration_ms or self.duration_ms
-        allowed = {"channels"} if self.is_audio else {"spatial_factor", "merge_polarity"}
-        if self.name == "nmnist":
-            allowed.add("first_saccade_only")
-        if self.seeded_split:
-            allowed |= {"split_seed", "test_fraction"}
-        unknown = sorted(k for k, v in options.items() if v is not None and k not in allowed)
+        unknown = sorted(k for k, v in options.items() if v is not None and k not in self.options)
         if unknown:
             raise UsageError(f"{self.name} has no option {', '.join(unknown)}")
-        options = {k: v for k, v in options.items() if v is not None}
-        if self.is_audio:
-            return heidelberg.AudioSpec(self.name, len(self.classes), sample_T, duration_ms=duration_ms, **options)
-        if self.seeded_split:
-            options.setdefault("split_seed", 0)
-        return camera.CameraSpec(self.name, self.sensor, self.files, self.classes, sample_T, duration_ms, **options)
+        given = {k: v for k, v in options.items() if v is not None}
+        return self.family.for_dataset(self, sample_T or self.sample_T, duration_ms or self.duration_ms, **given)
 
 
 def _heidelberg(name: str, tonic_class: str, classes: tuple[str, ...], splits: dict[str, dict]) -> DatasetInfo:
@@ -113,17 +101,19 @@ def _heidelberg(name: str, tonic_class: str, classes: tuple[str, ...], splits: d
         classes=classes,
         sample_T=128,
         duration_ms=1000,
+        family=heidelberg.AudioSpec,
+        options=("channels",),
     )
 
 
 REGISTRY: dict[str, DatasetInfo] = {
     info.name: info
     for info in [
-        _heidelberg("shd", "SHD", SHD_CLASSES, {"train": {"train": True}, "test": {"train": False}}),
+        _heidelberg("shd", "SHD", heidelberg.SHD_CLASSES, {"train": {"train": True}, "test": {"train": False}}),
         _heidelberg(
             "ssc",
             "SSC",
-            SSC_CLASSES,
+            heidelberg.SSC_CLASSES,
             {"train": {"split": "train"}, "valid": {"split": "valid"}, "test": {"split": "test"}},
         ),
         DatasetInfo(
@@ -137,7 +127,10 @@ REGISTRY: dict[str, DatasetInfo] = {
                      "5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine"),
             sample_T=40,
             duration_ms=300,
-            files=camera.SampleFiles(".bin", events.read_atis_bin, camera.label_from_parent_int),
+            family=camera.CameraSpec,
+            options=("spatial_factor", "merge_polarity", "first_saccade_only"),
+            files=nmnist.FILES,
+            fixture=nmnist.fixture,
         ),
         DatasetInfo(
             name="dvsgesture",
@@ -150,7 +143,10 @@ REGISTRY: dict[str, DatasetInfo] = {
                      "Left arm cw", "Left arm ccw", "Arm roll", "Air drums", "Air guitar", "Other gestures"),
             sample_T=60,
             duration_ms=6000,
-            files=camera.SampleFiles(".npy", _decode_gesture, camera.label_from_stem_int),
+            family=camera.CameraSpec,
+            options=("spatial_factor", "merge_polarity"),
+            files=dvsgesture.FILES,
+            fixture=dvsgesture.fixture,
         ),
         DatasetInfo(
             name="pokerdvs",
@@ -162,7 +158,10 @@ REGISTRY: dict[str, DatasetInfo] = {
             classes=("cl", "he", "di", "sp"),
             sample_T=30,
             duration_ms=30,
-            files=camera.SampleFiles(".npy", _decode_poker, camera.label_from_parent_suffix),
+            family=camera.CameraSpec,
+            options=("spatial_factor", "merge_polarity"),
+            files=pokerdvs.FILES,
+            fixture=pokerdvs.fixture,
             unfetchable="tonic 1.7 copies POKERDVS from an archive in its own source tree, which its wheel does "
             "not ship",
         ),
@@ -176,7 +175,10 @@ REGISTRY: dict[str, DatasetInfo] = {
             classes=None,
             sample_T=30,
             duration_ms=300,
-            files=camera.SampleFiles(".bin", events.read_atis_bin, camera.label_from_parent_name, recentre=True),
+            family=camera.CameraSpec,
+            options=("spatial_factor", "merge_polarity", "split_seed", "test_fraction"),
+            files=ncaltech101.FILES,
+            fixture=ncaltech101.fixture,
             seeded_split=True,
         ),
     ]
