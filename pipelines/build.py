@@ -192,6 +192,7 @@ def build(
                             plan_parts, synthetic, run=run_id)
     output_dir = transform.output_dir
     if not dry_run:
+        remove_stale_runs(output_root)  # also when there is nothing to build: a killed run may have published
         existing = read_existing(output_dir)
         if existing is not None:
             if existing.build_key != transform.build_key:
@@ -199,7 +200,6 @@ def build(
             log.info("%s already holds this build; nothing to do", output_dir)
             return existing
         check_writable(output_root)
-        remove_stale_runs(output_root)
     started = time.perf_counter()
     with held_beam_errors(), _private_temp() as temp, _cleaned_up_on_failure(transform, temp):
         try:

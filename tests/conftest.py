@@ -9,7 +9,6 @@ import socket
 
 import pytest
 
-from pipelines import shd
 from spyx_data.build import inputs, synthetic
 
 TRAIN, TEST = 300, 120  # synthetic samples per split in the shared build
@@ -98,15 +97,64 @@ def shd_data(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def shd_build(shd_data, tmp_path_factory) -> str:
     """The folder of the shared build of ``shd_data`` (3 shards per split, in-process runner)."""
+    from pipelines import shd
+
     root = str(tmp_path_factory.mktemp("shards"))
     return build_dir(root, shd.run([f"--data_dir={shd_data}", f"--output_dir={root}", f"--num_shards={NUM_SHARDS}"]))
 
 
+def write_build(root, seed: int = 0, sizes=(("train", TRAIN), ("test", TEST)), num_shards: int = NUM_SHARDS) -> str:
+    """A build written with the format wing and ArrayRecord's writer alone (no Beam, no tonic):
+    SHD's layout (``sample_T`` 128, 128 channels), random rasters and labels in 0..19, drawn from
+    ``seed`` (another seed: another build of the same configuration and sizes). Its folder."""
+    import hashlib
+
+    import numpy as np
+    from array_record.python.array_record_module import ArrayRecordWriter
+
+    from spyx_data.format import manifest as manifest_lib
+    from spyx_data.format import plan, records
+
+    rng = np.random.default_rng(seed)
+    layout, options = records.RecordLayout(128, (128,)), plan.writer_options()
+    config = {"sample_T": 128, "channels": 128, "num_shards": num_shards, "written_by": "tests", "seed": seed}
+    sources = {split: manifest_lib.SourceInfo(1, 1000, hashlib.sha256(f"{seed}/{split}".encode()).hexdigest(), True)
+               for split, _ in sizes}
+    key = manifest_lib.BuildKey("shd", config, layout, options, {s: info.sha256 for s, info in sources.items()})
+    folder = os.path.join(str(root), key.name)
+    os.makedirs(folder)
+    splits = {}
+    for split, n in sizes:
+        shards = []
+        for k, (start, stop) in enumerate(plan.shard_ranges(n, num_shards)):
+            name = plan.shard_name(split, k, num_shards)
+            obs = rng.integers(0, 256, (stop - start, *layout.packed_shape), dtype=np.uint8)
+            encoded = layout.encode(obs, rng.integers(0, 20, stop - start), range(start, stop), key.build_id)
+            writer = ArrayRecordWriter(os.path.join(folder, name), options)
+            for record in layout.split(encoded):
+                writer.write(record)
+            writer.close()
+            data = open(os.path.join(folder, name), "rb").read()
+            digest = hashlib.sha256(data).hexdigest()
+            shards.append(manifest_lib.ShardInfo(name, start, stop - start, len(data), digest))
+        splits[split] = manifest_lib.SplitInfo(n, tuple(shards), {"events": 0}, sources[split])
+    manifest = manifest_lib.Manifest("shd", config, 20, layout, options, splits)
+    with open(os.path.join(folder, manifest_lib.MANIFEST_NAME), "w") as f:
+        f.write(manifest.to_json())
+    return folder
+
+
+@pytest.fixture(scope="session")
+def written_build(tmp_path_factory) -> str:
+    """A build written without Beam or tonic (:func:`write_build`): what reader tests read."""
+    return write_build(tmp_path_factory.mktemp("written"))
+
+
 @pytest.fixture
-def copy(shd_build, tmp_path):
-    """A private copy of the shared build, to corrupt."""
-    target = tmp_path / os.path.basename(shd_build)
-    shutil.copytree(shd_build, target)
+def copy(written_build, tmp_path):
+    """A private copy of the written build, to corrupt."""
+    target = tmp_path / os.path.basename(written_build)
+    shutil.copytree(written_build, target)
     return target
 
 

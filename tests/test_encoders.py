@@ -251,8 +251,8 @@ def test_encode_rejects_bad_input(tmp_path, capsys):
     assert not manifests_under(tmp_path)
 
 
-def test_grain_loader_randomness_is_a_function_of_seed_index_and_epoch(shd_build):
-    source = spyx_data.open_split(shd_build, "test")
+def test_grain_loader_randomness_is_a_function_of_seed_index_and_epoch(written_build):
+    source = spyx_data.open_split(written_build, "test")
     transforms = [spyx_data.ShiftAugment(5, axes=(-1,), mode="zero")]
 
     def epoch_by_index(loader):

@@ -21,7 +21,7 @@ from spyx_data.errors import BuildError, ShardError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.read.verify import verify
 
-from .conftest import NUM_SHARDS, TEST, TRAIN, build_dir, manifests_under
+from .conftest import TRAIN, manifests_under, write_build
 
 SPYX_DATA = os.path.join(os.path.dirname(sys.executable), "spyx-data")
 
@@ -157,14 +157,8 @@ def test_without_its_raw_files_a_loader_uses_the_one_build_of_real_data(tmp_path
 
 @pytest.fixture(scope="module")
 def other_build(tmp_path_factory):
-    """A build of the shared build's configuration from other data of the same size."""
-    from pipelines import shd
-
-    data = str(tmp_path_factory.mktemp("other-data"))
-    synthetic.write("shd", data, "train", TRAIN, seed=1)
-    synthetic.write("shd", data, "test", TEST, seed=1)
-    root = str(tmp_path_factory.mktemp("other-shards"))
-    return build_dir(root, shd.run([f"--data_dir={data}", f"--output_dir={root}", f"--num_shards={NUM_SHARDS}"]))
+    """A build of the written build's configuration and sizes, from other data."""
+    return write_build(tmp_path_factory.mktemp("other"), seed=1)
 
 
 @pytest.mark.parametrize("how", ["copied", "symlinked"])

@@ -145,7 +145,7 @@ def test_packed_presence_equals_packing_the_dense_raster(sample_T, dims, n, seed
     channels=st.integers(1, 20),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_a_block_equals_its_samples_one_by_one(lengths, sample_T, channels, seed):
+def test_a_group_of_samples_equals_its_samples_one_by_one(lengths, sample_T, channels, seed):
     rng = np.random.default_rng(seed)
     times = [rng.uniform(-0.0, 1.3, n).astype(np.float16) for n in lengths]
     units = [rng.integers(0, 700, n) for n in lengths]
@@ -159,7 +159,7 @@ def test_a_block_equals_its_samples_one_by_one(lengths, sample_T, channels, seed
     assert counts == total
 
 
-def test_a_bad_sample_in_a_block_is_named_by_position():
+def test_a_bad_sample_in_a_group_is_named_by_position():
     times = [np.array([0.1]), np.array([0.2, 0.3]), np.array([0.1, -0.5])]
     units = [np.array([1]), np.array([2, 800]), np.array([3, 4])]
     with pytest.raises(raster.BadSample, match="sample 1: event 1 has unit 800") as info:

@@ -1,6 +1,5 @@
-"""open_split, GrainLoader, prestage and SHD_loader agree with each other and with the build."""
+"""open_split, GrainLoader and prestage agree with each other and with a build written without Beam."""
 
-import os
 import shutil
 import subprocess
 import sys
@@ -14,16 +13,16 @@ import spyx_data
 from spyx_data.errors import ShardError
 from spyx_data.format import manifest as manifest_lib
 
-from .conftest import TEST, TRAIN
+from ..conftest import TEST, TRAIN
 
 
 @pytest.fixture(scope="module")
-def train(shd_build):
-    return spyx_data.open_split(shd_build, "train")
+def train(written_build):
+    return spyx_data.open_split(written_build, "train")
 
 
-def test_open_split_returns_record_i_as_sample_i(train, shd_build):
-    obs, labels = spyx_data.load_split(shd_build, "train")
+def test_open_split_returns_record_i_as_sample_i(train, written_build):
+    obs, labels = spyx_data.load_split(written_build, "train")
     assert len(train) == TRAIN == len(labels)
     for i in (0, 1, 99, 100, TRAIN - 1):  # across shard boundaries (3 shards of 100)
         example = train[i]
@@ -36,9 +35,9 @@ def test_open_split_returns_record_i_as_sample_i(train, shd_build):
     assert [e["index"] for e in train.__getitems__([7, 3])] == [7, 3]
 
 
-def test_prestage_is_the_split_in_batches_on_the_default_device(shd_build):
-    obs, labels = spyx_data.load_split(shd_build, "train")
-    staged_obs, staged_labels = spyx_data.prestage(shd_build, "train", batch_size=64)
+def test_prestage_is_the_split_in_batches_on_the_default_device(written_build):
+    obs, labels = spyx_data.load_split(written_build, "train")
+    staged_obs, staged_labels = spyx_data.prestage(written_build, "train", batch_size=64)
     assert staged_obs.shape == (4, 64, 16, 128) and staged_obs.dtype == np.uint8
     assert staged_labels.shape == (4, 64) and staged_labels.dtype == np.int32
     assert staged_obs.devices() == {jax.devices()[0]}
@@ -46,9 +45,9 @@ def test_prestage_is_the_split_in_batches_on_the_default_device(shd_build):
     np.testing.assert_array_equal(np.asarray(staged_labels).ravel(), labels[:256])
 
 
-def test_prestage_can_keep_every_sample_with_a_mask(shd_build):
-    obs, labels = spyx_data.load_split(shd_build, "test")
-    staged_obs, staged_labels, mask = spyx_data.prestage(shd_build, "test", 64, drop_remainder=False)
+def test_prestage_can_keep_every_sample_with_a_mask(written_build):
+    obs, labels = spyx_data.load_split(written_build, "test")
+    staged_obs, staged_labels, mask = spyx_data.prestage(written_build, "test", 64, drop_remainder=False)
     assert staged_obs.shape == (2, 64, 16, 128) and mask.shape == (2, 64)
     assert int(mask.sum()) == TEST
     flat_obs, flat_labels = np.asarray(staged_obs).reshape(128, 16, 128), np.asarray(staged_labels).ravel()
@@ -58,11 +57,11 @@ def test_prestage_can_keep_every_sample_with_a_mask(shd_build):
     np.testing.assert_array_equal(np.asarray(mask), np.asarray(staged_labels) >= 0)
 
 
-def test_prestage_refuses_a_batch_larger_than_the_split(shd_build):
+def test_prestage_refuses_a_batch_larger_than_the_split(written_build):
     with pytest.raises(ValueError, match="fewer than one batch"):
-        spyx_data.prestage(shd_build, "test", batch_size=TEST + 1)
+        spyx_data.prestage(written_build, "test", batch_size=TEST + 1)
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
-        spyx_data.prestage(shd_build, "test", batch_size=0)
+        spyx_data.prestage(written_build, "test", batch_size=0)
 
 
 def epoch(loader):
@@ -70,8 +69,8 @@ def epoch(loader):
     return np.concatenate([b.obs for b in batches]), np.concatenate([b.labels for b in batches]), batches
 
 
-def test_an_epoch_visits_each_sample_once_and_ends(train, shd_build):
-    all_obs, all_labels = spyx_data.load_split(shd_build, "train")
+def test_an_epoch_visits_each_sample_once_and_ends(train, written_build):
+    all_obs, all_labels = spyx_data.load_split(written_build, "train")
     loader = spyx_data.GrainLoader(train, batch_size=32, shuffle=True, seed=3)
     assert len(loader) == TRAIN // 32
     obs, labels, batches = epoch(loader)
@@ -93,8 +92,8 @@ def test_the_next_epoch_reshuffles_and_seeds_reproduce(train):
     assert sorted(a1.tolist()) == sorted(a2.tolist())
 
 
-def test_unshuffled_loader_keeps_source_order_and_can_keep_the_remainder(train, shd_build):
-    _, all_labels = spyx_data.load_split(shd_build, "train")
+def test_unshuffled_loader_keeps_source_order_and_can_keep_the_remainder(train, written_build):
+    _, all_labels = spyx_data.load_split(written_build, "train")
     obs, labels, batches = epoch(spyx_data.GrainLoader(train, 64, shuffle=False, drop_remainder=False))
     assert [len(b.labels) for b in batches] == [64, 64, 64, 64, TRAIN - 256]
     assert labels.tolist() == all_labels.tolist()
@@ -108,28 +107,9 @@ def test_worker_processes_give_the_same_batches(train):
     np.testing.assert_array_equal(workers[1], in_process[1])
 
 
-def test_shd_loader_builds_once_then_reads(shd_data, tmp_path):
-    download_dir = str(tmp_path / "dl")
-    shutil.copytree(shd_data, download_dir)
-    loader = spyx_data.SHD_loader(batch_size=32, sample_T=64, channels=32, key=0, download_dir=download_dir)
-    assert loader.shards_dir.startswith(os.path.join(download_dir, "spyx_data", "shd-"))
-    manifest = manifest_lib.read_manifest(loader.shards_dir)
-    assert manifest.layout.packed_shape == (8, 32)
-    obs, labels = loader.prestage("train")
-    assert obs.shape == (TRAIN // 32, 32, 8, 32) and labels.shape == (TRAIN // 32, 32)
-    train = list(loader.train_epoch())
-    assert len(train) == TRAIN // 32 and train[0].obs.shape == (32, 8, 32) and train[0].labels.shape == (32,)
-    test = list(loader.test_epoch())
-    assert sum(len(b.labels) for b in test) == TEST  # every test sample, last batch short
-    assert loader.obs_shape == (32,) and loader.act_shape == (20,)
-    mtime = os.stat(os.path.join(loader.shards_dir, "manifest.json")).st_mtime_ns
-    again = spyx_data.SHD_loader(batch_size=32, sample_T=64, channels=32, download_dir=download_dir)
-    assert os.stat(os.path.join(again.shards_dir, "manifest.json")).st_mtime_ns == mtime
-
-
-def test_a_missing_or_truncated_shard_is_caught_on_open(shd_build, tmp_path):
+def test_a_missing_or_truncated_shard_is_caught_on_open(written_build, tmp_path):
     copy = tmp_path / "copy"
-    shutil.copytree(shd_build, copy)
+    shutil.copytree(written_build, copy)
     shard = manifest_lib.read_manifest(str(copy)).split("train").shards[1]
     path = copy / shard.path
     path.write_bytes(path.read_bytes()[: shard.num_bytes // 2])
@@ -140,7 +120,7 @@ def test_a_missing_or_truncated_shard_is_caught_on_open(shd_build, tmp_path):
         spyx_data.prestage(str(copy), "train", 10)
 
 
-def test_reading_needs_neither_beam_nor_tonic_nor_h5py(shd_build):
+def test_reading_needs_neither_beam_nor_tonic_nor_h5py(written_build):
     script = textwrap.dedent(f"""
         import sys
         class Block:
@@ -149,8 +129,8 @@ def test_reading_needs_neither_beam_nor_tonic_nor_h5py(shd_build):
                     raise ImportError("blocked: " + name)
         sys.meta_path.insert(0, Block())
         import spyx_data
-        obs, labels = spyx_data.prestage({shd_build!r}, "train", 100)
-        batch = next(iter(spyx_data.GrainLoader(spyx_data.open_split({shd_build!r}, "test"), 10, True)))
+        obs, labels = spyx_data.prestage({written_build!r}, "train", 100)
+        batch = next(iter(spyx_data.GrainLoader(spyx_data.open_split({written_build!r}, "test"), 10, True)))
         assert obs.shape == (3, 100, 16, 128) and batch.obs.shape == (10, 16, 128)
         assert not any(m.split(".")[0] in ("apache_beam", "tonic", "h5py") for m in sys.modules)
         print("ok")

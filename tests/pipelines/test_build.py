@@ -1,6 +1,7 @@
 """The SHD Beam build: contents, determinism across runners, and what it refuses."""
 
 import hashlib
+import importlib
 import logging
 import os
 import shutil
@@ -16,7 +17,7 @@ from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import records
 from spyx_data.read.shards import read_shard
 
-from .conftest import NUM_SHARDS, TEST, TRAIN, build_dir, files, manifests_under
+from ..conftest import NUM_SHARDS, TEST, TRAIN, build_dir, files, manifests_under
 
 
 def expected_raster(events, sample_T=128, channels=128, duration_us=1_000_000):
@@ -290,3 +291,19 @@ def test_every_layout_tonic_reads_is_read_as_tonic_reads_it(tmp_path, dataset, t
         events, label = stock[i]
         assert labels[i] == label
         np.testing.assert_array_equal(raster.unpack_time(obs[i], 32), expected_raster(events, 32, 50))
+
+
+def test_reading_threads_and_compressed_shards_give_the_same_split(shd_build, shd_data, tmp_path, monkeypatch):
+    obs, labels = spyx_data.load_split(shd_build, "train", start=20, stop=250)
+    assert obs.ctypes.data % 64 == 0  # so that jax.device_put on CPU need not copy
+    monkeypatch.setattr(importlib.import_module("spyx_data.read.prestage"), "BYTES_PER_THREAD", 1)
+    threaded_obs, threaded_labels = spyx_data.load_split(shd_build, "train", start=20, stop=250)
+    np.testing.assert_array_equal(threaded_obs, obs)
+    np.testing.assert_array_equal(threaded_labels, labels)
+    from pipelines import shd
+
+    root = tmp_path / "zstd"
+    manifest = shd.run([f"--data_dir={shd_data}", f"--output_dir={root}", "--num_shards=3", "--compression=zstd:3"])
+    zstd_obs, zstd_labels = spyx_data.load_split(str(root / manifest.build_name), "train", start=20, stop=250)
+    np.testing.assert_array_equal(zstd_obs, obs)
+    np.testing.assert_array_equal(zstd_labels, labels)

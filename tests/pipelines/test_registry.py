@@ -12,7 +12,7 @@ import spyx_data
 from pipelines import tonic as tonic_pipeline
 from spyx_data.build import fixtures, raster, registry, synthetic
 
-from .conftest import build_dir, files, manifests_under
+from ..conftest import build_dir, files, manifests_under
 
 PER_SPLIT = 24
 

@@ -1,0 +1,107 @@
+"""What a dataset plugs into the build: its spec and the reader of one split's source.
+
+A *source* is what a split is built from: one file (an h5, a ``.npz``) or a folder of
+recordings. A :class:`BuildSpec` says how to turn a source into records; its :meth:`open` gives
+a :class:`SplitReader`, which hands out the rasterised samples in groups (:class:`Rasters`);
+:class:`GroupedReader` is the shared loop every reader builds on. The Beam transforms
+(``pipelines.transforms``) call nothing else of a dataset.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import numpy as np
+
+from spyx_data.build.raster import RasterCounts
+from spyx_data.format.records import RecordLayout
+
+
+@dataclasses.dataclass(frozen=True)
+class Rasters:
+    """Source samples ``[start, start + n)`` rasterised, ready for :meth:`RecordLayout.encode`."""
+
+    start: int
+    obs: np.ndarray  # uint8 [n, *packed_shape]
+    labels: np.ndarray  # int [n]
+    counts: RasterCounts
+
+
+class SplitReader(Protocol):
+    """One split's source, opened: its samples rasterised, in source order."""
+
+    @property
+    def num_classes(self) -> int:
+        """Labels lie in ``0..num_classes-1``."""
+
+    def __len__(self) -> int:
+        """The number of samples."""
+
+    def rasters(self, start: int, stop: int) -> Iterator[Rasters]:
+        """Samples ``[start, stop)`` rasterised, in source order, a group at a time."""
+
+    def close(self) -> None:
+        """Release what the reader holds open."""
+
+
+class BuildSpec(Protocol):
+    """How a dataset's sources turn into records; picklable (Beam ships it to the workers). A
+    spec class is a frozen dataclass whose :func:`option` fields are the build options of the
+    datasets that use it, made for a registry entry by ``for_dataset(info, sample_T,
+    duration_ms, **options)``."""
+
+    dataset: str  # the registry name, the manifest's ``dataset``
+    #: None: a source is one file; else the suffix of its files below a folder.
+    source_suffix: str | None
+
+    @property
+    def layout(self) -> RecordLayout:
+        """The records' layout."""
+
+    def config(self) -> dict[str, Any]:
+        """The parameters the record bytes depend on (JSON values; stored in the manifest)."""
+
+    def prepare(self) -> None:
+        """Import what reading needs, once per worker."""
+
+    def open(self, split: str, location: str) -> SplitReader:
+        """A reader of ``split``'s source at ``location`` (a local path or a Beam URL)."""
+
+
+#: How an option's flag value is read: ``switch`` takes no value (sets True).
+OPTION_KINDS = ("positive_int", "int", "float", "switch")
+
+
+def option(default: Any, help: str, kind: str) -> Any:
+    """A spec field that is also a build option: ``pipelines.tonic`` makes it the flag
+    ``--<name>`` (``help``, read as ``kind``, one of :data:`OPTION_KINDS`), and a registry entry
+    names the options its dataset takes."""
+    if kind not in OPTION_KINDS:
+        raise ValueError(f"kind must be one of {OPTION_KINDS}, got {kind!r}")
+    return dataclasses.field(default=default, metadata={"help": help, "kind": kind})
+
+
+def options_of(spec_class: type) -> dict[str, dataclasses.Field]:
+    """The option fields of a spec class (:func:`option`), by name."""
+    return {f.name: f for f in dataclasses.fields(spec_class) if "kind" in f.metadata}
+
+
+class GroupedReader:
+    """The loop a reader shares: :meth:`rasters` cuts a range into groups of ``GROUP`` samples,
+    each rasterised in one pass by :meth:`rasterise`, vectorised over the group (and for h5
+    files one slice: slicing variable-length data is about 10x faster than sample by sample)."""
+
+    GROUP = 64
+
+    def rasters(self, start: int, stop: int) -> Iterator[Rasters]:
+        for first in range(start, stop, self.GROUP):
+            yield self.rasterise(first, min(first + self.GROUP, stop))
+
+    def rasterise(self, start: int, stop: int) -> Rasters:
+        """Samples ``[start, stop)``, at most ``GROUP`` of them, rasterised."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,28 @@
+"""SHD_loader and NMNIST_loader: built on first use, then only read."""
+
+import os
+import shutil
+
+import spyx_data
+from spyx_data.format import manifest as manifest_lib
+
+from .conftest import TEST, TRAIN
+
+
+def test_shd_loader_builds_once_then_reads(shd_data, tmp_path):
+    download_dir = str(tmp_path / "dl")
+    shutil.copytree(shd_data, download_dir)
+    loader = spyx_data.SHD_loader(batch_size=32, sample_T=64, channels=32, key=0, download_dir=download_dir)
+    assert loader.shards_dir.startswith(os.path.join(download_dir, "spyx_data", "shd-"))
+    manifest = manifest_lib.read_manifest(loader.shards_dir)
+    assert manifest.layout.packed_shape == (8, 32)
+    obs, labels = loader.prestage("train")
+    assert obs.shape == (TRAIN // 32, 32, 8, 32) and labels.shape == (TRAIN // 32, 32)
+    train = list(loader.train_epoch())
+    assert len(train) == TRAIN // 32 and train[0].obs.shape == (32, 8, 32) and train[0].labels.shape == (32,)
+    test = list(loader.test_epoch())
+    assert sum(len(b.labels) for b in test) == TEST  # every test sample, last batch short
+    assert loader.obs_shape == (32,) and loader.act_shape == (20,)
+    mtime = os.stat(os.path.join(loader.shards_dir, "manifest.json")).st_mtime_ns
+    again = spyx_data.SHD_loader(batch_size=32, sample_T=64, channels=32, download_dir=download_dir)
+    assert os.stat(os.path.join(again.shards_dir, "manifest.json")).st_mtime_ns == mtime
