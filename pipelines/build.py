@@ -101,6 +101,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def boolean(text: str) -> bool:
+    """``true`` / ``false`` (also ``1`` / ``0``, ``yes`` / ``no``), any case."""
+    value = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"must be true or false, got {text}")
+    return value
+
+
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     """Where and how every build writes. Anything a parser does not know goes to Beam."""
     parser.add_argument(

@@ -54,7 +54,9 @@ def parse_args(
         if field.metadata["kind"] == "switch":
             parser.add_argument(f"--{name}", action="store_const", const=True, help=field.metadata["help"])
         else:
-            parse = {"positive_int": build_lib.positive_int, "int": int, "float": float}[field.metadata["kind"]]
+            parse = {"positive_int": build_lib.positive_int, "int": int, "float": float, "bool": build_lib.boolean}[
+                field.metadata["kind"]
+            ]
             parser.add_argument(f"--{name}", type=parse, default=None, help=field.metadata["help"])
     build_lib.add_window_arguments(parser)
     build_lib.add_output_arguments(parser)
@@ -125,11 +127,10 @@ def locate(info: registry.DatasetInfo, data_dir: str, splits: Sequence[str]) -> 
         return located
     for split, path in located.items():
         if not os.path.exists(path) and info.unfetchable:
-            archive = os.path.basename(info.archives[split])
+            archive = paths.join(data_dir, info.archives[split])
+            todo = info.unfetchable.format(archive=os.path.basename(archive), folder=os.path.dirname(archive))
             raise BuildError(
-                f"{info.name} {split} is not in {path}, and {info.unfetchable}: take {archive} from tonic's "
-                f"repository (tonic/datasets/{archive}) and extract it into {os.path.dirname(path)}, or pass "
-                "--synthetic=N for synthetic data"
+                f"{info.name} {split} is not in {path}, and {todo}, or pass --synthetic=N for synthetic data"
             )
         if not os.path.exists(path):
             import tonic

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,12 @@ from spyx_data.errors import InputError
 from spyx_data.build.events import Events
 
 
+#: The time origins of :class:`SampleFiles` (stated in every manifest's config as ``time_origin``).
+AS_STORED = "as stored"
+FIRST_EVENT = "first event"
+TIME_ORIGINS = (AS_STORED, FIRST_EVENT)
+
+
 @dataclasses.dataclass(frozen=True)
 class SampleFiles:
     """How a dataset's recordings are stored.
@@ -35,12 +41,30 @@ class SampleFiles:
         decode: ``(file bytes, path) -> Events``.
         label: ``(path parts relative to the split folder, class names) -> int``.
         recentre: subtract each recording's smallest x and y, as tonic does for N-Caltech101.
+        time_origin: :data:`AS_STORED` (the window starts at time 0 of the file's clock) or
+            :data:`FIRST_EVENT` (each recording's earliest event is time 0: for formats whose
+            timestamps are absolute clock times, such as AEDAT4).
     """
 
     suffix: str
     decode: Callable[[bytes, str], Events]
     label: Callable[[tuple[str, ...], tuple[str, ...]], int]
     recentre: bool = False
+    time_origin: str = AS_STORED
+
+    def __post_init__(self) -> None:
+        if self.time_origin not in TIME_ORIGINS:
+            raise ValueError(f"time_origin must be one of {TIME_ORIGINS}, got {self.time_origin!r}")
+
+    def from_origin(self, events: Events) -> Events:
+        """``events`` as they are rasterised: recentred and timed from the origin above."""
+        if not len(events.t):
+            return events
+        if self.recentre:
+            events = events._replace(x=events.x - events.x.min(), y=events.y - events.y.min())
+        if self.time_origin == FIRST_EVENT:
+            events = events._replace(t=events.t - events.t.min())
+        return events
 
 
 def seeded_split(relative_path: str, seed: int, test_fraction: float) -> str:
@@ -88,12 +112,14 @@ class CameraSpec(raster.TimeWindow):
     FIRST_SACCADE_US = 100_000
 
     @classmethod
-    def for_dataset(cls, info: Any, sample_T: int, duration_ms: int, **options: Any) -> CameraSpec:
-        """The spec of a registry entry (``info``) of this family; a seeded split's seed is 0
-        unless given."""
-        if info.seeded_split:
+    def for_dataset(cls, info: Any, sample_T: int | None, duration_ms: int | None, **options: Any) -> CameraSpec:
+        """The spec of a registry entry (``info``) of this family (a window left None: the
+        entry's); a seeded split's seed is 0 and its test fraction the entry's, unless given."""
+        if info.seeded_test_fraction is not None:
             options.setdefault("split_seed", 0)
-        return cls(info.name, info.sensor, info.files, info.classes, sample_T, duration_ms, **options)
+            options.setdefault("test_fraction", info.seeded_test_fraction)
+        return cls(info.name, info.sensor, info.files, info.classes, sample_T or info.sample_T,
+                   duration_ms or info.duration_ms, **options)
 
     def __post_init__(self) -> None:
         if not isinstance(self.spatial_factor, int) or self.spatial_factor < 1:
@@ -117,6 +143,7 @@ class CameraSpec(raster.TimeWindow):
         """The build parameters the record bytes depend on (stored in the manifest)."""
         config = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "files"}
         config["sensor"] = list(self.sensor)
+        config["time_origin"] = self.files.time_origin
         config["classes"] = list(self.classes) if self.classes else "sorted class folders"
         if self.split_seed is None:
             del config["split_seed"], config["test_fraction"]
@@ -163,12 +190,10 @@ class FolderReader(GroupedReader):
         return paths.join(self.root, *self.parts[index])
 
     def events(self, index: int) -> Events:
-        """Events of recording ``index`` as tonic gives them (before any window cut)."""
+        """Events of recording ``index`` as tonic gives them (before recentring, the time origin
+        and the window cut)."""
         path = self.path(index)
-        events = self.spec.files.decode(paths.read_bytes(path), path)
-        if self.spec.files.recentre and len(events.t):
-            events = events._replace(x=events.x - events.x.min(), y=events.y - events.y.min())
-        return events
+        return self.spec.files.decode(paths.read_bytes(path), path)
 
     def rasterise(self, start: int, stop: int) -> Rasters:
         """Rasterise recordings ``[start, stop)``.
@@ -180,7 +205,7 @@ class FolderReader(GroupedReader):
         recordings = []
         counts = raster.RasterCounts()
         for i in range(start, stop):
-            events = self.events(i)
+            events = spec.files.from_origin(self.events(i))
             if spec.first_saccade_only:
                 early = events.t < spec.FIRST_SACCADE_US
                 late = int(np.count_nonzero(~early))

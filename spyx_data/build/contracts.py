@@ -70,8 +70,9 @@ class BuildSpec(Protocol):
         """A reader of ``split``'s source at ``location`` (a local path or a Beam URL)."""
 
 
-#: How an option's flag value is read: ``switch`` takes no value (sets True).
-OPTION_KINDS = ("positive_int", "int", "float", "switch")
+#: How an option's flag value is read: ``switch`` takes no value (sets True); ``bool`` takes
+#: ``true`` or ``false`` (for an option that is on by default).
+OPTION_KINDS = ("positive_int", "int", "float", "switch", "bool")
 
 
 def option(default: Any, help: str, kind: str) -> Any:

@@ -6,7 +6,11 @@ same values tonic's dataset classes give for the same file.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import tempfile
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -34,7 +38,7 @@ def read_atis_bin(data: bytes, where: str = "<bytes>") -> Events:
     (tested on the fixtures), without its Python loop over overflow markers.
 
     Raises:
-        ValueError: naming ``where``, when the length is not a whole number of events.
+        InputError: naming ``where``, when the length is not a whole number of events.
     """
     if len(data) % ATIS_EVENT_BYTES:
         raise InputError(
@@ -42,7 +46,7 @@ def read_atis_bin(data: bytes, where: str = "<bytes>") -> Events:
         )
     n = len(data) // ATIS_EVENT_BYTES
     if n == 0:
-        return Events(*(np.zeros(0, dtype=np.int64) for _ in range(4)))
+        return _no_events()
     # Bytes 1-4 of each event, read in place as one big-endian word: y (8) | p (1) | t (23).
     word = np.ndarray((n,), dtype=">u4", buffer=data, offset=1, strides=(ATIS_EVENT_BYTES,)).astype(np.int64)
     y = word >> 24
@@ -62,7 +66,7 @@ def read_npy_columns(data: bytes, columns: str, time_scale: int, where: str = "<
     (int16 milliseconds past 32.767 s, float16 past 65.5 s, float32 near a whole microsecond).
 
     Raises:
-        ValueError: naming ``where``, for an unreadable file or a wrong shape.
+        InputError: naming ``where``, for an unreadable file or a wrong shape.
     """
     try:
         array = np.load(io.BytesIO(data), allow_pickle=False)
@@ -75,3 +79,63 @@ def read_npy_columns(data: bytes, columns: str, time_scale: int, where: str = "<
     column = {name: array[:, i] for i, name in enumerate(columns)}
     t = column["t"].astype(np.float64 if array.dtype.kind == "f" else np.int64) * time_scale  # widened: no wrap
     return Events(*(np.asarray(v).astype(np.int64) for v in (t, column["x"], column["y"], column["p"])))
+
+
+@contextlib.contextmanager
+def on_disk(data: bytes, suffix: str) -> Iterator[str]:
+    """A temporary file holding ``data``, for readers that take only a path (removed after)."""
+    fd, path = tempfile.mkstemp(suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        yield path
+    finally:
+        os.remove(path)
+
+
+def read_aedat4(data: bytes, where: str = "<bytes>") -> Events:
+    """Decode an AEDAT4 file with the ``aedat`` package, as ``tonic.io.read_aedat4`` does: the
+    events of the event stream with the lowest id, ``t`` in the file's (absolute) microseconds,
+    ``p`` 1 for ON.
+
+    Raises:
+        InputError: naming ``where``, for a file ``aedat`` cannot decode or one without an
+            event stream.
+    """
+    import aedat
+
+    with on_disk(data, ".aedat4") as path:
+        try:
+            decoder = aedat.Decoder(path)
+            streams = [i for i, s in decoder.id_to_stream().items() if s["type"] == "events"]
+            packets = [p["events"] for p in decoder if streams and p["stream_id"] == min(streams) and "events" in p]
+        except (OSError, RuntimeError) as e:  # aedat's errors name no file
+            raise InputError(f"{where}: not a readable AEDAT4 file ({e})") from e
+    if not streams:
+        raise InputError(f"{where}: an AEDAT4 file without an event stream")
+    if not packets:
+        return _no_events()
+    ev = np.concatenate(packets)
+    return Events(*(ev[name].astype(np.int64) for name in ("t", "x", "y", "on")))
+
+
+def read_structured_npy(data: bytes, where: str = "<bytes>") -> Events:
+    """Decode a ``.npy`` structured array with integer fields ``t`` (microseconds), ``x``,
+    ``y``, ``p`` (any order, other fields ignored), as DVS-Lip stores its recordings.
+
+    Raises:
+        InputError: naming ``where``, for an unreadable file or missing fields.
+    """
+    try:
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except ValueError as e:
+        raise InputError(f"{where}: not a readable .npy file ({e})") from e
+    missing = [f for f in "txyp" if array.dtype.names is None or f not in array.dtype.names]
+    if missing or array.ndim != 1:
+        raise InputError(f"{where}: expected a 1-D structured array with fields t, x, y, p; got "
+                         f"{array.dtype} of shape {array.shape}")
+    return Events(*(array[f].astype(np.int64) for f in "txyp"))
+
+
+def _no_events() -> Events:
+    return Events(*(np.zeros(0, dtype=np.int64) for _ in range(4)))

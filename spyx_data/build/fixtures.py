@@ -13,15 +13,16 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from spyx_data.build.events import ATIS_EVENT_BYTES
-from spyx_data.build.heidelberg import SHD_CLASSES
 from spyx_data.build.raster import HEIDELBERG_UNITS
 
+GENERATOR = "spyx_data.synthetic/1"  # an identifier in the files written: unchanged by moves
 SPLIT_IDS = {"train": 0, "test": 1, "valid": 2}
 NUM_SPEAKERS = 12
 
@@ -97,26 +98,53 @@ def encode_atis_bin(t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray) 
     return raw.tobytes()
 
 
+def faery_bytes(
+    t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray, dimensions: tuple[int, int], suffix: str, **options
+) -> bytes:
+    """Events written by ``faery`` (the event-camera library) as the file type of ``suffix``
+    (``.aedat4``, ``.dat``, ``.raw``, ``.es``, ``.csv``); ``dimensions`` is ``(width, height)``,
+    times are kept as given (no shift to 0), ``options`` go to faery's ``to_file`` (such as
+    ``version="evt3"``). Needs faery."""
+    import faery
+
+    events = np.zeros(len(t), dtype=faery.EVENTS_DTYPE)
+    events["t"], events["x"], events["y"], events["on"] = t, x, y, np.asarray(p).astype(bool)
+    file_type = {".aedat4": "aedat", ".raw": "evt"}.get(suffix, suffix.lstrip("."))
+    stream = faery.events_stream_from_array(events, dimensions=dimensions)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "events" + suffix)
+        stream.to_file(path, zero_t0=False, file_type=file_type, **options)
+        with open(path, "rb") as f:
+            return f.read()
+
+
 def npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
     return buffer.getvalue()
 
 
-def write_recordings(root: str, recordings) -> None:
-    """Write ``(path parts, bytes)`` files below ``root``."""
+def marker_attrs(num_samples: int, seed: int) -> dict:
+    """What marks a file or folder as synthetic (h5 attributes, or a folder's marker file)."""
+    return {"synthetic": GENERATOR, "num_samples": num_samples, "seed": seed}
+
+
+def write_recordings(root: str, recordings: Iterator[tuple[tuple[str, ...], bytes]]) -> None:
+    """Write ``(path parts, bytes)`` files below ``root`` (parts ``()``: ``root`` is the file),
+    each to a temporary name first, so a crash leaves no half-written file."""
     for parts, data in recordings:
         path = os.path.join(root, *parts)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path + ".tmp", "wb") as f:
             f.write(data)
+        os.replace(path + ".tmp", path)
 
 
 def write_heidelberg(
     path: str,
     samples: Sequence[tuple[np.ndarray, np.ndarray, int, int]],
     attrs: dict | None = None,
-    class_names: Sequence[str] = SHD_CLASSES,
+    class_names: Sequence[str] = (),
 ) -> None:
     """Write ``(times s, units, label, speaker)`` samples as a Heidelberg h5 file at ``path``.
 
@@ -133,7 +161,8 @@ def write_heidelberg(
             data = _object_array([np.asarray(s[column], dtype=dtype) for s in samples])
             f.create_dataset(name, data=data, dtype=h5py.vlen_dtype(dtype))
         f.create_dataset("labels", data=np.array([s[2] for s in samples], dtype=np.uint16))
-        f.create_dataset("extra/keys", data=np.array([k.encode() for k in class_names]))
+        if class_names:
+            f.create_dataset("extra/keys", data=np.array([k.encode() for k in class_names]))
         f.create_dataset("extra/speaker", data=np.array([s[3] for s in samples], dtype=np.uint16))
         f.attrs.update(attrs or {})
     os.replace(tmp, path)

@@ -17,14 +17,16 @@ only when a file is opened, so importing this module needs neither tonic nor h5p
 from __future__ import annotations
 
 import dataclasses
+import os
+import tempfile
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from spyx_data import paths
 
-from spyx_data.build import raster
+from spyx_data.build import fixtures, raster
 
 from spyx_data.format import records
 from spyx_data.build.contracts import GroupedReader, Rasters, option
@@ -48,26 +50,30 @@ class AudioSpec(raster.TimeWindow):
         dataset: short name (``"shd"``, ``"ssc"``).
         num_classes: labels must lie in ``0..num_classes-1``.
         sample_T: time bins over the window.
-        channels: output channels; unit ``u`` goes to channel ``u * channels // 700``.
-        duration_ms: window length; events at or after it are dropped (counted).
+        channels: output channels; unit ``u`` goes to channel ``u * channels // UNITS``.
+        duration_ms: window length from time 0 of each sample (its times as stored); events at
+            or after it are dropped (counted).
     """
 
     dataset: str = "shd"
     num_classes: int = 20
     sample_T: int = 128
-    channels: int = option(128, "audio channels, 1..700", "positive_int")
+    channels: int = option(128, "audio channels, 1..the dataset's units (700 for shd, ssc)", "positive_int")
     duration_ms: int = 1000
 
     source_suffix = None  # a source is one file (see spyx_data.build.inputs.fingerprint)
+    #: Input units (cochlear channels) of the family's files.
+    UNITS: ClassVar[int] = raster.HEIDELBERG_UNITS
 
     @classmethod
-    def for_dataset(cls, info: Any, sample_T: int, duration_ms: int, **options: Any) -> AudioSpec:
-        """The spec of a registry entry (``info``) of this family."""
-        return cls(info.name, len(info.classes), sample_T, duration_ms=duration_ms, **options)
+    def for_dataset(cls, info: Any, sample_T: int | None, duration_ms: int | None, **options: Any) -> AudioSpec:
+        """The spec of a registry entry (``info``) of this family (a window left None: the entry's)."""
+        return cls(info.name, len(info.classes), sample_T or info.sample_T, duration_ms=duration_ms or info.duration_ms,
+                   **options)
 
     def __post_init__(self) -> None:
-        if not 1 <= self.channels <= raster.HEIDELBERG_UNITS:
-            raise ValueError(f"channels must be in 1..{raster.HEIDELBERG_UNITS}, got {self.channels}")
+        if not 1 <= self.channels <= self.UNITS:
+            raise ValueError(f"channels must be in 1..{self.UNITS} for {self.dataset}, got {self.channels}")
         self.duration_us  # noqa: B018 (checks the window)
 
     @property
@@ -76,7 +82,7 @@ class AudioSpec(raster.TimeWindow):
 
     def config(self) -> dict[str, Any]:
         """The build parameters the record bytes depend on (stored in the manifest)."""
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "time_origin": "as stored"}
 
     def prepare(self) -> None:
         """Import what reading needs (h5py), once per worker."""
@@ -174,7 +180,7 @@ class AudioFile(GroupedReader):
             i = int(np.argmax(bad))
             raise InputError(f"{self.path}: sample {start + i}: label {labels[i]} outside 0..{spec.num_classes - 1}")
         try:
-            obs, counts = raster.audio_rasters(times, units, spec.sample_T, spec.channels, spec.duration_us)
+            obs, counts = raster.audio_rasters(times, units, spec.sample_T, spec.channels, spec.duration_us, spec.UNITS)
         except raster.BadSample as e:
             raise InputError(f"{self.path}: sample {start + e.sample}: {e.reason}") from e
         return Rasters(start, obs, labels, counts)
@@ -197,3 +203,13 @@ def _element_kind(dataset: Any) -> str:
     if base is not None:
         return base.kind if dataset.ndim == 1 else ""
     return dataset.dtype.kind if dataset.ndim == 2 else ""
+
+
+def fixture(info: Any, split: str, n: int, seed: int) -> Iterator[tuple[tuple[str, ...], bytes]]:
+    """The synthetic h5 file of a split (``(), bytes``), laid out as the published files."""
+    samples = [fixtures.audio_sample(seed, split, i, len(info.classes), info.name) for i in range(n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "fixture.h5")
+        fixtures.write_heidelberg(path, samples, fixtures.marker_attrs(n, seed), info.classes)
+        with open(path, "rb") as f:
+            yield (), f.read()

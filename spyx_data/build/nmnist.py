@@ -8,6 +8,10 @@ from typing import Any
 from spyx_data.build import events, fixtures
 from spyx_data.build.camera import SampleFiles
 
+#: tonic's class names of N-MNIST and S-MNIST (label k is digit k).
+CLASSES = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
+           "5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine")
+
 
 def label(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
     """The digit folder's name."""

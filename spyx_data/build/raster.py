@@ -36,21 +36,18 @@ _DENSE_CELLS_PER_EVENT = 15
 
 @dataclasses.dataclass(frozen=True)
 class RasterCounts:
-    """What rasterisation saw: ``events`` read, how many were dropped, and how many samples
-    had no events at all (they give all-zero rasters)."""
+    """What rasterisation saw: ``events`` read, how many were dropped, how many samples had no
+    events at all (they give all-zero rasters), and how many samples of the source a dataset
+    leaves out by its rule (N-TIDIGITS' digit sequences; counted once per split)."""
 
     events: int = 0
     dropped_nonfinite: int = 0
     dropped_outside_window: int = 0
     empty_samples: int = 0
+    left_out_samples: int = 0
 
     def __add__(self, other: RasterCounts) -> RasterCounts:
-        return RasterCounts(
-            self.events + other.events,
-            self.dropped_nonfinite + other.dropped_nonfinite,
-            self.dropped_outside_window + other.dropped_outside_window,
-            self.empty_samples + other.empty_samples,
-        )
+        return RasterCounts(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -169,13 +166,15 @@ def audio_rasters(
     channels: int,
     duration_us: int = US_PER_S,
     n_units: int = HEIDELBERG_UNITS,
+    us_per_time: int = US_PER_S,
 ) -> tuple[np.ndarray, RasterCounts]:
-    """Rasterise SHD/SSC samples: per sample, events ``(time in s, unit)`` ->
-    packed ``uint8[n, ceil(sample_T/8), channels]``.
+    """Rasterise spike-train samples (SHD, SSC, N-TIDIGITS, S-MNIST): per sample, events
+    ``(time, unit)`` -> packed ``uint8[n, ceil(sample_T/8), channels]``.
 
-    Times are scaled in float64 (float16 input cannot overflow); non-finite times are dropped
-    and counted; channel is ``unit * channels // n_units``; time bins as in the module
-    docstring. An empty sample gives an all-zero raster.
+    Times are in seconds (``us_per_time`` 1e6) or, with ``us_per_time=1``, microseconds; they
+    are scaled in float64 (float16 input cannot overflow); non-finite times are dropped and
+    counted; channel is ``unit * channels // n_units``; time bins as in the module docstring.
+    An empty sample gives an all-zero raster.
 
     Raises:
         BadSample: naming the sample (position in the block) and the event, for a negative
@@ -183,7 +182,7 @@ def audio_rasters(
     """
     events = _Events([times_s, units], [np.float64, np.int64])
     scaled, unit = events.columns
-    scaled = scaled * US_PER_S
+    scaled = scaled * us_per_time
     finite = np.isfinite(scaled)
     negative = finite & (scaled < 0)
     off = (unit < 0) | (unit >= n_units)

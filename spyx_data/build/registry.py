@@ -13,7 +13,19 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from spyx_data.build import camera, dvsgesture, heidelberg, ncaltech101, nmnist, pokerdvs
+from spyx_data.build import (
+    asldvs,
+    camera,
+    cifar10dvs,
+    dvsgesture,
+    dvslip,
+    heidelberg,
+    ncaltech101,
+    nmnist,
+    ntidigits18,
+    pokerdvs,
+    smnist,
+)
 from spyx_data.build.contracts import BuildSpec, options_of
 from spyx_data.errors import UsageError
 
@@ -36,13 +48,15 @@ class DatasetInfo:
         family: the spec class of its family (:class:`heidelberg.AudioSpec`,
             :class:`camera.CameraSpec`).
         options: the spec's options (:func:`spyx_data.build.contracts.option`) it takes.
-        files: for camera datasets, how recordings are stored; None for Heidelberg h5 files.
-        fixture: for camera datasets, ``fixture(info, split, n, seed)`` -> the ``(path parts,
-            bytes)`` of ``n`` synthetic recordings laid out as the dataset's (its module's).
-        seeded_split: no official split: train/test come from :func:`camera.seeded_split` over
-            one folder.
-        unfetchable: why tonic cannot fetch a missing split, where that is so; the build then
-            says where to put which archive instead of calling tonic.
+        files: for camera datasets, how recordings are stored; None for the spike-train datasets.
+        fixture: ``fixture(info, split, n, seed)`` -> the ``(path parts, bytes)`` of ``n``
+            synthetic recordings laid out as the dataset's below the split's location (parts
+            ``()``: the location is the file), from its module.
+        seeded_test_fraction: no official split: train/test come from :func:`camera.seeded_split`
+            over one folder, with this default test share.
+        unfetchable: where tonic cannot fetch a missing split, why not and what to do instead
+            (``{archive}`` and ``{folder}`` stand for the split's archive and where it goes); the
+            build says so instead of calling tonic.
     """
 
     name: str
@@ -56,9 +70,9 @@ class DatasetInfo:
     duration_ms: int
     family: type
     options: tuple[str, ...]
+    fixture: Callable[[DatasetInfo, str, int, int], Iterator[tuple[tuple[str, ...], bytes]]]
     files: camera.SampleFiles | None = None
-    fixture: Callable[[DatasetInfo, str, int, int], Iterator[tuple[tuple[str, ...], bytes]]] | None = None
-    seeded_split: bool = False
+    seeded_test_fraction: float | None = None
     unfetchable: str | None = None
 
     def __post_init__(self) -> None:
@@ -76,7 +90,8 @@ class DatasetInfo:
 
     def spec(self, sample_T: int | None = None, duration_ms: int | None = None, **options: Any) -> BuildSpec:
         """The build spec, of :attr:`family`; ``options`` (None: the default) must be among
-        :attr:`options`.
+        :attr:`options`; a window left None is the family's default for the entry (mostly
+        :attr:`sample_T` and :attr:`duration_ms`).
 
         Raises:
             UsageError: an option this dataset does not take.
@@ -86,7 +101,7 @@ class DatasetInfo:
         if unknown:
             raise UsageError(f"{self.name} has no option {', '.join(unknown)}")
         given = {k: v for k, v in options.items() if v is not None}
-        return self.family.for_dataset(self, sample_T or self.sample_T, duration_ms or self.duration_ms, **given)
+        return self.family.for_dataset(self, sample_T, duration_ms, **given)
 
 
 def _heidelberg(name: str, tonic_class: str, classes: tuple[str, ...], splits: dict[str, dict]) -> DatasetInfo:
@@ -103,6 +118,7 @@ def _heidelberg(name: str, tonic_class: str, classes: tuple[str, ...], splits: d
         duration_ms=1000,
         family=heidelberg.AudioSpec,
         options=("channels",),
+        fixture=heidelberg.fixture,
     )
 
 
@@ -123,8 +139,7 @@ REGISTRY: dict[str, DatasetInfo] = {
             locations={"train": "NMNIST/Train", "test": "NMNIST/Test"},
             archives={"train": "NMNIST/train.zip", "test": "NMNIST/test.zip"},
             sensor=(34, 34, 2),
-            classes=("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
-                     "5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine"),
+            classes=nmnist.CLASSES,
             sample_T=40,
             duration_ms=300,
             family=camera.CameraSpec,
@@ -163,7 +178,7 @@ REGISTRY: dict[str, DatasetInfo] = {
             files=pokerdvs.FILES,
             fixture=pokerdvs.fixture,
             unfetchable="tonic 1.7 copies POKERDVS from an archive in its own source tree, which its wheel does "
-            "not ship",
+            "not ship: take {archive} from tonic's repository (tonic/datasets/{archive}) and extract it into {folder}",
         ),
         DatasetInfo(
             name="ncaltech101",
@@ -179,7 +194,85 @@ REGISTRY: dict[str, DatasetInfo] = {
             options=("spatial_factor", "merge_polarity", "split_seed", "test_fraction"),
             files=ncaltech101.FILES,
             fixture=ncaltech101.fixture,
-            seeded_split=True,
+            seeded_test_fraction=0.2,
+        ),
+        DatasetInfo(
+            name="cifar10dvs",
+            tonic_class="CIFAR10DVS",
+            tonic_kwargs={"train": {}, "test": {}},
+            locations={"train": "CIFAR10DVS", "test": "CIFAR10DVS"},
+            archives={"train": "CIFAR10DVS/CIFAR10DVS.zip", "test": "CIFAR10DVS/CIFAR10DVS.zip"},
+            sensor=(128, 128, 2),
+            classes=cifar10dvs.CLASSES,
+            sample_T=10,
+            duration_ms=1300,
+            family=camera.CameraSpec,
+            options=("spatial_factor", "merge_polarity", "split_seed", "test_fraction"),
+            files=cifar10dvs.FILES,
+            fixture=cifar10dvs.fixture,
+            seeded_test_fraction=0.1,
+        ),
+        DatasetInfo(
+            name="asldvs",
+            tonic_class="ASLDVS",
+            tonic_kwargs={"train": {}, "test": {}},
+            locations={"train": "ASLDVS", "test": "ASLDVS"},
+            archives={"train": "ASLDVS/ASLDVS.zip", "test": "ASLDVS/ASLDVS.zip"},
+            sensor=(240, 180, 2),
+            classes=asldvs.CLASSES,
+            sample_T=10,
+            duration_ms=100,
+            family=camera.CameraSpec,
+            options=("spatial_factor", "merge_polarity", "split_seed", "test_fraction"),
+            files=asldvs.FILES,
+            fixture=asldvs.fixture,
+            seeded_test_fraction=0.2,
+        ),
+        DatasetInfo(
+            name="dvslip",
+            tonic_class="DVSLip",
+            tonic_kwargs={"train": {"train": True}, "test": {"train": False}},
+            locations={"train": "DVSLip/DVS-Lip/train", "test": "DVSLip/DVS-Lip/test"},
+            archives={"train": "DVSLip/DVS-Lip.zip", "test": "DVSLip/DVS-Lip.zip"},
+            sensor=(128, 128, 2),
+            classes=dvslip.CLASSES,
+            sample_T=30,
+            duration_ms=1200,
+            family=camera.CameraSpec,
+            options=("spatial_factor", "merge_polarity"),
+            files=dvslip.FILES,
+            fixture=dvslip.fixture,
+            unfetchable="DVS-Lip is on Google Drive, which tonic 1.7 does not download from: download {archive} "
+            "from https://drive.google.com/file/d/1dBEgtmctTTWJlWnuWxFtk8gfOdVVpkQ0/view and extract it into "
+            "{folder}",
+        ),
+        DatasetInfo(
+            name="ntidigits18",
+            tonic_class="NTIDIGITS18",
+            tonic_kwargs={split: {"train": split == "train", "single_digits": True} for split in ("train", "test")},
+            locations={"train": "NTIDIGITS18/n-tidigits.hdf5", "test": "NTIDIGITS18/n-tidigits.hdf5"},
+            archives={"train": "NTIDIGITS18/n-tidigits.hdf5", "test": "NTIDIGITS18/n-tidigits.hdf5"},
+            sensor=(ntidigits18.UNITS, 1, 1),
+            classes=ntidigits18.CLASSES,
+            sample_T=100,
+            duration_ms=1000,
+            family=ntidigits18.Spec,
+            options=("channels",),
+            fixture=ntidigits18.fixture,
+        ),
+        DatasetInfo(
+            name="smnist",
+            tonic_class="SMNIST",
+            tonic_kwargs={"train": {"train": True}, "test": {"train": False}},
+            locations={"train": "smnist", "test": "smnist"},
+            archives={split: f"smnist/{images}" for split, (images, _) in smnist.FILES.items()},
+            sensor=(99, 1, 1),
+            classes=nmnist.CLASSES,
+            sample_T=smnist.PIXELS,
+            duration_ms=2 * smnist.PIXELS,
+            family=smnist.Spec,
+            options=("num_neurons", "dt", "duplicate"),
+            fixture=smnist.fixture,
         ),
     ]
 }

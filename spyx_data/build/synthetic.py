@@ -2,11 +2,11 @@
 
 ``write(name, data_dir, split, n)`` lays out ``n`` recordings exactly where and how tonic
 expects that dataset under ``data_dir`` (its ``save_to``), plus the archive whose presence tells
-tonic the data is there, and marks them as synthetic. Heidelberg files hold vlen float16
-``spikes/times`` (s), vlen uint16 ``spikes/units``, uint16 ``labels``, ``extra/keys``,
-``extra/speaker`` (:func:`spyx_data.build.fixtures.write_heidelberg`); a camera dataset's
-recordings come from its registry entry's ``fixture`` (its module lays them out). The samples
-are :mod:`spyx_data.build.fixtures`'. Needs h5py for the audio datasets (installed with tonic).
+tonic the data is there, and marks them as synthetic: a folder by a marker file beside it
+(``<folder>.spyx_synthetic``: inside, tonic's DVSLip would take it for a class folder), an h5
+file by its attributes. The files come from the registry entry's ``fixture`` (the dataset's
+module lays them out); the samples are :mod:`spyx_data.build.fixtures`'. Needs h5py for the
+datasets stored as h5 files (installed with tonic).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from spyx_data import paths
 from spyx_data.build import fixtures, registry
 from spyx_data.errors import InputError, UsageError
 
-GENERATOR = "spyx_data.synthetic/1"  # an identifier in the files written: unchanged by moves
-MARKER = ".spyx_synthetic"
+GENERATOR = fixtures.GENERATOR
+MARKER_SUFFIX = ".spyx_synthetic"
 
 
 def location(name: str, data_dir: str, split: str) -> str:
@@ -35,26 +35,27 @@ def shd_path(data_dir: str, split: str) -> str:
 def write(name: str, data_dir: str, split: str, num_samples: int, seed: int = 0) -> str:
     """Write ``num_samples`` synthetic recordings of ``split`` of dataset ``name``; return its location.
 
-    Marks the data as synthetic (see :func:`synthetic_params`). A dataset with seeded splits
-    (N-Caltech101) has one folder for all splits: ``num_samples`` is then the total.
+    Marks the data as synthetic (see :func:`synthetic_params`). Where all splits share one
+    location (a seeded split's folder, one h5 file or folder holding every split) the fixture
+    writes them all at once; for a seeded split ``num_samples`` is then the total.
     """
     if num_samples < 1:
         raise UsageError(f"num_samples must be >= 1, got {num_samples}")
     info = registry.get(name)
-    if info.seeded_split:
+    if info.seeded_test_fraction is not None:
         split = info.splits[0]
     where = location(name, data_dir, split)
-    params = {"generator": GENERATOR, "num_samples": num_samples, "seed": seed}
-    if info.is_audio:
-        samples = [fixtures.audio_sample(seed, split, i, len(info.classes), info.name) for i in range(num_samples)]
-        fixtures.write_heidelberg(where, samples, {"synthetic": GENERATOR, "num_samples": num_samples, "seed": seed},
-                                  info.classes)
-    else:
-        fixtures.write_recordings(where, info.fixture(info, split, num_samples, seed))
-        with open(os.path.join(where, MARKER), "w") as f:
-            json.dump(params, f)
+    fixtures.write_recordings(where, info.fixture(info, split, num_samples, seed))
+    if _is_folder(info):
+        with open(where + MARKER_SUFFIX, "w") as f:
+            json.dump(fixtures.marker_attrs(num_samples, seed), f)
     fixtures.touch_archive(os.path.join(data_dir, info.archives[split]))
     return where
+
+
+def _is_folder(info: registry.DatasetInfo) -> bool:
+    """Whether a split's source is a folder of files (else one file)."""
+    return info.family.source_suffix is not None
 
 
 def write_shd(data_dir: str, split: str, num_samples: int, seed: int = 0) -> str:
@@ -72,7 +73,7 @@ def synthetic_params(name: str, data_dir: str, split: str) -> dict | None:
     where = location(name, data_dir, split)
     if not paths.exists(where):
         return None
-    if registry.get(name).is_audio:
+    if not _is_folder(registry.get(name)):
         import h5py
 
         try:
@@ -82,8 +83,10 @@ def synthetic_params(name: str, data_dir: str, split: str) -> dict | None:
                 return {"num_samples": int(f.attrs["num_samples"]), "seed": int(f.attrs["seed"])}
         except OSError as e:
             raise InputError(f"{where}: cannot open as HDF5 ({e}); replace the file or remove it") from e
-    marker = paths.join(where, MARKER)
-    if not paths.exists(marker):
+    # Beside the folder; inside it where earlier versions wrote it.
+    markers = [where.rstrip("/") + MARKER_SUFFIX, paths.join(where, MARKER_SUFFIX)]
+    marker = next((m for m in markers if paths.exists(m)), None)
+    if marker is None:
         return None
     params = json.loads(paths.read_bytes(marker))
     return {"num_samples": params["num_samples"], "seed": params["seed"]}

@@ -44,7 +44,8 @@ def test_every_record_is_tonics_sample_rasterised(shd_build, shd_data, split):
         np.testing.assert_array_equal(raster.unpack_time(decoded["obs"][i], 128), expected_raster(events))
         outside += int(np.count_nonzero(events["t"] >= 1_000_000))
     assert info.counts == {"events": sum(len(dataset[i][0]) for i in range(len(dataset))),
-                           "dropped_outside_window": outside, "dropped_nonfinite": 0, "empty_samples": 0}
+                           "dropped_outside_window": outside, "dropped_nonfinite": 0, "empty_samples": 0,
+                           "left_out_samples": 0}
 
 
 def test_two_worker_processes_write_identical_bytes(shd_build, shd_data, tmp_path):
@@ -129,7 +130,8 @@ def test_non_finite_times_are_dropped_and_counted(tmp_path):
     times = np.array([0.1, np.nan, np.inf, 0.2, 1.2])
     data = write_samples(str(tmp_path / "data"), [(times, np.array([1, 2, 3, 4, 5]), 7, 0)])
     manifest = shd.run([f"--data_dir={data}", f"--output_dir={tmp_path / 'out'}", "--splits=train"])
-    counts = {"events": 5, "dropped_nonfinite": 2, "dropped_outside_window": 1, "empty_samples": 0}
+    counts = {"events": 5, "dropped_nonfinite": 2, "dropped_outside_window": 1, "empty_samples": 0,
+              "left_out_samples": 0}
     assert manifest.split("train").counts == counts
     shard = manifest.split("train").shards[0]
     record = read_shard(os.path.join(build_dir(tmp_path / "out", manifest), shard.path), shard, manifest)[0]
