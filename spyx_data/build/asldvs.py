@@ -28,7 +28,7 @@ def decode(data: bytes, where: str) -> Events:
     try:
         mat = scipy.io.loadmat(io.BytesIO(data))
         columns = [np.asarray(mat[k]).ravel().astype(np.int64) for k in ("ts", "x", "y", "pol")]
-    except (ValueError, TypeError, KeyError, NotImplementedError) as e:
+    except (OSError, ValueError, TypeError, KeyError, NotImplementedError) as e:  # scipy: OSError if truncated
         raise InputError(f"{where}: not an ASL-DVS .mat file with ts, x, y, pol ({type(e).__name__}: {e})") from e
     t, x, y, p = columns
     return Events(t, x, HEIGHT - 1 - y, p)

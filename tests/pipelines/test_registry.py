@@ -17,7 +17,8 @@ from ..conftest import build_dir, files, manifests_under
 PER_SPLIT = 24
 
 
-def expected_frames(events, info, sample_T, duration_us, spatial_factor=1, merge_polarity=False, channels=None):
+def expected_frames(events, info, sample_T, duration_us, spatial_factor=1, merge_polarity=False, channels=None,
+                    units=None):
     """The raster rules written out independently of spyx_data.build.raster, on tonic's events
     (timed from the first event where the dataset's time origin says so)."""
     events = events.ravel()  # tonic gives ASL-DVS events as [n, 1]
@@ -29,7 +30,7 @@ def expected_frames(events, info, sample_T, duration_us, spatial_factor=1, merge
     if info.is_audio:
         channels = channels or info.spec().layout.dims[0]
         dense = np.zeros((sample_T, channels), np.uint8)
-        dense[t, events["x"][keep].astype(np.int64) * channels // info.sensor[0]] = 1
+        dense[t, events["x"][keep].astype(np.int64) * channels // (units or info.sensor[0])] = 1
         return dense
     width, height, polarities = info.sensor
     f = spatial_factor
@@ -282,3 +283,58 @@ PINNED_NAMES = {
 @pytest.mark.parametrize("name", sorted(registry.REGISTRY))
 def test_the_default_build_of_every_dataset_keeps_its_name(builds, name):
     assert os.path.basename(builds[name][1]) == PINNED_NAMES[name]
+
+
+def test_ntidigits_builds_the_single_digits_and_counts_the_sequences_left_out(builds):
+    data_dir, _, manifest = builds["ntidigits18"]
+    info = registry.get("ntidigits18")
+    for split in info.splits:
+        every = getattr(tonic.datasets, "NTIDIGITS18")(data_dir, train=split == "train")
+        single = getattr(tonic.datasets, "NTIDIGITS18")(data_dir, train=split == "train", single_digits=True)
+        counts = manifest.split(split).counts
+        assert manifest.split(split).num_records == len(single) == PER_SPLIT
+        assert counts["left_out_samples"] == len(every) - len(single) > 0
+    assert manifest.config["single_digits"] is True and manifest.layout.dims == (64,)
+
+
+def test_every_manifest_states_its_time_origin(builds):
+    origins = {name: manifest.config["time_origin"] for name, (_, _, manifest) in builds.items()}
+    assert {name for name, origin in origins.items() if origin == "first event"} == {"asldvs", "cifar10dvs", "dvslip"}
+    assert origins["smnist"] == "first pixel"
+    assert all(origin in ("as stored", "first event", "first pixel") for origin in origins.values())
+
+
+def test_cifar10dvs_split_is_seeded_with_a_tenth_for_test(builds):
+    _, _, manifest = builds["cifar10dvs"]
+    assert manifest.config["split_seed"] == 0 and manifest.config["test_fraction"] == 0.1
+    assert sum(s.num_records for s in manifest.splits.values()) == PER_SPLIT
+
+
+def test_smnist_options_change_the_encoding_as_tonics_do(builds, tmp_path):
+    data_dir, _, _ = builds["smnist"]
+    info = registry.get("smnist")
+    manifest = tonic_pipeline.run([
+        "--dataset=smnist", f"--data_dir={data_dir}", f"--output_dir={tmp_path}", "--splits=test",
+        "--num_neurons=15", "--dt=250.5", "--duplicate=false", "--sample_T=98",
+    ])
+    assert manifest.layout.dims == (15,) and manifest.config["duration_ms"] == 197  # ceil(784 * 250.5 us)
+    obs, labels = spyx_data.load_split(build_dir(tmp_path, manifest), "test")
+    samples = tonic_samples(info, data_dir, "test", num_neurons=15, dt=250.5, duplicate=False)
+    for i, (events, label) in enumerate(samples):
+        np.testing.assert_array_equal(raster.unpack_time(obs[i], 98),
+                                      expected_frames(events, info, 98, 197_000, channels=15, units=15))
+        assert labels[i] == label
+    assert manifest.split("test").counts["dropped_outside_window"] == 0
+
+
+def test_a_boolean_option_takes_true_or_false_only(tmp_path, capsys):
+    code = tonic_pipeline.main(["--dataset=smnist", f"--output_dir={tmp_path}", "--duplicate=maybe"])
+    assert code == 2 and "must be true or false, got maybe" in capsys.readouterr().err
+
+
+def test_dvslip_without_its_archive_says_where_to_get_it(tmp_path, capsys):
+    code = tonic_pipeline.main(["--dataset=dvslip", f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert f"dvslip train is not in {tmp_path}/DVSLip/DVS-Lip/train" in err
+    assert "download DVS-Lip.zip from https://drive.google.com/" in err and f"extract it into {tmp_path}/DVSLip" in err
