@@ -1,6 +1,6 @@
 """``spyx-data``: build, inspect, verify, plot, and write synthetic data. Also ``python -m spyx_data``.
 
-    spyx-data build DATASET [flags...]     run the pipeline (DATASET from the registry, or encode);
+    spyx-data build DATASET [flags...]     run the pipeline (DATASET from the registry, encode, or recordings);
                                            flags it does not know go to Beam
     spyx-data info DIR                     the manifest as a table, with spike density per class; on an
                                            output root of several builds, a line for each
@@ -44,17 +44,20 @@ class FlagParser(argparse.ArgumentParser):
 
 
 def build(argv: Sequence[str]) -> int:
-    """``spyx-data build DATASET ...``: ``pipelines.tonic`` (or ``pipelines.encode``) with the rest of argv."""
+    """``spyx-data build DATASET ...``: ``pipelines.tonic`` (or ``pipelines.encode``, ``pipelines.recordings``)
+    with the rest of argv."""
     if not argv or argv[0].startswith("-"):
-        names = ", ".join([*sorted(registry.REGISTRY), "encode"])
+        names = ", ".join([*sorted(registry.REGISTRY), "encode", "recordings"])
         raise errors.UsageError(f"say what to build: spyx-data build DATASET [flags], DATASET one of {names}")
     try:
-        from pipelines import encode, tonic
+        from pipelines import encode, recordings, tonic
     except ImportError as e:
         raise errors.UsageError(f"building needs the build extra: pip install 'spyx-data[build]' ({e})") from None
     dataset, rest = argv[0], list(argv[1:])
     if dataset == "encode":
         return encode.main(rest, prog="spyx-data build encode")
+    if dataset == "recordings":
+        return recordings.main(rest, prog="spyx-data build recordings")
     registry.get(dataset)  # an unknown name is a one-line error
     return tonic.main(rest, dataset=dataset, prog=f"spyx-data build {dataset}")
 

@@ -131,13 +131,13 @@ def list_files(root: str, suffix: str) -> list[tuple[str, ...]]:
                 _check_link(os.path.join(path, name))
             mine = [f for f in files if f.endswith(suffix)]
             if not dirs and not mine:
-                raise InputError(f"{path}: folder holds no {suffix} recordings")
+                raise InputError(f"{path}: folder holds no {suffix + ' ' if suffix else ''}recordings")
             rel = os.path.relpath(path, root)
             prefix_parts = () if rel == "." else tuple(rel.split(os.sep))
             found.extend(prefix_parts + (f,) for f in mine)
         found.sort()
     if not found:
-        raise InputError(f"{root}: holds no {suffix} recordings")
+        raise InputError(f"{root}: holds no {suffix + ' ' if suffix else ''}recordings")
     return found
 
 

@@ -10,6 +10,7 @@ import contextlib
 import io
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -135,6 +136,93 @@ def read_structured_npy(data: bytes, where: str = "<bytes>") -> Events:
         raise InputError(f"{where}: expected a 1-D structured array with fields t, x, y, p; got "
                          f"{array.dtype} of shape {array.shape}")
     return Events(*(array[f].astype(np.int64) for f in "txyp"))
+
+
+def read_prophesee(data: bytes, where: str = "<bytes>") -> Events:
+    """Decode a Prophesee ``.dat`` or ``.raw`` (EVT 2.0 or EVT 3.0, told by its header) file
+    with ``expelliarmus``, as tonic does: ``t`` in the camera's microseconds.
+
+    Raises:
+        InputError: naming ``where``, for another encoding or a file expelliarmus cannot read.
+    """
+    import expelliarmus
+
+    suffix = os.path.splitext(where)[1].lower()
+    encoding = "dat" if suffix == ".dat" else _evt_version(data, where)
+    with on_disk(data, suffix) as path:
+        try:
+            array = expelliarmus.Wizard(encoding=encoding).read(path)
+        except (OSError, RuntimeError, ValueError) as e:
+            raise InputError(f"{where}: not a readable {encoding.upper()} file ({e})") from e
+    if array is None:  # what expelliarmus returns for a file it cannot parse
+        raise InputError(f"{where}: not a readable {encoding.upper()} file")
+    return Events(*(array[f].astype(np.int64) for f in "txyp"))
+
+
+def _evt_version(data: bytes, where: str) -> str:
+    """``"evt2"`` or ``"evt3"`` from a ``.raw`` file's ``%`` header lines (``% evt 3.0`` or
+    ``% format EVT3;...``)."""
+    for line in data[:4096].split(b"\n"):
+        if not line.startswith(b"%"):
+            break
+        words = line[1:].replace(b";", b" ").split()
+        if words[:1] == [b"evt"] and len(words) > 1:
+            version = words[1].decode(errors="replace")
+        elif words[:1] == [b"format"] and len(words) > 1:
+            version = words[1].decode(errors="replace").lower().removeprefix("evt")
+        else:
+            continue
+        if version in ("2", "2.0", "3", "3.0"):
+            return "evt" + version[0]
+        raise InputError(f"{where}: EVT {version} is not read (EVT 2.0 and 3.0 are)")
+    raise InputError(f"{where}: no '% evt' or '% format' line in its header: not a Prophesee .raw file")
+
+
+def read_event_stream(data: bytes, where: str = "<bytes>") -> Events:
+    """Decode an Event Stream (``.es``, DVS type) file with ``faery``.
+
+    Raises:
+        InputError: naming ``where``, for a file faery cannot read as DVS events.
+    """
+    import faery
+
+    with on_disk(data, ".es") as path:
+        try:
+            chunks = [chunk for chunk in faery.events_stream_from_file(path) if len(chunk)]
+        except (OSError, RuntimeError, ValueError, TypeError) as e:
+            raise InputError(f"{where}: not a readable Event Stream file of DVS events ({e})") from e
+    if not chunks:
+        return _no_events()
+    ev = np.concatenate(chunks)
+    return Events(*(ev[name].astype(np.int64) for name in ("t", "x", "y", "on")))
+
+
+def read_csv(data: bytes, where: str = "<bytes>") -> Events:
+    """Decode a ``.csv`` of events: a header row naming the columns ``t`` (microseconds), ``x``,
+    ``y`` and ``p`` or ``on``, in any order (``x@640``: faery's width note, ignored), then one
+    integer row per event.
+
+    Raises:
+        InputError: naming ``where``, for a missing column or a value that is not an integer.
+    """
+    first = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip()
+    header = [name.strip().split("@")[0].lower() for name in first.split(",")] if first else []
+    names = {"on" if name == "p" else name: i for i, name in enumerate(header)}
+    missing = [name for name in ("t", "x", "y", "on") if name not in names]
+    if missing:
+        raise InputError(f"{where}: its header {first!r} names no {', '.join(missing)} column "
+                         "(t, x, y and p or on)")
+    try:
+        with warnings.catch_warnings():  # a header without rows: no events, not a warning
+            warnings.simplefilter("ignore", UserWarning)
+            table = np.loadtxt(io.BytesIO(data), delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
+    except ValueError as e:
+        raise InputError(f"{where}: every row must hold {len(header)} integers ({e})") from e
+    if not table.size:
+        return _no_events()
+    if table.shape[1] != len(header):
+        raise InputError(f"{where}: rows of {table.shape[1]} values under a header of {len(header)}")
+    return Events(*(table[:, names[name]] for name in ("t", "x", "y", "on")))
 
 
 def _no_events() -> Events:

@@ -1,0 +1,147 @@
+"""A researcher's own recordings: ``DIR/<split>/<class>/<recording>``, or ``DIR/<class>/<recording>``
+with a seeded split, each recording one file read by its suffix's library.
+
+=========== ==============================================================================
+suffix      read with
+=========== ==============================================================================
+``.aedat4`` ``aedat`` (DV cameras; the lowest-id event stream)
+``.dat``    ``expelliarmus`` (Prophesee DAT)
+``.raw``    ``expelliarmus`` (Prophesee EVT 2.0 or 3.0, told by the file's header)
+``.npy``    numpy: a structured array with fields ``t`` (us), ``x``, ``y``, ``p``, or tonic's
+            DVSGesture columns ``[n, 4]`` of x, y, p, t in milliseconds
+``.bin``    ours: N-MNIST's 5-byte ATIS events
+``.es``     ``faery`` (Event Stream, DVS events)
+``.csv``    numpy: a header row naming ``t`` (us), ``x``, ``y``, ``p`` (or ``on``), integer rows
+=========== ==============================================================================
+
+A recording's class is the first folder below its split (it may sit deeper, in folders of its
+own), its label that folder's position among the class folders of every split, sorted (the
+names are kept in the manifest). Every recording is timed from its first event and rasterised
+as the camera datasets are (:class:`spyx_data.build.camera.CameraSpec`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+import numpy as np
+
+from spyx_data import paths
+from spyx_data.build import camera, events
+from spyx_data.errors import InputError, UsageError
+from spyx_data.format.manifest import SPLIT_NAME
+
+NAME = "recordings"
+
+
+def read_npy(data: bytes, where: str) -> events.Events:
+    """A structured ``.npy`` (``t, x, y, p``) or DVSGesture-style ``[n, 4]`` columns (x, y, p, t ms)."""
+    buffer = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(buffer)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        structured = read_header(buffer)[2].names is not None
+    except ValueError:
+        structured = False  # not a .npy file: the decoder below says so, naming it
+    if structured:
+        return events.read_structured_npy(data, where)
+    return events.read_npy_columns(data, "xypt", 1000, where)
+
+
+#: Each recording format by its suffix (lower case).
+FORMATS = {
+    ".aedat4": events.read_aedat4,
+    ".dat": events.read_prophesee,
+    ".raw": events.read_prophesee,
+    ".npy": read_npy,
+    ".bin": events.read_atis_bin,
+    ".es": events.read_event_stream,
+    ".csv": events.read_csv,
+}
+
+
+def decode(data: bytes, where: str) -> events.Events:
+    """The events of one recording, by its suffix (see :data:`FORMATS`)."""
+    return FORMATS[suffix_of(where)](data, where)
+
+
+def suffix_of(path: str) -> str:
+    return os.path.splitext(path)[1].lower()
+
+
+def label(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
+    """The position of the recording's class folder (the first below its split)."""
+    return classes.index(parts[0])
+
+
+FILES = camera.SampleFiles("", decode, label, time_origin=camera.FIRST_EVENT)
+
+
+def locate(data_dir: str, seeded: bool) -> tuple[dict[str, str], tuple[str, ...]]:
+    """``({split: folder}, class names)`` of the recordings in ``data_dir``, checked.
+
+    With ``seeded`` the class folders sit in ``data_dir`` and every split is read from it;
+    otherwise each folder in ``data_dir`` is a split of class folders.
+
+    Raises:
+        UsageError: the layout does not match ``seeded`` (saying which flag to use).
+        InputError: naming it, a file of another suffix, a recording outside a class folder,
+            or a class folder without recordings.
+    """
+    if seeded:
+        splits = {"train": data_dir, "test": data_dir}
+        listed = {data_dir: paths.list_files(data_dir, "")}
+    else:
+        names = _folders(data_dir)
+        bad = [n for n in names if not SPLIT_NAME.fullmatch(n)]
+        if bad:
+            raise UsageError(f"{paths.join(data_dir, bad[0])}: a split folder's name must be letters, digits, '-' "
+                             "and '_'")
+        splits = {name: paths.join(data_dir, name) for name in names}
+        listed = {folder: paths.list_files(folder, "") for folder in splits.values()}
+        flat = next((f for f, parts in listed.items() if any(len(p) == 1 for p in parts)), None)
+        if flat is not None:
+            raise UsageError(
+                f"{flat} holds recordings outside class folders: lay the recordings out as DIR/<split>/<class>/"
+                "<recording>, or, for DIR/<class>/<recording>, pass --test_fraction=F (and --split_seed=S) for a "
+                "seeded split"
+            )
+    classes: set[str] = set()
+    for folder, parts in listed.items():
+        for p in parts:
+            where = paths.join(folder, *p)
+            if len(p) == 1:
+                raise InputError(f"{where}: a recording outside a class folder ({folder}/<class>/<recording>)")
+            if suffix_of(p[-1]) not in FORMATS:
+                raise InputError(f"{where}: unknown suffix {suffix_of(p[-1]) or '(none)'!r}; recordings are "
+                                 f"{', '.join(FORMATS)} files (move other files out of {data_dir})")
+        present = {p[0] for p in parts}
+        for name in _folders(folder):
+            if name not in present:
+                raise InputError(f"{paths.join(folder, name)}: a class folder without recordings")
+        classes |= present
+    return splits, tuple(sorted(classes))
+
+
+def _folders(folder: str) -> list[str]:
+    """The names of the folders in ``folder``, sorted (locally; on a Beam filesystem, those
+    holding files)."""
+    if paths.is_remote(folder):
+        return sorted({p[0] for p in paths.list_files(folder, "") if len(p) > 1})
+    if not os.path.isdir(folder):
+        raise InputError(f"{folder}: no such folder")
+    return sorted(n for n in os.listdir(folder) if os.path.isdir(os.path.join(folder, n)))
+
+
+def spec(
+    sensor: tuple[int, int, int],
+    classes: tuple[str, ...],
+    sample_T: int,
+    duration_ms: int,
+    **options: Any,
+) -> camera.CameraSpec:
+    """The build spec of a recordings folder (``options``: ``spatial_factor``, ``merge_polarity``,
+    ``split_seed``, ``test_fraction``)."""
+    return camera.CameraSpec(NAME, sensor, FILES, classes, sample_T, duration_ms, **options)
