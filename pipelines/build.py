@@ -527,6 +527,8 @@ def summary(manifest: manifest_lib.Manifest, output_dir: str) -> str:
                 f"; {counts['events']} events, dropped {counts['dropped_outside_window']} outside the window "
                 f"and {counts['dropped_nonfinite']} non-finite; {counts['empty_samples']} empty samples"
             )
+        if counts.get("left_out_samples"):
+            line += f"; {counts['left_out_samples']} samples of the source left out by the dataset's rule"
         lines.append(line)
     return "\n".join(lines)
 

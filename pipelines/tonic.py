@@ -3,8 +3,10 @@
     python -m pipelines.tonic --dataset=nmnist --data_dir=./data --output_dir=./shards/nmnist
         [--splits=train,test] [--sample_T=T] [--duration_ms=MS] [--num_shards=N] [--synthetic=N]
         [--<option>=...]   the options of the dataset's family that its registry entry names:
-                           --channels (shd, ssc); --spatial_factor, --merge_polarity (cameras);
-                           --first_saccade_only (nmnist); --split_seed, --test_fraction (ncaltech101)
+                           --channels (shd, ssc, ntidigits18); --spatial_factor, --merge_polarity
+                           (cameras); --first_saccade_only (nmnist); --split_seed, --test_fraction
+                           (ncaltech101, cifar10dvs, asldvs); --num_neurons, --dt,
+                           --duplicate=true|false (smnist)
         [Beam options...]
 
 Datasets: see ``spyx_data.build.registry.REGISTRY``. The option flags are made from the spec

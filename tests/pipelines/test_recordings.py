@@ -120,8 +120,10 @@ def test_each_format_decodes_as_its_library_reads_it_and_builds_to_the_reference
         elif name != "bin (tonic)":  # .bin holds 23-bit times, written from 0
             np.testing.assert_array_equal(ours.t, ev[0])
         np.testing.assert_array_equal(ours.x, ev[1])
-    manifest = pipeline.run([f"--data_dir={tmp_path / 'data'}", f"--sensor_size={','.join(map(str, SENSOR))}",
-                             f"--output_dir={tmp_path / 'out'}", f"--sample_T={SAMPLE_T}", f"--duration_ms={DURATION_MS}"])
+    manifest = pipeline.run([
+        f"--data_dir={tmp_path / 'data'}", f"--sensor_size={','.join(map(str, SENSOR))}",
+        f"--output_dir={tmp_path / 'out'}", f"--sample_T={SAMPLE_T}", f"--duration_ms={DURATION_MS}",
+    ])
     assert manifest.dataset == "recordings" and manifest.config["classes"] == ["background", "cars"]
     assert manifest.config["time_origin"] == "first event" and manifest.layout.packed_shape == (2, 2, 100, 120)
     for split in ("train", "test"):

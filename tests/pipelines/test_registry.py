@@ -295,6 +295,9 @@ def test_ntidigits_builds_the_single_digits_and_counts_the_sequences_left_out(bu
         assert manifest.split(split).num_records == len(single) == PER_SPLIT
         assert counts["left_out_samples"] == len(every) - len(single) > 0
     assert manifest.config["single_digits"] is True and manifest.layout.dims == (64,)
+    from pipelines import build as build_lib
+
+    assert "; 3 samples of the source left out by the dataset's rule" in build_lib.summary(manifest, "out")
 
 
 def test_every_manifest_states_its_time_origin(builds):
