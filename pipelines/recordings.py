@@ -1,7 +1,7 @@
 """Build your own event-camera recordings: ``python -m pipelines.recordings``.
 
     python -m pipelines.recordings --data_dir=DIR --sensor_size=W,H,P --output_dir=OUT
-        [--sample_T=N] [--duration_ms=D] [--spatial_factor=F] [--merge_polarity]
+        [--sample_T=N (100)] [--duration_ms=D (1000)] [--spatial_factor=F] [--merge_polarity]
         [--test_fraction=F --split_seed=S] [--num_shards=N] [Beam options...]
 
 DIR holds DIR/<split>/<class>/<recording> or, with --test_fraction or --split_seed (a seeded
