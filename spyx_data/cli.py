@@ -93,8 +93,7 @@ def build_folder(directory: str) -> str:
 def builds_table(root: str, builds: Sequence[str]) -> str:
     """A line for each build below an output root: name, dataset, the parameters that tell builds
     of a dataset apart, splits and sizes, and when it was built (its manifest's time)."""
-    lines = [f"{len(builds)} builds in {root}:",
-             f"  {'name':20s} {'dataset':12s} {'built':16s} {'config':44s} splits"]
+    rows = []
     for folder in builds:
         manifest = manifest_lib.read_manifest(folder)
         config = " ".join(f"{k}={v}" for k, v in sorted(manifest.config.items()) if k not in NOT_KEY_CONFIG)
@@ -103,12 +102,16 @@ def builds_table(root: str, builds: Sequence[str]) -> str:
             f"{', synthetic' if info.source.synthetic else ''})" for name, info in manifest.splits.items()
         )
         built = _built_at(paths.join(folder, manifest_lib.MANIFEST_NAME))
-        lines.append(f"  {manifest.build_name:20s} {manifest.dataset:12s} {built:16s} {config:44s} {splits}")
+        rows.append((manifest.build_name, manifest.dataset, built, config, splits))
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(("name", "dataset", "built", "config"))]
+    lines = [f"{len(builds)} builds in {root}:"]
+    for row in [("name", "dataset", "built", "config", "splits"), *rows]:
+        lines.append("  " + " ".join(f"{v:{w}s}" for v, w in zip(row, widths)) + " " + row[-1])
     return "\n".join(lines)
 
 
 #: Config entries the builds table leaves out: fixed by the dataset, or long.
-NOT_KEY_CONFIG = ("classes", "inputs", "dataset", "num_classes", "sensor", "num_shards")
+NOT_KEY_CONFIG = ("classes", "inputs", "dataset", "num_classes", "sensor", "num_shards", "time_origin", "single_digits")
 
 
 def _built_at(manifest_path: str) -> str:
