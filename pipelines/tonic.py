@@ -128,24 +128,25 @@ def locate(info: registry.DatasetInfo, data_dir: str, splits: Sequence[str]) -> 
     if paths.is_remote(data_dir):
         return located
     for split, path in located.items():
-        if not os.path.exists(path) and info.unfetchable:
+        if info.is_present(split, path):
+            continue
+        if info.unfetchable:
             archive = paths.join(data_dir, info.archives[split])
             todo = info.unfetchable.format(archive=os.path.basename(archive), folder=os.path.dirname(archive))
             raise BuildError(
                 f"{info.name} {split} is not in {path}, and {todo}, or pass --synthetic=N for synthetic data"
             )
-        if not os.path.exists(path):
-            import tonic
+        import tonic
 
-            try:
-                getattr(tonic.datasets, info.tonic_class)(data_dir, **info.tonic_kwargs[split])
-            except Exception as e:  # tonic's download raises whatever urllib raises
-                raise BuildError(
-                    f"{info.name} {split} is not in {path} and tonic could not download it "
-                    f"({type(e).__name__}: {e}); fetch the files there, or pass --synthetic=N for synthetic data"
-                ) from e
-            if not os.path.exists(path):
-                raise BuildError(f"tonic fetched {info.name} {split}, but not into {path}")
+        try:
+            getattr(tonic.datasets, info.tonic_class)(data_dir, **info.tonic_kwargs[split])
+        except Exception as e:  # tonic's download raises whatever urllib raises
+            raise BuildError(
+                f"{info.name} {split} is not in {path} and tonic could not download it "
+                f"({type(e).__name__}: {e}); fetch the files there, or pass --synthetic=N for synthetic data"
+            ) from e
+        if not info.is_present(split, path):
+            raise BuildError(f"tonic fetched {info.name} {split}, but not into {path}")
     return located
 
 

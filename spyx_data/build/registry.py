@@ -10,6 +10,7 @@ and reader) plus an entry here; CI then builds it from its fixture.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -54,6 +55,9 @@ class DatasetInfo:
             ``()``: the location is the file), from its module.
         seeded_test_fraction: no official split: train/test come from :func:`camera.seeded_split`
             over one folder, with this default test share.
+        required: per split, the files below its location that must be there for the split to
+            count as present, where splits share a folder (S-MNIST's idx files); else the
+            location itself is enough.
         unfetchable: where tonic cannot fetch a missing split, why not and what to do instead
             (``{archive}`` and ``{folder}`` stand for the split's archive and where it goes); the
             build says so instead of calling tonic.
@@ -73,6 +77,7 @@ class DatasetInfo:
     fixture: Callable[[DatasetInfo, str, int, int], Iterator[tuple[tuple[str, ...], bytes]]]
     files: camera.SampleFiles | None = None
     seeded_test_fraction: float | None = None
+    required: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     unfetchable: str | None = None
 
     def __post_init__(self) -> None:
@@ -83,6 +88,12 @@ class DatasetInfo:
     @property
     def splits(self) -> tuple[str, ...]:
         return tuple(self.locations)
+
+    def is_present(self, split: str, location: str) -> bool:
+        """Whether ``split`` is at ``location`` (a local path): the location and the split's
+        :attr:`required` files exist."""
+        return os.path.exists(location) and all(os.path.exists(os.path.join(location, f))
+                                                 for f in self.required.get(split, ()))
 
     @property
     def is_audio(self) -> bool:
@@ -266,6 +277,7 @@ REGISTRY: dict[str, DatasetInfo] = {
             tonic_kwargs={"train": {"train": True}, "test": {"train": False}},
             locations={"train": "smnist", "test": "smnist"},
             archives={split: f"smnist/{images}" for split, (images, _) in smnist.FILES.items()},
+            required=smnist.FILES,
             sensor=(99, 1, 1),
             classes=nmnist.CLASSES,
             sample_T=smnist.PIXELS,

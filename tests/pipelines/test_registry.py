@@ -341,3 +341,17 @@ def test_dvslip_without_its_archive_says_where_to_get_it(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1
     assert f"dvslip train is not in {tmp_path}/DVSLip/DVS-Lip/train" in err
     assert "download DVS-Lip.zip from https://drive.google.com/" in err and f"extract it into {tmp_path}/DVSLip" in err
+
+
+def test_a_split_whose_files_are_missing_from_a_shared_folder_is_fetched_by_tonic(builds, tmp_path):
+    data_dir, _, _ = builds["smnist"]
+    partial = tmp_path / "data"
+    shutil.copytree(data_dir, partial)
+    os.remove(partial / "smnist" / "t10k-images-idx3-ubyte")
+    info = registry.get("smnist")
+    assert info.is_present("train", str(partial / "smnist")) and not info.is_present("test", str(partial / "smnist"))
+    calls = []
+    with mock.patch.object(tonic.datasets, "SMNIST", lambda *a, **k: calls.append(k)):
+        with pytest.raises(Exception, match=r"tonic fetched smnist test, but not into"):
+            tonic_pipeline.locate(info, str(partial), ["train", "test"])
+    assert calls == [{"train": False}]  # only the missing split is fetched
