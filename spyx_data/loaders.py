@@ -87,6 +87,20 @@ class ShardLoader:
         """One pass over the test split in source order."""
         return iter(self._test_dl)
 
+    def get_state(self) -> dict[str, Any]:
+        """Where the train stream stands (:meth:`GrainLoader.get_state`); save it with the model."""
+        return self._train_dl.get_state()
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue the train stream from ``state`` (:meth:`GrainLoader.set_state`): the next
+        ``train_epoch()`` gives the rest of that epoch. The test stream always starts afresh."""
+        self._train_dl.set_state(state)
+
+    def close(self) -> None:
+        """Stop the worker processes of both streams (started again if iterated)."""
+        self._train_dl.close()
+        self._test_dl.close()
+
     def prestage(self, split: str = "train", drop_remainder: bool = True):
         """The whole split on the default JAX device; see :func:`spyx_data.prestage`."""
         if split not in ("train", "test"):

@@ -1,9 +1,13 @@
 """SHD_loader and NMNIST_loader: built on first use, then only read."""
 
+import json
 import os
 import shutil
 
+import pytest
+
 import spyx_data
+from spyx_data.errors import UsageError
 from spyx_data.format import manifest as manifest_lib
 
 from .conftest import TEST, TRAIN
@@ -23,6 +27,16 @@ def test_shd_loader_builds_once_then_reads(shd_data, tmp_path):
     test = list(loader.test_epoch())
     assert sum(len(b.labels) for b in test) == TEST  # every test sample, last batch short
     assert loader.obs_shape == (32,) and loader.act_shape == (20,)
+    # The train stream resumes from its state (the test stream starts afresh each time).
+    it = loader.train_epoch()
+    next(it)
+    state = json.loads(json.dumps(loader.get_state()))
+    resumed = spyx_data.SHD_loader(batch_size=32, sample_T=64, channels=32, key=0, download_dir=download_dir)
+    resumed.set_state(state)
+    assert [b.obs.tobytes() for b in resumed.train_epoch()] == [b.obs.tobytes() for b in it]
+    assert [b.obs.tobytes() for b in resumed.train_epoch()] == [b.obs.tobytes() for b in loader.train_epoch()]
+    with pytest.raises(UsageError, match="batch_size"):
+        spyx_data.SHD_loader(batch_size=16, sample_T=64, channels=32, download_dir=download_dir).set_state(state)
     mtime = os.stat(os.path.join(loader.shards_dir, "manifest.json")).st_mtime_ns
     again = spyx_data.SHD_loader(batch_size=32, sample_T=64, channels=32, download_dir=download_dir)
     assert os.stat(os.path.join(again.shards_dir, "manifest.json")).st_mtime_ns == mtime

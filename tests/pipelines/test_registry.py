@@ -152,6 +152,12 @@ def test_nmnist_loader_and_prestage_agree(builds, tmp_path):
                                                          np.asarray(labels).ravel())}
     assert {o.tobytes(): int(label) for b in batches for o, label in zip(b.obs, b.labels)} == staged
     assert sum(len(b.labels) for b in loader.test_epoch()) == PER_SPLIT
+    # The train stream resumes: a new loader given the state continues where this one stands.
+    it = loader.train_epoch()
+    next(it)
+    again = spyx_data.NMNIST_loader(batch_size=8, sample_T=40, key=0, download_dir=download_dir)
+    again.set_state(loader.get_state())
+    assert [b.obs.tobytes() for b in again.train_epoch()] == [b.obs.tobytes() for b in it]
 
 
 def nmnist_fixture(tmp_path, n=6):

@@ -1,0 +1,125 @@
+"""Long runs: a loader resumed from its state continues byte for byte; workers live as long as the loader."""
+
+import itertools
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import spyx_data
+from spyx_data.errors import UsageError
+
+from ..conftest import write_build
+
+
+def batches_of(loader, epochs):
+    """The byte strings of ``epochs`` epochs of ``loader``."""
+    return [b.obs.tobytes() + b.labels.tobytes() for _ in range(epochs) for b in loader]
+
+
+def interrupted(make, epochs, stop_epoch, stop_batch, worker_count_after):
+    """Run ``make(worker_count)``'s loader to batch ``stop_batch`` of epoch ``stop_epoch``, save its
+    state through JSON, and finish the ``epochs`` in a new loader made with ``worker_count_after``."""
+    first = make(2 if worker_count_after == 0 else 0)
+    before = batches_of(first, stop_epoch)
+    it = iter(first)
+    before += [b.obs.tobytes() + b.labels.tobytes() for b in itertools.islice(it, stop_batch)]
+    state = json.loads(json.dumps(first.get_state()))
+    first.close()
+    second = make(worker_count_after)
+    second.set_state(state)
+    after = batches_of(second, 1) + batches_of(second, epochs - stop_epoch - 1)
+    second.close()
+    return before, after
+
+
+@pytest.mark.parametrize("worker_count", [0, 2])
+@pytest.mark.parametrize("random_transform", [False, True], ids=["plain", "ShiftAugment"])
+def test_a_resumed_loader_continues_byte_for_byte(written_build, worker_count, random_transform):
+    source = spyx_data.open_split(written_build, "train")
+    transforms = [spyx_data.ShiftAugment(4, axes=(-1,))] if random_transform else []
+
+    def make(workers):
+        return spyx_data.GrainLoader(source, 32, shuffle=True, seed=7, worker_count=workers, transforms=transforms)
+
+    with make(worker_count) as whole:
+        uninterrupted = batches_of(whole, 3)
+    assert len(set(uninterrupted)) == len(uninterrupted)  # fresh order (and shifts) each epoch
+    # Saved by a loader with the other worker count, resumed mid-epoch 1 with this one.
+    before, after = interrupted(make, 3, 1, 4, worker_count)
+    assert before + after == uninterrupted
+    assert len(before) == len(whole) + 4
+
+
+def test_a_state_taken_at_an_epoch_end_starts_the_next_epoch(written_build):
+    source = spyx_data.open_split(written_build, "train")
+    loader = spyx_data.GrainLoader(source, 50, shuffle=True, seed=1)
+    expected = batches_of(loader, 2)
+    first = spyx_data.GrainLoader(source, 50, shuffle=True, seed=1)
+    assert batches_of(first, 1) == expected[: len(first)]
+    state = first.get_state()
+    assert (state["epoch"], state["position"]) == (1, 0)
+    second = spyx_data.GrainLoader(source, 50, shuffle=True, seed=1)
+    second.set_state(state)
+    assert batches_of(second, 1) == expected[len(first) :]
+
+
+def test_a_state_of_another_stream_is_refused_in_one_line(written_build, tmp_path):
+    source = spyx_data.open_split(written_build, "train")
+    loader = spyx_data.GrainLoader(source, 32, shuffle=True, seed=7, process_index=0, process_count=1)
+    next(iter(loader))
+    state = loader.get_state()
+    other_build = write_build(tmp_path, seed=1)
+    others = {
+        "source": spyx_data.GrainLoader(spyx_data.open_split(other_build, "train"), 32, True, 7),
+        "batch_size": spyx_data.GrainLoader(source, 16, True, 7),
+        "process_count": spyx_data.GrainLoader(source, 32, True, 7, process_index=0, process_count=2),
+        "seed": spyx_data.GrainLoader(source, 32, True, 8),
+    }
+    for field, other in others.items():
+        with pytest.raises(UsageError, match=f"its {field} is") as refused:
+            other.set_state(state)
+        assert "\n" not in str(refused.value)
+    for bad in ({**state, "version": 0}, {**state, "position": len(loader)}, "epoch 3"):
+        with pytest.raises(UsageError) as refused:
+            loader.set_state(bad)
+        assert "\n" not in str(refused.value)
+
+
+def worker_pids():
+    return {p.pid for p in multiprocessing.active_children()}
+
+
+def test_workers_start_once_per_loader_and_stop_on_close(written_build):
+    source = spyx_data.open_split(written_build, "train")
+    before = worker_pids()
+    loader = spyx_data.GrainLoader(source, 32, shuffle=True, seed=1, worker_count=2)
+    started = []
+    for _ in range(3):
+        assert len(list(loader)) == len(loader)
+        started.append(worker_pids() - before)
+    assert len(started[0]) >= 2 and started[0] == started[1] == started[2]
+    loader.close()
+    assert not worker_pids() & started[0]
+
+
+def test_workers_leave_no_shared_memory_behind_at_exit(written_build):
+    script = textwrap.dedent(f"""
+        import spyx_data
+        if __name__ == "__main__":
+            source = spyx_data.open_split({written_build!r}, "train")
+            loader = spyx_data.GrainLoader(source, 32, shuffle=True, seed=1, worker_count=2,
+                                           transforms=[spyx_data.ShiftAugment(3, axes=(-1,))])
+            for _ in range(2):
+                list(loader)
+            next(iter(loader))  # left mid-epoch, never closed
+            print("ok")
+    """)
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+    assert "leaked" not in result.stderr and "resource_tracker" not in result.stderr, result.stderr[-2000:]
