@@ -112,10 +112,12 @@ def progress_bar(total: int, desc: str, unit: str = "records"):
 
 def batch_sharding(devices: Any = None):
     """A ``NamedSharding`` that splits axis 1 (the batch axis of :func:`prestage`'s arrays)
-    across ``devices`` (default: this host's devices); pass it as ``prestage(..., device=)``."""
+    across ``devices`` (default: every process's devices, ``jax.devices()``; in a single
+    process, that process's); pass it as ``prestage(..., device=)``. In a multi-process run it
+    spans all processes, so :func:`prestage` makes global arrays of it."""
     import jax
 
-    devices = np.asarray(jax.local_devices() if devices is None else devices)
+    devices = np.asarray(jax.devices() if devices is None else devices)
     mesh = jax.sharding.Mesh(devices, ("batch",))
     return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(None, "batch"))
 
@@ -136,18 +138,28 @@ def prestage(
     (:func:`spyx_data.format.plan.host_range`): the parts are disjoint and together cover the
     split. Every host gets the same number of batches, so training steps stay in lockstep.
 
+    With ``device`` a sharding over several processes' devices (:func:`batch_sharding` in a
+    multi-process run), the result is one global ``jax.Array`` per output, made with
+    ``jax.make_array_from_process_local_data``: ``batch_size`` is the global batch, a multiple of
+    ``jax.process_count()``, and each process reads only its part of the split, which fills its
+    ``batch_size / process_count`` columns of every global batch (the columns its devices hold
+    along axis 1; with :func:`batch_sharding`, process ``p``'s are the ``p``-th block). Global
+    batch ``b`` is then batch ``b`` of every process's part, side by side. Otherwise the arrays
+    are this process's own, of ``batch_size`` samples per batch.
+
     Args:
         directory: the build (folder holding ``manifest.json``).
         split: e.g. ``"train"``.
-        batch_size: samples per batch (per host).
+        batch_size: samples per batch: per host, or global with a multi-process ``device``.
         drop_remainder: as spyx.data, drop what does not fill a batch (on several hosts: the
-            batches of the smallest part, so up to ``batch_size`` samples per host). With False
+            batches of the smallest part, so up to a batch of samples per host). With False
             every sample is kept: batches are padded with all-zero ``obs`` and label ``-1``, and
-            a mask marks the real samples.
+            a mask marks the real samples (across all processes, each exactly once).
         device: a ``jax.Device`` or ``jax.sharding.Sharding`` (e.g. :func:`batch_sharding` to
-            split the batch axis across this host's devices); None: the default device.
+            split the batch axis across the devices); None: the default device.
         process_index, process_count: this host and the number of hosts; default
-            ``jax.process_index()`` and ``jax.process_count()``.
+            ``jax.process_index()`` and ``jax.process_count()`` (with a multi-process
+            ``device``, those are the only values allowed).
         verify: also recompute the sha256 of each shard read against the manifest.
 
     Returns:
@@ -157,26 +169,57 @@ def prestage(
         ``mask`` bool ``[n_batches, batch_size]`` (``mask == (labels >= 0)``).
 
     Raises:
-        ValueError: ``batch_size < 1``, or no whole batch with ``drop_remainder``.
+        ValueError: ``batch_size < 1``, no whole batch with ``drop_remainder``, or, with a
+            multi-process ``device``, a ``batch_size`` that is not a multiple of the process
+            count, other ``process_index``/``process_count``, or a sharding whose part on this
+            process is not whole along axis 0 and a ``1 / process_count`` block along axis 1.
         ShardError: a shard is missing, unreadable or disagrees with the manifest.
     """
     import jax
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    spans = isinstance(device, jax.sharding.Sharding) and not device.is_fully_addressable
+    if spans:
+        given = (process_index, process_count)
+        process_index, process_count = jax.process_index(), jax.process_count()
+        if given not in ((None, None), (process_index, process_count)):
+            raise ValueError(f"process_index, process_count {given} are not this run's ({process_index}, "
+                             f"{process_count}); with a sharding over several processes, leave them out")
+        if batch_size % process_count:
+            raise ValueError(f"batch_size {batch_size} is the global batch over {process_count} processes, so it "
+                             f"must be a multiple of {process_count}")
     process_index = jax.process_index() if process_index is None else process_index
     process_count = jax.process_count() if process_count is None else process_count
+    local_batch = batch_size // process_count if spans else batch_size
     manifest = manifest_lib.read_manifest(directory)
     n = manifest.split(split).num_records
     parts = [plan.host_range(n, h, process_count) for h in range(process_count)]
     sizes = [stop - start for start, stop in parts]
-    n_batches = min(sizes) // batch_size if drop_remainder else -(-max(sizes) // batch_size)
-    check_batches(n_batches, f"split {split!r}", min(sizes), batch_size)
-    rows = n_batches * batch_size
+    n_batches = min(sizes) // local_batch if drop_remainder else -(-max(sizes) // local_batch)
+    check_batches(n_batches, f"split {split!r}", min(sizes), local_batch)
+    rows = n_batches * local_batch
     start, stop = parts[process_index]
     obs, labels = load_split(directory, split, rows, manifest, start, min(stop, start + rows), verify)
-    obs = jax.device_put(obs.reshape(n_batches, batch_size, *obs.shape[1:]), device)
-    labels_b = jax.device_put(labels.reshape(n_batches, batch_size), device)
+    obs = obs.reshape(n_batches, local_batch, *obs.shape[1:])
+    labels = labels.reshape(n_batches, local_batch)
+    if spans:
+        _check_process_block(device, (n_batches, batch_size), (n_batches, local_batch))
+        obs, labels = (jax.make_array_from_process_local_data(device, a, (n_batches, batch_size, *a.shape[2:]))
+                       for a in (obs, labels))
+    else:
+        obs, labels = jax.device_put(obs, device), jax.device_put(labels, device)
     if drop_remainder:
-        return obs, labels_b
-    return obs, labels_b, labels_b >= 0
+        return obs, labels
+    return obs, labels, labels >= 0
+
+
+def _check_process_block(sharding: Any, global_shape: tuple[int, int], local_shape: tuple[int, int]) -> None:
+    """Refuse a sharding under which this process's devices do not hold ``local_shape`` of the
+    first two axes (whole axis 0, one contiguous block of axis 1)."""
+    held = [index[:2] for index in sharding.addressable_devices_indices_map(global_shape).values()]
+    rows = {range(*s.indices(global_shape[0])) for s, _ in held}
+    columns = sorted({c for _, s in held for c in range(*s.indices(global_shape[1]))})
+    if rows != {range(global_shape[0])} or columns != list(range(columns[0], columns[0] + local_shape[1])):
+        raise ValueError(f"{sharding} gives this process no whole block of {local_shape[1]} batch columns (axis 1) "
+                         "with every batch (axis 0); split axis 1 across the processes, as batch_sharding() does")

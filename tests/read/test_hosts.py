@@ -70,3 +70,67 @@ def test_prestage_splits_the_batch_axis_across_devices(written_build):
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+TWO_PROCESSES = """
+import sys
+import jax
+jax.config.update("jax_cpu_collectives_implementation", "gloo")
+jax.distributed.initialize(coordinator_address="127.0.0.1:" + sys.argv[2], num_processes=2, process_id=int(sys.argv[1]))
+import numpy as np, jax.numpy as jnp
+from jax.experimental import multihost_utils
+import spyx_data
+build = sys.argv[3]
+assert jax.process_count() == 2 and len(jax.devices()) == 4 and len(jax.local_devices()) == 2
+all_obs, all_labels = spyx_data.load_split(build, "train")
+sharding = spyx_data.batch_sharding()
+masked_sum = jax.jit(lambda o, m: jnp.sum(jnp.where(m[..., None, None], o.astype(jnp.int32), 0)))
+
+# prestage: global arrays, each process's part in its block of columns, every sample once.
+obs, labels, mask = spyx_data.prestage(build, "train", 32, drop_remainder=False, device=sharding)
+assert obs.shape == (10, 32, 16, 128) and labels.shape == mask.shape == (10, 32) and not obs.is_fully_addressable
+assert {s.data.shape for s in obs.addressable_shards} == {(10, 8, 16, 128)}
+assert int(masked_sum(obs, mask)) == int(all_obs.astype(np.int64).sum())
+gathered = [multihost_utils.process_allgather(a, tiled=True) for a in (labels, mask)]
+by_process = [a.reshape(10, 2, 16).transpose(1, 0, 2).ravel() for a in gathered]
+assert by_process[0][by_process[1]].tolist() == all_labels.tolist()
+obs, labels = spyx_data.prestage(build, "train", 32, device=sharding)
+assert obs.shape == (9, 32, 16, 128)
+try:
+    spyx_data.prestage(build, "train", 31, device=sharding)
+    raise AssertionError("an odd global batch was accepted")
+except ValueError as e:
+    assert "multiple of 2" in str(e)
+
+# GrainLoader: each process's part of every global batch, in lockstep.
+loader = spyx_data.GrainLoader(spyx_data.open_split(build, "train"), 30, shuffle=True, seed=3, drop_remainder=False)
+assert len(loader) == 5
+total, seen = 0, []
+for batch in loader:
+    global_obs = jax.make_array_from_process_local_data(sharding, batch.obs[None], (1, 60, 16, 128))
+    global_labels = jax.make_array_from_process_local_data(sharding, batch.labels[None], (1, 60))
+    total += int(masked_sum(global_obs, global_labels >= 0))
+    seen += multihost_utils.process_allgather(global_labels, tiled=True).ravel().tolist()
+assert total == int(all_obs.astype(np.int64).sum()) and sorted(seen) == sorted(all_labels.tolist())
+print("ok", jax.process_index())
+"""
+
+
+def test_two_real_jax_processes_share_global_arrays(written_build, tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    script = tmp_path / "two.py"
+    script.write_text(TWO_PROCESSES)
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    processes = [subprocess.Popen([sys.executable, str(script), str(i), port, written_build], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    try:
+        outputs = [p.communicate(timeout=300) for p in processes]
+    finally:
+        for p in processes:
+            p.kill()
+    for i, (p, (out, err)) in enumerate(zip(processes, outputs)):
+        assert p.returncode == 0 and out.splitlines()[-1] == f"ok {i}", err[-3000:]  # after Gloo's own lines
