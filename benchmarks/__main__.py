@@ -117,6 +117,7 @@ def main() -> None:
 
     import spyx_data
     from benchmarks import baseline
+    from benchmarks import loader as loader_bench
     from benchmarks.pool import rasterise_range
     from pipelines.transforms import keep_freed_memory
     from spyx_data.format import manifest as manifest_lib
@@ -197,6 +198,20 @@ def main() -> None:
     our_rate = len(loader) * batch / median_seconds(lambda: list(loader), repeats)
     table.add("Grain epoch", f"{base_rate:.0f} samples/s", f"{our_rate:.0f} samples/s", our_rate / base_rate,
               ">= 30x", our_rate / base_rate >= 30)
+
+    # The loader against reading the same records plainly, and its workers against in-process (batch 64).
+    plain = loader_bench.plain_epoch_seconds(build, 64, max(repeats, 5))
+    in_process = loader_bench.epoch_seconds(build, 64, max(repeats, 5))
+    table.add("epoch vs plain read", f"{plain:.3f} s plain", f"{in_process:.3f} s", plain / in_process, ">= 0.8x",
+              plain / in_process >= 0.8)
+    workers = loader_bench.epoch_seconds(build, 64, max(repeats, 5), worker_count=2)
+    table.add("2 workers, later epochs", f"{in_process:.3f} s in-process", f"{workers:.3f} s", workers / in_process,
+              "<= 1.5x (time)", workers / in_process <= 1.5)
+    shift = [spyx_data.ShiftAugment(10, axes=(-1,))]
+    shift_in_process = loader_bench.epoch_seconds(build, 64, repeats, transforms=shift)
+    shift_workers = loader_bench.epoch_seconds(build, 64, repeats, worker_count=2, transforms=shift)
+    table.add("2 workers, ShiftAugment", f"{shift_in_process:.3f} s in-process", f"{shift_workers:.3f} s",
+              shift_in_process / shift_workers, "> 1x", shift_in_process / shift_workers > 1)
 
     # Build memory: the same build on 1x and 10x the samples (full size only).
     if args.size == "full":

@@ -7,7 +7,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STAGES = {"build (1 worker)", "build scaling (2 vs 1)", "prestage", "prestage vs np.load", "load_split vs np.load",
-          "Grain epoch"}
+          "Grain epoch", "epoch vs plain read", "2 workers, later epochs", "2 workers, ShiftAugment"}
 
 
 def test_small_benchmark_runs_every_stage(tmp_path):

@@ -123,3 +123,19 @@ def test_workers_leave_no_shared_memory_behind_at_exit(written_build):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
     assert "leaked" not in result.stderr and "resource_tracker" not in result.stderr, result.stderr[-2000:]
+
+
+def test_the_checkpoint_handler_saves_and_restores_a_loader_per_host(written_build, tmp_path):
+    from spyx_data.read.checkpoint import LoaderCheckpointHandler
+
+    source = spyx_data.open_split(written_build, "train")
+    loader = spyx_data.GrainLoader(source, 32, shuffle=True, seed=5, process_index=1, process_count=2)
+    it = iter(loader)
+    next(it)
+    handler = LoaderCheckpointHandler()
+    handler.save(tmp_path, loader)
+    assert [p.name for p in tmp_path.iterdir()] == ["process_1-of-2.json"]
+    resumed = handler.restore(tmp_path, spyx_data.GrainLoader(source, 32, True, 5, process_index=1, process_count=2))
+    assert batches_of(resumed, 1) == [b.obs.tobytes() + b.labels.tobytes() for b in it]
+    with pytest.raises(UsageError, match="no loader state for host 0 of 2"):
+        handler.restore(tmp_path, spyx_data.GrainLoader(source, 32, True, 5, process_index=0, process_count=2))
