@@ -77,7 +77,8 @@ class TonicSource:
 
 
 def grain_batches(dataset, batch_size: int, seed: int = 0):
-    """spyx.data's ``GrainLoader`` (``worker_count=0``): an endless stream of shuffled batches."""
+    """spyx.data's ``GrainLoader`` (``worker_count=0``): an endless stream of shuffled batches.
+    Its reading threads run ahead until :func:`stop` is called on it."""
     import grain
 
     sampler = grain.samplers.IndexSampler(
@@ -90,3 +91,8 @@ def grain_batches(dataset, batch_size: int, seed: int = 0):
         operations=[grain.transforms.Batch(batch_size, drop_remainder=True)],
     )
     return iter(loader)
+
+
+def stop(stream) -> None:
+    """Stop the reading threads of a :func:`grain_batches` stream."""
+    stream._iterator.close()  # the DataLoader iterator's own has no close

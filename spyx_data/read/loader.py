@@ -102,10 +102,11 @@ class EpochBatches:
 class GrainLoader:
     """Batches of a random-access source, one epoch per ``iter()``, as ``State(obs, labels)``.
 
-    Unlike spyx.data's GrainLoader, an epoch ends: each ``iter(loader)`` is one pass over the
-    source, and the next ``iter`` starts the next epoch, reshuffled with that epoch's seed
-    (:func:`epoch_seed` of ``(seed, epoch)``; an ``iter`` left before its end still counts as its
-    epoch). Batch ``b`` of epoch ``e`` is a pure function of the settings, ``e`` and ``b``
+    Unlike spyx.data's GrainLoader, an epoch ends: each ``iter(loader)`` gives the rest of the
+    current epoch (all of it, unless an earlier ``iter`` was left before its end), and the next
+    ``iter`` starts the next epoch, reshuffled with that epoch's seed (:func:`epoch_seed` of
+    ``(seed, epoch)``). The loader is a cursor over the endless stream of epochs: one iterator at a
+    time reads it. Batch ``b`` of epoch ``e`` is a pure function of the settings, ``e`` and ``b``
     (:class:`EpochBatches`): the same for every ``worker_count``, and a run resumed from
     :meth:`get_state` continues byte for byte.
 
@@ -172,9 +173,8 @@ class GrainLoader:
         self._batches = EpochBatches(dataset, batch_size, shuffle, seed, drop_remainder, self.transforms,
                                      process_index, process_count)
         check_batches(len(self), repr(dataset), self._samples_per_epoch(), batch_size)
-        # Where the stream stands: epoch, batches of it delivered, and whether the next iter()
-        # continues there (at the start, after a whole epoch, after set_state) or starts the next epoch.
-        self.epoch, self._position, self._continue = 0, 0, True
+        # Where the stream stands: the epoch and the batches of it delivered.
+        self.epoch, self._position = 0, 0
         self._workers = _Workers()
         self._finalizer = weakref.finalize(self, self._workers.close)
 
@@ -187,9 +187,6 @@ class GrainLoader:
         return self._batches.per_epoch
 
     def __iter__(self) -> Iterator[State]:
-        if not self._continue:
-            self.epoch, self._position = self.epoch + 1, 0
-        self._continue = False
         epoch, start = self.epoch, self._position
         first = epoch * len(self) + start
         if self.worker_count:
@@ -198,10 +195,12 @@ class GrainLoader:
             batches = map(self._batches, itertools.count(first))
         for b in range(start, len(self)):
             batch = next(batches)
-            self._position = b + 1
+            if b + 1 < len(self):
+                self._position = b + 1
+            else:  # the epoch is delivered: the next iter() starts the next one
+                self.epoch, self._position = epoch + 1, 0
             # Copied out: a worker's chunk in shared memory is released once its last batch is.
             yield State(obs=np.array(batch["obs"]), labels=np.array(batch["labels"]))
-        self.epoch, self._position, self._continue = epoch + 1, 0, True
 
     def get_state(self) -> dict[str, Any]:
         """Where the stream stands, as a small JSON-serialisable dict: the epoch and the batches
@@ -236,7 +235,7 @@ class GrainLoader:
         if not (type(epoch) is int and type(position) is int and epoch >= 0 and 0 <= position < max(len(self), 1)):
             raise UsageError(f"the loader state's epoch {epoch!r} and position {position!r} are not in this "
                              f"loader's epochs of {len(self)} batches")
-        self.epoch, self._position, self._continue = epoch, position, True
+        self.epoch, self._position = epoch, position
 
     def _identity(self) -> dict[str, Any]:
         """What a state must share with this loader to continue its stream."""

@@ -60,12 +60,15 @@ def test_a_state_taken_at_an_epoch_end_starts_the_next_epoch(written_build):
     loader = spyx_data.GrainLoader(source, 50, shuffle=True, seed=1)
     expected = batches_of(loader, 2)
     first = spyx_data.GrainLoader(source, 50, shuffle=True, seed=1)
-    assert batches_of(first, 1) == expected[: len(first)]
-    state = first.get_state()
-    assert (state["epoch"], state["position"]) == (1, 0)
+    states = []
+    for batch in first:  # the state taken inside the loop, right after the epoch's last batch
+        states.append(first.get_state())
+    assert [(s["epoch"], s["position"]) for s in states] == [(0, b) for b in range(1, len(first))] + [(1, 0)]
+    state = states[-1]
     second = spyx_data.GrainLoader(source, 50, shuffle=True, seed=1)
     second.set_state(state)
     assert batches_of(second, 1) == expected[len(first) :]
+    assert batches_of(first, 1) == expected[len(first) :]  # and the loader itself goes on there
 
 
 def test_a_state_of_another_stream_is_refused_in_one_line(written_build, tmp_path):
@@ -139,3 +142,14 @@ def test_the_checkpoint_handler_saves_and_restores_a_loader_per_host(written_bui
     assert batches_of(resumed, 1) == [b.obs.tobytes() + b.labels.tobytes() for b in it]
     with pytest.raises(UsageError, match="no loader state for host 0 of 2"):
         handler.restore(tmp_path, spyx_data.GrainLoader(source, 32, True, 5, process_index=0, process_count=2))
+
+
+def test_an_iter_left_before_its_end_leaves_the_rest_of_the_epoch_to_the_next(written_build):
+    source = spyx_data.open_split(written_build, "train")
+    expected = batches_of(spyx_data.GrainLoader(source, 32, True, 2), 2)
+    loader = spyx_data.GrainLoader(source, 32, True, 2)
+    for _ in zip(range(3), loader):
+        pass
+    state = loader.get_state()
+    assert (state["epoch"], state["position"]) == (0, 3)
+    assert batches_of(loader, 2) == expected[3:]  # the rest of epoch 0, then epoch 1
