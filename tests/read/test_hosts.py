@@ -107,8 +107,9 @@ loader = spyx_data.GrainLoader(spyx_data.open_split(build, "train"), 30, shuffle
 assert len(loader) == 5
 total, seen = 0, []
 for batch in loader:
-    global_obs = jax.make_array_from_process_local_data(sharding, batch.obs[None], (1, 60, 16, 128))
+    global_obs = jax.make_array_from_process_local_data(sharding, batch.obs[None])  # as the README does
     global_labels = jax.make_array_from_process_local_data(sharding, batch.labels[None], (1, 60))
+    assert global_obs.shape == (1, 60, 16, 128)
     total += int(masked_sum(global_obs, global_labels >= 0))
     seen += multihost_utils.process_allgather(global_labels, tiled=True).ravel().tolist()
 assert total == int(all_obs.astype(np.int64).sum()) and sorted(seen) == sorted(all_labels.tolist())
