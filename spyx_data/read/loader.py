@@ -239,13 +239,13 @@ class GrainLoader:
 
     def _identity(self) -> dict[str, Any]:
         """What a state must share with this loader to continue its stream."""
-        manifest = getattr(self.dataset, "manifest", None)
+        manifest, split = getattr(self.dataset, "manifest", None), getattr(self.dataset, "split", None)
         return {
-            "source": (f"{manifest.build_name}/{self.dataset.split}" if manifest is not None
+            "source": (f"{manifest.build_name}/{split}" if manifest is not None and split is not None
                        else f"{type(self.dataset).__name__} of {len(self.dataset)}"),
             "batch_size": self.batch_size,
             "shuffle": self.shuffle,
-            "seed": self.seed,
+            "seed": int(self.seed),
             "drop_remainder": self.drop_remainder,
             "process_count": self.process_count,
             "transforms": [type(t).__name__ for t in self.transforms],
