@@ -2,8 +2,12 @@
 
 Local paths go through the OS. A path with a scheme goes through Beam's ``FileSystems`` where
 Beam is installed (wherever a build runs: any registered scheme works), else through
-``etils.epath`` (``gs://`` with gcsfs), so reading shards never needs Beam. ArrayRecord opens
-``gs://`` itself.
+``etils.epath`` (``gs://`` with gcsfs), so reading shards never needs Beam. Every remote call
+is bounded: a store that does not answer within ``$SPYX_DATA_REMOTE_TIMEOUT`` seconds (default
+60; for a file, between two pieces of it) is a :class:`~spyx_data.errors.MachineError` naming
+the URL, never a hang. With ``STORAGE_EMULATOR_HOST`` set (a local GCS emulator), Beam's GCS
+client connects anonymously at once instead of retrying the credential lookup for about 20 s
+in every process.
 """
 
 from __future__ import annotations
@@ -12,9 +16,16 @@ import errno
 import hashlib
 import os
 import posixpath
-from typing import BinaryIO
+import threading
+from collections.abc import Callable, Iterator
+from typing import BinaryIO, TypeVar
 
-from spyx_data.errors import InputError
+from spyx_data.errors import Error, InputError, MachineError
+
+T = TypeVar("T")
+TIMEOUT_ENV = "SPYX_DATA_REMOTE_TIMEOUT"
+#: Bytes read from a remote file per call.
+PIECE_BYTES = 1 << 22
 
 
 def is_remote(path: str) -> bool:
@@ -35,7 +46,62 @@ def _filesystems():
         from apache_beam.io.filesystems import FileSystems
     except ImportError:
         return None
+    if os.environ.get("STORAGE_EMULATOR_HOST"):
+        _anonymous_gcs()
     return FileSystems
+
+
+def _anonymous_gcs() -> None:
+    """Make Beam's GCS client anonymous, as an emulator expects (Beam caches the credentials
+    it looked up once per process; None means an anonymous client)."""
+    try:
+        from apache_beam.internal.gcp import auth
+    except ImportError:  # Beam without its gcp extra has no gs:// at all
+        return
+    with auth._Credentials._credentials_lock:
+        auth._Credentials._credentials_init = True
+
+
+def remote_timeout() -> float:
+    """Seconds a remote store may take to answer one call (``$SPYX_DATA_REMOTE_TIMEOUT``, default 60)."""
+    value = os.environ.get(TIMEOUT_ENV, "60")
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0
+    if not seconds > 0:
+        raise InputError(f"{TIMEOUT_ENV}={value!r} is not a number of seconds above 0")
+    return seconds
+
+
+def bounded(url: str, call: Callable[[], T]) -> T:
+    """``call()``, run in a daemon thread and waited for at most :func:`remote_timeout` seconds.
+
+    Raises:
+        MachineError: naming ``url``, when no answer came in time (the thread is left to end) or
+            the call failed (its first line).
+    """
+    result: list = []
+
+    def run() -> None:
+        try:
+            result.append((True, call()))
+        except BaseException as e:  # handed to the caller's thread
+            result.append((False, e))
+
+    thread = threading.Thread(target=run, daemon=True, name=f"remote {url}")
+    thread.start()
+    thread.join(remote_timeout())
+    if not result:
+        raise MachineError(f"{url}: no answer from the store in {remote_timeout():g} s; check that it is "
+                           f"reachable and the credentials ({TIMEOUT_ENV} sets how long to wait)")
+    ok, value = result[0]
+    if ok:
+        return value
+    if isinstance(value, Error) or not isinstance(value, Exception):
+        raise value
+    reason = str(value).strip().splitlines()[0] if str(value).strip() else ""
+    raise MachineError(f"{url}: the store failed: {type(value).__name__}{': ' + reason if reason else ''}") from value
 
 
 def exists(path: str) -> bool:
@@ -43,22 +109,34 @@ def exists(path: str) -> bool:
         return os.path.exists(path)
     filesystems = _filesystems()
     if filesystems is not None:
-        return filesystems.exists(path)
+        return bounded(path, lambda: filesystems.exists(path))
     from etils import epath
 
-    return epath.Path(path).exists()
+    return bounded(path, epath.Path(path).exists)
 
 
 def open_read(path: str) -> BinaryIO:
-    """A binary file object to read (seekable for local files and cloud filesystems)."""
+    """A binary file object to read (seekable for local files and cloud filesystems). A remote
+    file's reads are not bounded: :func:`pieces` is."""
     if not is_remote(path):
         return open(path, "rb")
     filesystems = _filesystems()
     if filesystems is not None:
-        return filesystems.open(path)
+        return bounded(path, lambda: filesystems.open(path))
     from etils import epath
 
-    return epath.Path(path).open("rb")
+    return bounded(path, lambda: epath.Path(path).open("rb"))
+
+
+def pieces(path: str) -> Iterator[bytes]:
+    """The bytes of a file, up to :data:`PIECE_BYTES` at a time; for a remote file every call
+    bounded (:func:`bounded`), so a store that stops answering mid-file is an error, not a hang."""
+    with open_read(path) as f:
+        def read() -> bytes:
+            return f.read(PIECE_BYTES)
+
+        while piece := (bounded(path, read) if is_remote(path) else read()):
+            yield piece
 
 
 def subfolders_with(root: str, name: str) -> list[str]:
@@ -71,12 +149,12 @@ def subfolders_with(root: str, name: str) -> list[str]:
     pattern = join(root, "*", name)
     filesystems = _filesystems()
     if filesystems is not None:
-        (match,) = filesystems.match([pattern])
+        (match,) = bounded(root, lambda: filesystems.match([pattern]))
         found = [m.path for m in match.metadata_list]
     else:
         from etils import epath
 
-        found = [str(p) for p in epath.Path(root).glob(f"*/{name}")]
+        found = bounded(root, lambda: [str(p) for p in epath.Path(root).glob(f"*/{name}")])
     folders = [f[: -len(name) - 1] for f in found]
     return sorted(f for f in folders if not f.rstrip("/").rsplit("/", 1)[-1].startswith("."))
 
@@ -85,16 +163,14 @@ def sha256_of(path: str) -> tuple[str, int]:
     """``(sha256 hex, size in bytes)`` of a file, read in 4 MiB pieces."""
     digest = hashlib.sha256()
     size = 0
-    with open_read(path) as f:
-        while chunk := f.read(1 << 22):
-            digest.update(chunk)
-            size += len(chunk)
+    for piece in pieces(path):
+        digest.update(piece)
+        size += len(piece)
     return digest.hexdigest(), size
 
 
 def read_bytes(path: str) -> bytes:
-    with open_read(path) as f:
-        return f.read()
+    return b"".join(pieces(path))
 
 
 def list_files(root: str, suffix: str) -> list[tuple[str, ...]]:
@@ -110,7 +186,8 @@ def list_files(root: str, suffix: str) -> list[tuple[str, ...]]:
     """
     if is_remote(root):
         prefix = root.rstrip("/") + "/"
-        (result,) = _filesystems().match([prefix + "**" + suffix])  # builds only: Beam is there
+        filesystems = _filesystems()  # builds only: Beam is there
+        (result,) = bounded(root, lambda: filesystems.match([prefix + "**" + suffix]))
         found = sorted(tuple(m.path[len(prefix) :].split("/")) for m in result.metadata_list)
     else:
         if not os.path.isdir(root):

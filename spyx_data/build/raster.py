@@ -308,7 +308,8 @@ def camera_raster(
             time, or arrays of different lengths.
     """
     try:
-        packed, counts = camera_rasters([(t_us, x, y, p)], sample_T, duration_us, sensor, spatial_factor, merge_polarity)
+        packed, counts = camera_rasters([(t_us, x, y, p)], sample_T, duration_us, sensor, spatial_factor,
+                                        merge_polarity)
     except BadSample as e:
         raise ValueError(e.reason) from None
     return packed[0], counts

@@ -9,10 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from spyx_data import paths
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import plan
-from spyx_data.read.shards import check_checksum, iter_shard
+from spyx_data.read.shards import check_checksum, iter_shard, shard_path
 
 #: Records a reading thread is started for.
 BYTES_PER_THREAD = 32 << 20
@@ -65,7 +64,7 @@ def load_split(
     def fill(shard: manifest_lib.ShardInfo) -> manifest_lib.ShardInfo:
         begin = max(start, shard.first_index) - shard.first_index
         end = min(stop, shard.first_index + shard.num_records) - shard.first_index
-        path = paths.join(directory, shard.path)
+        path = shard_path(directory, shard)
         if verify:
             check_checksum(path, shard)
         row = shard.first_index + begin - start

@@ -1,17 +1,93 @@
 """Opening and reading a build's shard files, each checked against its manifest: the one
-place the read side touches a shard (``split``, ``prestage`` and ``verify`` build on it)."""
+place the read side touches a shard (``split``, ``prestage`` and ``verify`` build on it).
+
+A remote build's shards are read from local copies (:func:`shard_path`): ArrayRecord's own
+``gs://`` client cannot be bounded in time nor pointed at an emulator, and training reads every
+record of a split anyway.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import tempfile
 from collections.abc import Iterator
 
 import numpy as np
 
 from spyx_data import paths
-from spyx_data.errors import RecordError, ShardError
+from spyx_data.errors import MachineError, RecordError, ShardError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import riegeli
+
+
+#: Where local copies of remote shards are kept (default ``~/.cache/spyx-data/shards``).
+SHARD_CACHE_ENV = "SPYX_DATA_SHARD_CACHE"
+
+
+def shard_cache() -> str:
+    """The folder of local copies of remote shards (``$SPYX_DATA_SHARD_CACHE``)."""
+    return os.environ.get(SHARD_CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "spyx-data", "shards")
+
+
+def shard_path(directory: str, shard: manifest_lib.ShardInfo) -> str:
+    """A local file holding ``shard`` of the build in ``directory``: the shard itself for a local
+    build; for a remote one, a copy in :func:`shard_cache` named by the shard's sha256, fetched
+    once (bounded, see :mod:`spyx_data.paths`) and kept only if its size and sha256 are the
+    manifest's. So a changed or foreign shard is never served, and a build read again is not
+    fetched again.
+
+    Raises:
+        ShardError: the remote shard is missing or is not the one the manifest names.
+        MachineError: the store did not answer in time, or the copy cannot be written.
+    """
+    url = paths.join(directory, shard.path)
+    if not paths.is_remote(url):
+        return url
+    local = os.path.join(shard_cache(), f"{shard.sha256}.array_record")
+    if os.path.isfile(local) and os.path.getsize(local) == shard.num_bytes:
+        return local
+    if not paths.exists(url):
+        raise ShardError(f"{url}: missing")
+    digest, size = fetch(url, local)
+    if (size, digest) != (shard.num_bytes, shard.sha256):
+        os.remove(local)
+        raise ShardError(f"{url}: {size} bytes with sha256 {digest}, the manifest says {shard.num_bytes} bytes with "
+                         f"sha256 {shard.sha256} (not this build's shard)")
+    return local
+
+
+def fetch(url: str, local: str) -> tuple[str, int]:
+    """Copy the file ``url`` to ``local`` (written beside it, then renamed); return its
+    ``(sha256, size)``. Nothing is left behind if it fails.
+
+    Raises:
+        MachineError: the store did not answer in time or failed, or ``local`` cannot be written.
+    """
+    folder = os.path.dirname(local) or "."
+    try:
+        os.makedirs(folder, exist_ok=True)
+        out = tempfile.NamedTemporaryFile(dir=folder, prefix=".fetch-", delete=False)
+    except OSError as e:
+        raise MachineError(f"{folder}: cannot keep copies of remote shards there ({e.strerror or e}); "
+                           f"set {SHARD_CACHE_ENV} to another folder") from e
+    digest, size = hashlib.sha256(), 0
+    try:
+        with out:
+            for piece in paths.pieces(url):
+                try:
+                    out.write(piece)
+                except OSError as e:
+                    raise MachineError(f"{local}: cannot write the copy of {url} ({e.strerror or e})") from e
+                digest.update(piece)
+                size += len(piece)
+        os.replace(out.name, local)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(out.name)
+        raise
+    return digest.hexdigest(), size
 
 
 def open_reader(path: str):

@@ -12,7 +12,7 @@ import numpy as np
 from spyx_data import paths
 from spyx_data.errors import RecordError, ShardError
 from spyx_data.format import manifest as manifest_lib
-from spyx_data.read.shards import check_checksum, check_shard
+from spyx_data.read.shards import check_checksum, check_shard, shard_path
 
 
 def as_example(record: np.void | np.ndarray) -> dict[str, Any]:
@@ -28,7 +28,8 @@ class SplitSource:
     ``{"obs": uint8[ceil(T/8), *dims], "labels": int32, "index": int64}``. Built on
     ``grain.sources.ArrayRecordDataSource`` over the shards listed in the manifest (never a
     glob); opening checks that each shard exists and holds the records the manifest says
-    (``verify=True``: also its sha256).
+    (``verify=True``: also its sha256). A remote build is read from verified local copies of its
+    shards (:func:`~spyx_data.read.shards.shard_path`), fetched on open.
     Picklable, so Grain worker processes can use it.
     """
 
@@ -42,9 +43,10 @@ class SplitSource:
         self.manifest = manifest or manifest_lib.read_manifest(self.directory)
         self.info = self.manifest.split(split)
         self.layout = self.manifest.layout
-        self.paths = [paths.join(self.directory, s.path) for s in self.info.shards]
-        with ThreadPoolExecutor(min(16, len(self.paths))) as pool:
-            list(pool.map(check_shard, self.paths, self.info.shards, [self.manifest] * len(self.paths)))
+        shards = self.info.shards
+        with ThreadPoolExecutor(min(16, len(shards))) as pool:
+            self.paths = list(pool.map(shard_path, [self.directory] * len(shards), shards))
+            list(pool.map(check_shard, self.paths, shards, [self.manifest] * len(shards)))
             if verify:
                 list(pool.map(check_checksum, self.paths, self.info.shards))
         self._source = grain.sources.ArrayRecordDataSource(

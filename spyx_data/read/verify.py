@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import tempfile
 from collections.abc import Iterator
 
 from spyx_data import paths
@@ -73,6 +75,21 @@ def verify(directory: str) -> tuple[manifest_lib.Manifest | None, list[Problem]]
     with progress_bar(sum(info.num_records for info in manifest.splits.values()), "verify") as bar:
         for info in manifest.splits.values():
             for shard in info.shards:
-                problems += shard_problems(paths.join(directory, shard.path), shard, manifest)
+                problems += shard_problems_at(directory, shard, manifest)
                 bar.update(shard.num_records)
     return manifest, problems
+
+
+def shard_problems_at(directory: str, shard: manifest_lib.ShardInfo,
+                          manifest: manifest_lib.Manifest) -> list[Problem]:
+    """:func:`shard_problems` of ``shard`` of the build in ``directory``; a remote shard is
+    fetched to a temporary file first and its problems named by its URL."""
+    url = paths.join(directory, shard.path)
+    if not paths.is_remote(url):
+        return list(shard_problems(url, shard, manifest))
+    if not paths.exists(url):
+        return [Problem(url, None, "missing")]
+    with tempfile.TemporaryDirectory(prefix="spyx-verify-") as folder:
+        local = os.path.join(folder, "shard")
+        shards.fetch(url, local)
+        return [dataclasses.replace(p, shard=url) for p in shard_problems(local, shard, manifest)]
