@@ -1,10 +1,11 @@
 """spyx-data against the original spyx.data, side by side, in one run.
 
-    python -m benchmarks [--size=full|small] [--repeats=3] [--workdir=DIR] [--json=FILE]
+    python -m benchmarks [--size=full|small|ssc] [--repeats=3] [--workdir=DIR] [--json=FILE]
 
 ``full`` uses synthetic SHD at the real size (8,156 train + 2,264 test samples, 2,000-8,000
 spikes each over 0.3-1.4 s) and, for the memory check, ten times that; ``small`` is a quick
-run of every stage (CI runs it so that it cannot rot). Each timing is the median of
+run of every stage (CI runs it so that it cannot rot); ``ssc`` measures only the build's scaling
+and memory on SSC-sized data (:mod:`benchmarks.scale`; minutes, not in CI). Each timing is the median of
 ``--repeats`` runs on the same data in this one run; ratios are baseline / spyx-data (higher is
 better) unless the goal says otherwise. Nothing is asserted: the table says which goals are met.
 """
@@ -18,48 +19,14 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 import numpy as np
 
-from benchmarks import median_seconds
+from benchmarks import median_seconds, watch
 
 SIZES = {"full": (8156, 2264), "small": (256, 128)}
-
-
-def run_process(command: list[str]) -> tuple[float, float, str]:
-    """Run ``command``; return its wall time, the peak RSS (MiB) of its process tree and its stderr."""
-    import psutil
-
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    done = threading.Event()
-
-    def poll() -> None:
-        nonlocal peak
-        root = psutil.Process(process.pid)
-        while not done.is_set():
-            try:
-                tree = [root, *root.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree))
-            except psutil.Error:
-                pass
-            time.sleep(0.25)  # coarse: polling must not steal CPU from the build it measures
-
-    watcher = threading.Thread(target=poll, daemon=True)
-    watcher.start()
-    _, err = process.communicate()
-    elapsed = time.perf_counter() - start
-    done.set()
-    watcher.join()
-    if process.returncode:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{err.decode()[-3000:]}")
-    return elapsed, peak / 2**20, err.decode()
 
 
 def median_build(data_dir: str, workdir: str, repeats: int, *flags: str) -> tuple[float, float, float]:
@@ -68,8 +35,8 @@ def median_build(data_dir: str, workdir: str, repeats: int, *flags: str) -> tupl
     results = []
     for _ in range(repeats):
         out = tempfile.mkdtemp(dir=workdir, prefix="build-")
-        wall, rss, log = run_process([sys.executable, "-m", "pipelines.shd", f"--data_dir={data_dir}",
-                                      f"--output_dir={out}", *flags])
+        run = watch([sys.executable, "-m", "pipelines.shd", f"--data_dir={data_dir}", f"--output_dir={out}", *flags])
+        wall, rss, log = run.wall, run.tree_mib, run.stderr
         tasks = float(re.search(r"shard tasks ([0-9.]+) s", log).group(1))
         results.append((wall, rss, tasks))
         shutil.rmtree(out)
@@ -101,13 +68,25 @@ class Table:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    parser.add_argument("--size", choices=[*sorted(SIZES), "ssc"], default="full")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workdir", default=None, help="keeps the synthetic data between runs")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="spyx-bench-")
     os.makedirs(workdir, exist_ok=True)
+    if args.size == "ssc":
+        from benchmarks import scale
+
+        print(f"spyx-data benchmarks: synthetic SSC builds, median of {args.repeats}; {os.cpu_count()} CPUs")
+        print(f"  {'stage':22s} {'baseline':>26s} {'spyx-data':>26s} {'ratio':>9s}")
+        table = Table(judge=True)
+        details = scale.run(table, workdir, args.repeats)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"size": "ssc", "repeats": args.repeats, "stages": table.rows, "builds": details}, f,
+                          indent=1)
+        return
     train_n, test_n = SIZES[args.size]
     repeats = args.repeats
     data_dir = os.path.join(workdir, f"data-{train_n}")

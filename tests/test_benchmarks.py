@@ -22,3 +22,19 @@ def test_small_benchmark_runs_every_stage(tmp_path):
     assert all(row["ratio"] > 0 and row["met"] is None for row in results["stages"])
     assert set(results["compression"]) == {"uncompressed", "zstd:1", "zstd:3", "snappy"}
     assert "(full size only)" in result.stdout
+
+
+def test_the_ssc_scaling_benchmark_runs_at_a_small_fraction(tmp_path, capsys):
+    from benchmarks import scale
+    from benchmarks.__main__ import Table
+
+    table = Table(judge=False)
+    results = scale.run(table, str(tmp_path), 1, fraction=0.004)
+    assert {row["stage"] for row in table.rows} == {"SSC scaling, local", "SSC worker RSS, local",
+                                                    "SSC scaling, dask", "SSC worker RSS, dask"}
+    assert all(row["ratio"] > 0 for row in table.rows)
+    for name in ("local 1 at 1x", "local 2 at 1x", "local 2 at 0.1x", "dask 1 at 1x", "dask 2 at 1x", "dask 2 at 0.1x"):
+        workers = int(name.split()[1])
+        assert results[name]["wall_s"] > 0 and len(results[name]["worker_mib"]) == workers, name
+        assert (results[name]["tasks_s"] is None) == name.startswith("dask"), name
+    assert "plain pool" in capsys.readouterr().out
