@@ -36,5 +36,5 @@ def test_the_ssc_scaling_benchmark_runs_at_a_small_fraction(tmp_path, capsys):
     for name in ("local 1 at 1x", "local 2 at 1x", "local 2 at 0.1x", "dask 1 at 1x", "dask 2 at 1x", "dask 2 at 0.1x"):
         workers = int(name.split()[1])
         assert results[name]["wall_s"] > 0 and len(results[name]["worker_mib"]) == workers, name
-        assert (results[name]["tasks_s"] is None) == name.startswith("dask"), name
+        assert 0 < results[name]["tasks_s"] < results[name]["wall_s"], name
     assert "plain pool" in capsys.readouterr().out
