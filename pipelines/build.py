@@ -135,8 +135,8 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
         "--plan_parts",
         type=positive_int,
         default=1,
-        help="plan each split in this many parallel parts; set it to the worker count on runners that "
-        "cannot redistribute work (Dask); the output does not depend on it",
+        help="plan the shards in this many parallel parts of equal work; set it to the worker count on "
+        "runners that cannot redistribute work (Dask); the output does not depend on it",
     )
 
 

@@ -2,12 +2,12 @@
 
 The graph is one chain (so every runner, Dask included, computes all of it)::
 
-    Create[(split, source path, part, parts)] -> PlanShards -> Reshuffle -> WriteShard -> ToList
-        -> CommitManifest
+    Create[(part, parts)] -> PlanShards -> Reshuffle -> WriteShard -> ToList -> CommitManifest
 
 ``PlanShards`` opens each source file inside the pipeline, counts its samples and emits one
 task per shard (:mod:`spyx_data.format.plan` fixes the ranges; ``parts > 1`` spreads planning for
-runners that cannot redistribute work). ``WriteShard`` reads its contiguous range, rasterises
+runners that cannot redistribute work: the splits' shards are dealt to the parts in turn, so
+the parts differ by at most one shard). ``WriteShard`` reads its contiguous range, rasterises
 it, writes the records (each carrying the build's id) in source order to a local ArrayRecord
 file and copies that file into the run's staging folder through Beam's FileSystems. Shard
 bytes therefore depend only on the data and the config, never on the runner, the worker count
@@ -86,29 +86,34 @@ class ShardResult:
 
 
 class PlanShards(beam.DoFn):
-    """``(split, path, part, parts)`` -> a :class:`ShardTask` for every shard ``k`` of that split
-    with ``k % parts == part`` (parts > 1 spreads the work on runners that cannot redistribute it)."""
+    """``(part, parts)`` -> a :class:`ShardTask` for every ``parts``-th shard from ``part`` of all
+    the splits' shards in turn (parts > 1 spreads the work, in parts that differ by at most one
+    shard, on runners that cannot redistribute it)."""
 
-    def __init__(self, spec: BuildSpec, num_shards: int | None, staging_dir: str):
+    def __init__(self, spec: BuildSpec, inputs: dict[str, str], num_shards: int | None, staging_dir: str):
         self.spec = spec
+        self.inputs = inputs
         self.num_shards = num_shards
         self.staging_dir = staging_dir
 
-    def process(self, element: tuple[str, str, int, int]) -> Iterator[ShardTask]:
-        split, path, part, parts = element
-        with contextlib.closing(self.spec.open(split, path)) as source:
-            n, num_classes = len(source), source.num_classes
-        if n == 0:
-            raise InputError(f"{path}: split {split!r} has no samples")
-        num_shards = self.num_shards or plan.default_num_shards(n, self.spec.layout.record_bytes)
-        if num_shards > n:
-            raise UsageError(f"{path}: --num_shards={num_shards} is more than the {n} samples of split {split!r}")
-        if part == 0:  # for the launcher's progress log
-            with FileSystems.create(paths.join(self.staging_dir, plan_name(split))) as f:
-                f.write(json.dumps({"num_records": n, "num_shards": num_shards}).encode())
-        for shard, (start, stop) in enumerate(plan.shard_ranges(n, num_shards)):
-            if shard % parts == part:
-                yield ShardTask(split, path, n, num_classes, shard, num_shards, start, stop)
+    def process(self, element: tuple[int, int]) -> Iterator[ShardTask]:
+        part, parts = element
+        dealt = 0  # shards of the splits before this one
+        for split, path in self.inputs.items():
+            with contextlib.closing(self.spec.open(split, path)) as source:
+                n, num_classes = len(source), source.num_classes
+            if n == 0:
+                raise InputError(f"{path}: split {split!r} has no samples")
+            num_shards = self.num_shards or plan.default_num_shards(n, self.spec.layout.record_bytes)
+            if num_shards > n:
+                raise UsageError(f"{path}: --num_shards={num_shards} is more than the {n} samples of split {split!r}")
+            if part == 0:  # for the launcher's progress log
+                with FileSystems.create(paths.join(self.staging_dir, plan_name(split))) as f:
+                    f.write(json.dumps({"num_records": n, "num_shards": num_shards}).encode())
+            for shard, (start, stop) in enumerate(plan.shard_ranges(n, num_shards)):
+                if (dealt + shard) % parts == part:
+                    yield ShardTask(split, path, n, num_classes, shard, num_shards, start, stop)
+            dealt += num_shards
 
 
 def read_existing(output_dir: str) -> manifest_lib.Manifest | None:
@@ -430,16 +435,11 @@ class BuildShards(beam.PTransform):
         return paths.join(self.output_root, self.build_key.name)
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
-        sources = [
-            (split, path, part, self.plan_parts)
-            for split, path in self.inputs.items()
-            for part in range(self.plan_parts)
-        ]
         write = WriteShard(self.spec, self.staging_dir, self.writer_options, self.build_key.build_id)
         return (
             pbegin
-            | "Sources" >> beam.Create(sources)
-            | "PlanShards" >> beam.ParDo(PlanShards(self.spec, self.num_shards, self.staging_dir))
+            | "Sources" >> beam.Create([(part, self.plan_parts) for part in range(self.plan_parts)])
+            | "PlanShards" >> beam.ParDo(PlanShards(self.spec, self.inputs, self.num_shards, self.staging_dir))
             | "Distribute" >> beam.Reshuffle()
             | "WriteShards" >> beam.ParDo(write)
             | "Gather" >> beam.combiners.ToList()

@@ -104,16 +104,20 @@ def test_dask_cluster_build_is_byte_identical(shd_build, shd_data, tmp_path):
 
 
 def test_a_dask_build_survives_a_worker_killed_while_it_writes_shards(tmp_path):
-    """One of two LocalCluster workers is SIGKILLed once the build reports its first shard
-    progress; the build finishes with the local build's bytes (Dask recomputes the lost tasks,
-    shards are renamed into place whole), or fails in one line and a re-run gives them."""
+    """One of two LocalCluster workers is SIGKILLed once the first shard reaches the run's
+    staging folder; the build finishes with the local build's bytes (Dask recomputes the lost
+    tasks, shards are renamed into place whole), or fails in one line and a re-run gives them."""
     import signal
     import subprocess
     import sys
+    import time
 
     from distributed import LocalCluster
 
     from spyx_data.build import synthetic
+
+    def shards_written(folder):
+        return [f for _, _, names in os.walk(folder) for f in names if f.endswith(".array_record")]
 
     data = str(tmp_path / "data")
     synthetic.write_shd(data, "train", 4000)
@@ -121,19 +125,18 @@ def test_a_dask_build_survives_a_worker_killed_while_it_writes_shards(tmp_path):
     flags = [f"--data_dir={data}", "--num_shards=16"]
     local = build_dir(str(tmp_path / "local"), shd.run([*flags, f"--output_dir={tmp_path / 'local'}"]))
     out = str(tmp_path / "dask")
+    log = tmp_path / "build.log"
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         victim = next(iter(cluster.workers.values())).process.pid
         dask = [*flags, f"--output_dir={out}", "--preset=dask:2", f"--dask_client_address={cluster.scheduler_address}"]
-        build = subprocess.Popen([sys.executable, "-m", "pipelines.shd", *dask], stderr=subprocess.PIPE, text=True,
-                                 cwd=ROOT)
-        seen = []
-        for line in build.stderr:
-            seen.append(line)
-            if "samples written" in line:  # the shard tasks have started
-                os.kill(victim, signal.SIGKILL)
-                break
-        rest = build.communicate(timeout=600)[1]
-        assert any("samples written" in line for line in seen), "".join(seen)[-2000:]
+        with open(log, "w") as err:
+            build = subprocess.Popen([sys.executable, "-m", "pipelines.shd", *dask], stderr=err, cwd=ROOT)
+            while not shards_written(out) and build.poll() is None:
+                time.sleep(0.01)
+            assert build.poll() is None, "the build ended before a shard was written: " + log.read_text()[-2000:]
+            os.kill(victim, signal.SIGKILL)
+            build.wait(600)
+        rest = log.read_text()
         if build.returncode:
             errors = [line for line in rest.splitlines() if line.startswith("error:")]
             assert len(errors) == 1 and "Traceback" not in rest, rest[-3000:]
