@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -50,17 +50,20 @@ def shard_path(directory: str, shard: manifest_lib.ShardInfo) -> str:
         return local
     if not paths.exists(url):
         raise ShardError(f"{url}: missing")
-    digest, size = fetch(url, local)
-    if (size, digest) != (shard.num_bytes, shard.sha256):
-        os.remove(local)
-        raise ShardError(f"{url}: {size} bytes with sha256 {digest}, the manifest says {shard.num_bytes} bytes with "
-                         f"sha256 {shard.sha256} (not this build's shard)")
+
+    def check(digest: str, size: int) -> None:
+        if (size, digest) != (shard.num_bytes, shard.sha256):
+            raise ShardError(f"{url}: {size} bytes with sha256 {digest}, the manifest says {shard.num_bytes} bytes "
+                             f"with sha256 {shard.sha256} (not this build's shard)")
+
+    fetch(url, local, check)
     return local
 
 
-def fetch(url: str, local: str) -> tuple[str, int]:
-    """Copy the file ``url`` to ``local`` (written beside it, then renamed); return its
-    ``(sha256, size)``. Nothing is left behind if it fails.
+def fetch(url: str, local: str, check: Callable[[str, int], None] | None = None) -> tuple[str, int]:
+    """Copy the file ``url`` to ``local``: written beside it, given to ``check(sha256, size)``
+    (which raises to refuse it), then renamed into place; return its ``(sha256, size)``. Nothing
+    is left behind if it fails, and ``local`` never holds a refused copy.
 
     Raises:
         MachineError: the store did not answer in time or failed, or ``local`` cannot be written.
@@ -82,6 +85,8 @@ def fetch(url: str, local: str) -> tuple[str, int]:
                     raise MachineError(f"{local}: cannot write the copy of {url} ({e.strerror or e})") from e
                 digest.update(piece)
                 size += len(piece)
+        if check is not None:
+            check(digest.hexdigest(), size)
         os.replace(out.name, local)
     except BaseException:
         with contextlib.suppress(OSError):
