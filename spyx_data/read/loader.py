@@ -267,9 +267,10 @@ class _Workers:
     stream of batches, kept while the loader reads on from where it left it.
 
     Each worker makes chunks of consecutive batches of about :data:`CHUNK_BYTES`, concatenated
-    into one array per field and handed over in shared memory: Grain's cost per shared-memory
-    element (about a millisecond) is then paid once per chunk, not per batch, and the pipe carries
-    only the arrays' names, so a worker never blocks on it when the loader closes. A worker
+    into one array per field and handed over in shared memory: Grain's cost per element handed
+    over (segment, resource tracker, queue) is then paid once per chunk, not per batch, and the
+    pipe carries only the arrays' names, so a worker never blocks on it when the loader closes
+    (a pickled 2 MiB element did, and Grain waited 25 s before killing the worker). A worker
     computes its chunks one after another (no reading threads: the loader's read is one batched
     call already)."""
 
