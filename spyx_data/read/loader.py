@@ -44,6 +44,15 @@ def read_batch(dataset: Any, indices: np.ndarray) -> dict[str, np.ndarray]:
     return {key: np.stack([s[key] for s in samples]) for key in samples[0]}
 
 
+def describe(transform: Any) -> str:
+    """A transform as a loader state names it: its type and its plain settings (numbers,
+    strings, tuples; not the generator or seed ``map`` draws from, which a loader does not use),
+    e.g. ``"ShiftAugment(axes=(-1,), input_key='obs', max_shift=4, mode='roll')"``."""
+    settings = {k: v for k, v in sorted(getattr(transform, "__dict__", {}).items())
+                if not k.startswith("_") and k not in ("seed", "rng") and isinstance(v, (bool, int, float, str, tuple))}
+    return f"{type(transform).__name__}({', '.join(f'{k}={v!r}' for k, v in settings.items())})"
+
+
 #: Version of :meth:`GrainLoader.get_state`'s dict.
 STATE_VERSION = 1
 
@@ -205,9 +214,10 @@ class GrainLoader:
     def get_state(self) -> dict[str, Any]:
         """Where the stream stands, as a small JSON-serialisable dict: the epoch and the batches
         of it delivered so far, with what identifies the stream (the build and split, batch
-        size, shuffle, seed, host count, transforms). The hosts of a run stand alike (lockstep),
-        so one host's state serves all. Save it next to the model's checkpoint; after
-        :meth:`set_state` the next ``iter`` continues with the next batch."""
+        size, shuffle, seed, host count, transforms with their settings, :func:`describe`). The
+        hosts of a run stand alike (lockstep), so one host's state serves all. Save it next to
+        the model's checkpoint; after :meth:`set_state` the next ``iter`` continues with the
+        next batch."""
         return {
             "version": STATE_VERSION,
             "epoch": self.epoch,
@@ -248,7 +258,7 @@ class GrainLoader:
             "seed": int(self.seed),
             "drop_remainder": self.drop_remainder,
             "process_count": self.process_count,
-            "transforms": [type(t).__name__ for t in self.transforms],
+            "transforms": [describe(t) for t in self.transforms],
         }
 
     def close(self) -> None:

@@ -83,6 +83,9 @@ def test_a_state_of_another_stream_is_refused_in_one_line(written_build, tmp_pat
         "process_count": spyx_data.GrainLoader(source, 32, True, 7, process_index=0, process_count=2),
         "seed": spyx_data.GrainLoader(source, 32, True, 8),
     }
+    shifted = spyx_data.GrainLoader(source, 32, True, 7, transforms=[spyx_data.ShiftAugment(4)]).get_state()
+    with pytest.raises(UsageError, match=r"its transforms is \[\"ShiftAugment\(.*max_shift=4"):
+        spyx_data.GrainLoader(source, 32, True, 7, transforms=[spyx_data.ShiftAugment(10)]).set_state(shifted)
     for field, other in others.items():
         with pytest.raises(UsageError, match=f"its {field} is") as refused:
             other.set_state(state)
