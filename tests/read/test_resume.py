@@ -1,5 +1,6 @@
 """Long runs: a loader resumed from its state continues byte for byte; workers live as long as the loader."""
 
+import gc
 import itertools
 import json
 import multiprocessing
@@ -111,6 +112,13 @@ def test_workers_start_once_per_loader_and_stop_on_close(written_build):
     assert len(started[0]) >= 2 and started[0] == started[1] == started[2]
     loader.close()
     assert not worker_pids() & started[0]
+    collected = spyx_data.GrainLoader(source, 32, shuffle=True, seed=1, worker_count=2)
+    next(iter(collected))
+    theirs = worker_pids() - before
+    assert len(theirs) >= 2
+    del collected
+    gc.collect()
+    assert not worker_pids() & theirs  # a loader collected stops its workers
 
 
 def test_workers_leave_no_shared_memory_behind_at_exit(written_build):
