@@ -4,9 +4,9 @@
 
 ``full`` uses synthetic SHD at the real size (8,156 train + 2,264 test samples, 2,000-8,000
 spikes each over 0.3-1.4 s) and, for the memory check, ten times that; ``small`` is a quick
-run of every stage (CI runs it so that it cannot rot); ``ssc`` measures only the build's scaling
-and memory on SSC-sized data (:mod:`benchmarks.scale`; minutes, not in CI). Each timing is the median of
-``--repeats`` runs on the same data in this one run; ratios are baseline / spyx-data (higher is
+run of every stage (CI runs it so that it cannot rot); ``ssc`` measures only the build's
+scaling and memory on SSC-sized data (:mod:`benchmarks.scale`; minutes, not in CI). Each timing
+is the median of ``--repeats`` runs on the same data in this one run; ratios are baseline / spyx-data (higher is
 better) unless the goal says otherwise. Nothing is asserted: the table says which goals are met.
 """
 

@@ -76,11 +76,10 @@ def pool_speedup(data_dir: str, sizes: dict[str, int], repeats: int) -> tuple[fl
     """Times of the builds' rasterising work (one task per shard range) on a 1- and a 2-process pool."""
     from benchmarks.pool import rasterise_range
     from pipelines.transforms import keep_freed_memory
-    from spyx_data import RecordLayout
-    from spyx_data.build import synthetic
+    from spyx_data.build import registry, synthetic
     from spyx_data.format import plan
 
-    record_bytes = RecordLayout(128, (128,)).record_bytes  # SSC's default layout
+    record_bytes = registry.get("ssc").spec().layout.record_bytes
     tasks = []
     for split, n in sizes.items():
         path = synthetic.location("ssc", data_dir, split)

@@ -40,7 +40,11 @@ def read_batch(dataset: Any, indices: np.ndarray) -> dict[str, np.ndarray]:
     """
     if hasattr(dataset, "read_batch"):
         return dataset.read_batch(indices)
-    samples = [dataset[int(i)] for i in indices]
+    return stack([dataset[int(i)] for i in indices])
+
+
+def stack(samples: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Sample dicts stacked field by field into one batch dict."""
     return {key: np.stack([s[key] for s in samples]) for key in samples[0]}
 
 
@@ -88,9 +92,8 @@ class EpochBatches:
         batch = read_batch(self.dataset, indices)
         if not self.transforms:
             return batch
-        samples = [self.transformed({key: value[k] for key, value in batch.items()}, int(i), epoch)
-                   for k, i in enumerate(indices)]
-        return {key: np.stack([s[key] for s in samples]) for key in samples[0]}
+        return stack([self.transformed({key: value[k] for key, value in batch.items()}, int(i), epoch)
+                      for k, i in enumerate(indices)])
 
     def transformed(self, record: dict[str, Any], index: int, epoch: int) -> dict[str, Any]:
         """``record`` (source index ``index``) through the transforms in epoch ``epoch``: a random

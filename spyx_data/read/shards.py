@@ -60,10 +60,10 @@ def shard_path(directory: str, shard: manifest_lib.ShardInfo) -> str:
     return local
 
 
-def fetch(url: str, local: str, check: Callable[[str, int], None] | None = None) -> tuple[str, int]:
+def fetch(url: str, local: str, check: Callable[[str, int], None] | None = None) -> None:
     """Copy the file ``url`` to ``local``: written beside it, given to ``check(sha256, size)``
-    (which raises to refuse it), then renamed into place; return its ``(sha256, size)``. Nothing
-    is left behind if it fails, and ``local`` never holds a refused copy.
+    (which raises to refuse it), then renamed into place. Nothing is left behind if it fails,
+    and ``local`` never holds a refused copy.
 
     Raises:
         MachineError: the store did not answer in time or failed, or ``local`` cannot be written.
@@ -92,7 +92,6 @@ def fetch(url: str, local: str, check: Callable[[str, int], None] | None = None)
         with contextlib.suppress(OSError):
             os.remove(out.name)
         raise
-    return digest.hexdigest(), size
 
 
 def open_reader(path: str):

@@ -80,8 +80,7 @@ def verify(directory: str) -> tuple[manifest_lib.Manifest | None, list[Problem]]
     return manifest, problems
 
 
-def shard_problems_at(directory: str, shard: manifest_lib.ShardInfo,
-                          manifest: manifest_lib.Manifest) -> list[Problem]:
+def shard_problems_at(directory: str, shard: manifest_lib.ShardInfo, manifest: manifest_lib.Manifest) -> list[Problem]:
     """:func:`shard_problems` of ``shard`` of the build in ``directory``; a remote shard is
     fetched to a temporary file first and its problems named by its URL."""
     url = paths.join(directory, shard.path)
