@@ -8,6 +8,12 @@
   printed copy is dropped, unless ``SPYX_DATA_DEBUG`` is set.
 * Beam's start-up warning "No semi_persistent_directory found" is dropped: it concerns runners
   that stage artifacts for their workers, not these.
+* Where Beam's gcp extra is missing, Beam's import logs "apitools not found" through the root
+  logger, whose first use gives it a handler printing every record; Beam's worker then logs at
+  INFO, and each worker printed some 15 lines. Here the root logger holds a handler that prints
+  nothing before Beam is imported, so its records go only where Beam's worker sends them (to
+  the runner), as where the gcp extra is installed; the apitools warning is dropped, as in the
+  launcher (:mod:`pipelines`).
 """
 
 from __future__ import annotations
@@ -43,6 +49,9 @@ class _WithoutTracebacks:
 
 
 def main() -> None:
+    import pipelines  # noqa: F401 (drops the apitools warning off the root logger)
+
+    logging.getLogger().addHandler(logging.NullHandler())
     logging.getLogger("apache_beam.runners.worker.sdk_worker_main").addFilter(
         lambda record: not record.getMessage().startswith("No semi_persistent_directory found")
     )

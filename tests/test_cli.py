@@ -120,46 +120,64 @@ def test_the_training_example_learns_above_chance(shd_build):
     assert np.isfinite(train_acc)
 
 
-WITHOUT_APITOOLS = """
-import runpy, sys
+BLOCK_APITOOLS = """
+import sys
 class Block:  # as where Beam's gcp extra is not installed (the README's first command)
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] == "apitools":
             raise ImportError("blocked: " + name)
 sys.meta_path.insert(0, Block())
-sys.argv = sys.argv[1:]
-run = runpy.run_path if sys.argv[0].endswith(".py") else runpy.run_module
-run(sys.argv[0], run_name="__main__")
 """
 
 
-def test_the_first_command_logs_its_summary_and_no_import_warning(tmp_path):
+@pytest.fixture
+def without_apitools(tmp_path):
+    """The environment of a process, and of every process it starts (Beam's workers too), in
+    which ``apitools`` cannot be imported: a ``sitecustomize`` on ``PYTHONPATH`` blocks it."""
+    folder = tmp_path / "without-apitools"
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(BLOCK_APITOOLS)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))}
+
+
+def test_the_first_command_logs_its_summary_and_no_import_warning(tmp_path, without_apitools):
     result = subprocess.run(
-        [sys.executable, "-c", WITHOUT_APITOOLS, "pipelines.shd", "--runner=DirectRunner",
+        [sys.executable, "-m", "pipelines.shd", "--runner=DirectRunner",
          f"--prism_location={tmp_path / 'no-prism'}", "--synthetic=30", f"--data_dir={tmp_path / 'data'}",
          f"--output_dir={tmp_path / 'shards'}"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, env=without_apitools,
     )
     assert result.returncode == 0, result.stderr
     assert "shd shards in" in result.stdout
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("built in ") and "60 samples" in lines[0], result.stderr
     again = subprocess.run(
-        [sys.executable, "-c", WITHOUT_APITOOLS, "pipelines.shd", "--synthetic=30", f"--data_dir={tmp_path / 'data'}",
+        [sys.executable, "-m", "pipelines.shd", "--synthetic=30", f"--data_dir={tmp_path / 'data'}",
          f"--output_dir={tmp_path / 'shards'}"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, env=without_apitools,
     )
     assert again.stderr.endswith("already holds this build; nothing to do\n") and again.stderr.count("\n") == 1
 
 
-def test_a_loader_building_in_a_training_script_prints_no_beam_noise(shd_data, tmp_path):
+def test_a_loader_building_in_a_training_script_prints_no_beam_noise(shd_data, tmp_path, without_apitools):
     shutil.copytree(shd_data, tmp_path / "dl")
     script = tmp_path / "train.py"
     where = str(tmp_path / "dl")
     script.write_text(f"import spyx_data\nspyx_data.SHD_loader(batch_size=8, sample_T=8, download_dir={where!r})")
-    result = subprocess.run([sys.executable, "-c", WITHOUT_APITOOLS, str(script)], capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                            env=without_apitools)
     assert result.returncode == 0 and result.stderr == "", result.stderr  # no apitools, semi_persistent, Worker:
+
+
+def test_a_build_on_two_worker_processes_prints_no_beam_noise(tmp_path, without_apitools):
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.shd", "--preset=processes:2", "--synthetic=30",
+         f"--data_dir={tmp_path / 'data'}", f"--output_dir={tmp_path / 'shards'}"],
+        capture_output=True, text=True, timeout=300, env=without_apitools,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()  # the progress lines and the summary, nothing of Beam's workers
+    assert lines[-1].startswith("built in ") and all("samples written" in line for line in lines[:-1]), result.stderr
 
 
 def test_commands_take_the_output_root_of_one_build_and_say_so(shd_build, capsys, tmp_path):
