@@ -43,7 +43,7 @@ def main() -> None:
     decoded = [events.read_atis_bin(b) for b in blobs]
 
     def rasterise():  # in groups, as the build does
-        group = camera.FolderReader.GROUP
+        group = camera.FolderReader.MAX_SAMPLES
         for start in range(0, n, group):
             raster.camera_rasters(decoded[start : start + group], spec.sample_T, spec.duration_us, spec.sensor)
 

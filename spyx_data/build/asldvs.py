@@ -12,7 +12,7 @@ import numpy as np
 
 from spyx_data.build import fixtures
 from spyx_data.build.camera import FIRST_EVENT, SampleFiles
-from spyx_data.build.events import Events
+from spyx_data.build.events import Events, whole_file
 from spyx_data.errors import InputError
 
 CLASSES = tuple("abcdefghijklmnopqrstuvwxyz")
@@ -21,12 +21,14 @@ HEIGHT = 180
 MAT_HEADER = b"MATLAB 5.0 MAT-file, written by spyx-data as a synthetic ASL-DVS recording".ljust(116)
 
 
-def decode(data: bytes, where: str) -> Events:
-    """``(ts, x, 179 - y, pol)`` of the file, as tonic's ``ASLDVS`` gives them."""
+def read(path: str, where: str) -> Events:
+    """``(ts, x, 179 - y, pol)`` of the file, as tonic's ``ASLDVS`` gives them (scipy reads a
+    MAT file whole: a recording is held whole while it is decoded)."""
     import scipy.io
 
     try:
-        mat = scipy.io.loadmat(io.BytesIO(data))
+        with open(path, "rb") as f:
+            mat = scipy.io.loadmat(f)
         columns = [np.asarray(mat[k]).ravel().astype(np.int64) for k in ("ts", "x", "y", "pol")]
     except (OSError, ValueError, TypeError, KeyError, NotImplementedError) as e:  # scipy: OSError if truncated
         raise InputError(f"{where}: not an ASL-DVS .mat file with ts, x, y, pol ({type(e).__name__}: {e})") from e
@@ -39,7 +41,7 @@ def label(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
     return classes.index(parts[-2][-1])
 
 
-FILES = SampleFiles(".mat", decode, label, time_origin=FIRST_EVENT)
+FILES = SampleFiles(".mat", whole_file(read), label, time_origin=FIRST_EVENT)
 
 
 def fixture(info: Any, split: str, n: int, seed: int) -> Iterator[tuple[tuple[str, ...], bytes]]:

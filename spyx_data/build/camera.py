@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from spyx_data.build import raster
 from spyx_data.format import records
 from spyx_data.build.contracts import GroupedReader, Rasters, option
 from spyx_data.errors import InputError
-from spyx_data.build.events import Events
+from spyx_data.build.events import Decoder, Events, local_file, whole
 
 
 #: The time origins of :class:`SampleFiles` (stated in every manifest's config as ``time_origin``).
@@ -38,7 +39,8 @@ class SampleFiles:
 
     Attributes:
         suffix: file name ending of a recording, e.g. ``".bin"``.
-        decode: ``(file bytes, path) -> Events``.
+        decode: the format's :data:`~spyx_data.build.events.Decoder`: ``(local path, name,
+            max_events)`` -> the recording's events in chunks of at most ``max_events``.
         label: ``(path parts relative to the split folder, class names) -> int``.
         recentre: subtract each recording's smallest x and y, as tonic does for N-Caltech101.
         time_origin: :data:`AS_STORED` (the window starts at time 0 of the file's clock) or
@@ -47,7 +49,7 @@ class SampleFiles:
     """
 
     suffix: str
-    decode: Callable[[bytes, str], Events]
+    decode: Decoder
     label: Callable[[tuple[str, ...], tuple[str, ...]], int]
     recentre: bool = False
     time_origin: str = AS_STORED
@@ -56,15 +58,34 @@ class SampleFiles:
         if self.time_origin not in TIME_ORIGINS:
             raise ValueError(f"time_origin must be one of {TIME_ORIGINS}, got {self.time_origin!r}")
 
-    def from_origin(self, events: Events) -> Events:
-        """``events`` as they are rasterised: recentred and timed from the origin above."""
-        if not len(events.t):
+    @property
+    def shifted(self) -> bool:
+        """Whether a recording's events are moved by what all of them hold (its origin)."""
+        return self.recentre or self.time_origin == FIRST_EVENT
+
+    def origin(self, chunks: Iterable[Events]) -> tuple[int, int, int]:
+        """``(t, x, y)`` subtracted from each event of the recording given in ``chunks``: its
+        earliest time for :data:`FIRST_EVENT` (else 0), its smallest x and y when recentring
+        (else 0)."""
+        if not self.shifted:
+            return 0, 0, 0
+        lows: tuple[int, int, int] | None = None
+        for chunk in chunks:
+            if len(chunk.t):
+                low = (int(chunk.t.min()), int(chunk.x.min()), int(chunk.y.min()))
+                lows = low if lows is None else (min(lows[0], low[0]), min(lows[1], low[1]), min(lows[2], low[2]))
+        if lows is None:
+            return 0, 0, 0
+        t, x, y = lows
+        return (t if self.time_origin == FIRST_EVENT else 0, x if self.recentre else 0, y if self.recentre else 0)
+
+    def from_origin(self, events: Events, origin: tuple[int, int, int] | None = None) -> Events:
+        """``events`` as they are rasterised: recentred and timed from the origin of their
+        recording (:meth:`origin`; by default, of ``events`` as a whole recording)."""
+        t, x, y = self.origin([events]) if origin is None else origin
+        if not (t or x or y):
             return events
-        if self.recentre:
-            events = events._replace(x=events.x - events.x.min(), y=events.y - events.y.min())
-        if self.time_origin == FIRST_EVENT:
-            events = events._replace(t=events.t - events.t.min())
-        return events
+        return events._replace(t=events.t - t, x=events.x - x, y=events.y - y)
 
 
 def seeded_split(relative_path: str, seed: int, test_fraction: float) -> str:
@@ -157,7 +178,16 @@ class CameraSpec(raster.TimeWindow):
 
 
 class FolderReader(GroupedReader):
-    """The recordings of one split, listed once; rasterises blocks of them."""
+    """The recordings of one split, listed once; rasterises groups of them.
+
+    A group is consecutive recordings holding at most :attr:`EVENTS_PER_GROUP` decoded events
+    together (and at most :attr:`group_samples` recordings); a recording with more is a group
+    of its own, decoded and rasterised a chunk of at most that many events at a time. So the
+    events held at once are bounded however long the recordings are, where a format reads in
+    pieces (see :mod:`spyx_data.build.events`). The rasters are those of whole recordings.
+    """
+
+    EVENTS_PER_GROUP = raster.EVENTS_PER_PASS
 
     def __init__(self, spec: CameraSpec, split: str, root: str):
         self.spec = spec
@@ -189,33 +219,103 @@ class FolderReader(GroupedReader):
     def path(self, index: int) -> str:
         return paths.join(self.root, *self.parts[index])
 
-    def events(self, index: int) -> Events:
-        """Events of recording ``index`` as tonic gives them (before recentring, the time origin
-        and the window cut)."""
-        path = self.path(index)
-        return self.spec.files.decode(paths.read_bytes(path), path)
+    def chunks(self, index: int, local: str) -> Iterator[Events]:
+        """The events of recording ``index`` (read from ``local``, a local copy of it) as tonic
+        gives them, before recentring, the time origin and the window cut: non-empty chunks of
+        at most :attr:`EVENTS_PER_GROUP` events."""
+        decoded = self.spec.files.decode(local, self.path(index), self.EVENTS_PER_GROUP)
+        return (chunk for chunk in decoded if len(chunk.t))
 
-    def rasterise(self, start: int, stop: int) -> Rasters:
-        """Rasterise recordings ``[start, stop)``.
+    def rasters(self, start: int, stop: int) -> Iterator[Rasters]:
+        """Recordings ``[start, stop)`` rasterised, in groups (see the class docstring).
 
         Raises:
-            ValueError: naming the file, for an undecodable file or an event off the sensor.
+            InputError: naming the file, for an undecodable file or an event off the sensor.
         """
-        spec = self.spec
-        recordings = []
-        counts = raster.RasterCounts()
+        group: list[Events] = []
+        held, size = 0, self.group_samples
         for i in range(start, stop):
-            events = spec.files.from_origin(self.events(i))
-            if spec.first_saccade_only:
-                early = events.t < spec.FIRST_SACCADE_US
-                late = int(np.count_nonzero(~early))
-                events = Events(*(a[early] for a in events))
-                counts += raster.RasterCounts(events=late, dropped_outside_window=late)
-            recordings.append(events)
+            with local_file(self.path(i)) as local:
+                chunks = self.chunks(i, local)
+                taken = list(itertools.islice(chunks, 2))
+                if len(taken) == 2:
+                    if group:
+                        yield self._group(i - len(group), group)
+                        group, held = [], 0
+                    rest = itertools.chain(taken, chunks)
+                    del taken  # held by ``rest`` only until read
+                    yield self._long(i, local, rest)
+                    continue
+            recording = taken[0] if taken else whole([])
+            if group and (held + len(recording.t) > self.EVENTS_PER_GROUP or len(group) == size):
+                yield self._group(i - len(group), group)
+                group, held = [], 0
+            group.append(recording)
+            held += len(recording.t)
+        if group:
+            yield self._group(stop - len(group), group)
+
+    def _prepared(self, chunk: Events, origin: tuple[int, int, int] | None) -> tuple[Events, raster.RasterCounts]:
+        """A recording's events (or a chunk of them) from its origin, less those
+        ``first_saccade_only`` drops, which are counted."""
+        moved = self.spec.files.from_origin(chunk, origin)
+        if not self.spec.first_saccade_only:
+            return moved, raster.RasterCounts()
+        early = moved.t < self.spec.FIRST_SACCADE_US
+        late = int(np.count_nonzero(~early))
+        return Events(*(a[early] for a in moved)), raster.RasterCounts(events=late, dropped_outside_window=late)
+
+    def _frames(self, first: int, recordings: list[Events], first_event: int = 0
+                ) -> tuple[np.ndarray, raster.RasterCounts]:
+        """Frames of the recordings from ``first`` on (:func:`raster.camera_rasters`)."""
+        spec = self.spec
         try:
-            obs, group_counts = raster.camera_rasters(
-                recordings, spec.sample_T, spec.duration_us, spec.sensor, spec.spatial_factor, spec.merge_polarity
-            )
+            return raster.camera_rasters(recordings, spec.sample_T, spec.duration_us, spec.sensor,
+                                         spec.spatial_factor, spec.merge_polarity, first_event=first_event)
         except raster.BadSample as e:
-            raise InputError(f"{self.path(start + e.sample)}: {e.reason}") from e
-        return Rasters(start, obs, self.labels[start:stop], counts + group_counts)
+            raise InputError(f"{self.path(first + e.sample)}: {e.reason}") from e
+
+    def _group(self, first: int, recordings: list[Events]) -> Rasters:
+        """Rasterise whole recordings ``first, first + 1, ...``."""
+        counts = raster.RasterCounts()
+        prepared = []
+        for recording in recordings:
+            moved, dropped = self._prepared(recording, None)
+            prepared.append(moved)
+            counts += dropped
+        obs, group_counts = self._frames(first, prepared)
+        return Rasters(first, obs, self.labels[first : first + len(recordings)], counts + group_counts)
+
+    def _long(self, index: int, local: str, chunks: Iterator[Events]) -> Rasters:
+        """Rasterise recording ``index`` from ``chunks`` of it, ORing each chunk's frames into
+        the recording's. The origin is taken from the first chunk (with a time origin at the
+        first event, the earliest in a file sorted by time); where a later chunk moves it (events
+        out of order, or recentring), the recording is read again from ``local``: once to find
+        the origin, once to rasterise."""
+        files = self.spec.files
+        first = next(chunks)
+        origin = files.origin([first])
+        chunks = itertools.chain([first], chunks)
+        del first  # held by ``chunks`` only until read
+        rasters = self._chunk_rasters(index, chunks, origin)
+        if rasters is None:
+            rasters = self._chunk_rasters(index, self.chunks(index, local), files.origin(self.chunks(index, local)))
+        return rasters
+
+    def _chunk_rasters(self, index: int, chunks: Iterable[Events], origin: tuple[int, int, int]) -> Rasters | None:
+        """Rasterise recording ``index`` from ``chunks`` of it timed from ``origin``; None as soon
+        as a chunk would move the origin."""
+        files = self.spec.files
+        obs = np.zeros((1, *self.spec.layout.packed_shape), dtype=np.uint8)
+        counts = raster.RasterCounts()
+        kept = 0
+        for chunk in chunks:
+            if any(low < at for low, at in zip(files.origin([chunk]), origin)):
+                return None
+            moved, dropped = self._prepared(chunk, origin)
+            frames, chunk_counts = self._frames(index, [moved], first_event=kept)
+            obs |= frames
+            counts += dropped + dataclasses.replace(chunk_counts, empty_samples=0)
+            kept += len(moved.t)
+        counts = dataclasses.replace(counts, empty_samples=int(kept == 0))
+        return Rasters(index, obs, self.labels[index : index + 1], counts)

@@ -20,7 +20,7 @@ def label(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
     return classes.index(parts[-2])
 
 
-FILES = SampleFiles(".aedat4", events.read_aedat4, label, time_origin=FIRST_EVENT)
+FILES = SampleFiles(".aedat4", events.aedat4_chunks, label, time_origin=FIRST_EVENT)
 
 
 def fixture(info: Any, split: str, n: int, seed: int) -> Iterator[tuple[tuple[str, ...], bytes]]:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from spyx_data.build.raster import RasterCounts
-from spyx_data.format.records import RecordLayout
+from spyx_data.format.records import MAX_RECORD_BYTES, RecordLayout
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,18 +90,36 @@ def options_of(spec_class: type) -> dict[str, dataclasses.Field]:
 
 
 class GroupedReader:
-    """The loop a reader shares: :meth:`rasters` cuts a range into groups of ``GROUP`` samples,
-    each rasterised in one pass by :meth:`rasterise`, vectorised over the group (and for h5
-    files one slice: slicing variable-length data is about 10x faster than sample by sample)."""
+    """The loop a reader shares: :meth:`rasters` cuts a range into groups of :attr:`group_samples`
+    samples, each rasterised in one go by :meth:`rasterise`, vectorised over the group (and for
+    h5 files one slice: slicing variable-length data is about 10x faster than sample by sample).
 
-    GROUP = 64
+    A group is bounded by the bytes of its records (:attr:`GROUP_BYTES`) and the rasteriser by
+    the events of one pass (:data:`spyx_data.build.raster.EVENTS_PER_PASS`), so a build's memory
+    does not grow with the size of its samples; a reader whose samples can be long reads them
+    in bounded pieces too (:class:`spyx_data.build.camera.FolderReader`).
+    """
+
+    #: At most this many samples in a group: vectorising over more gains nothing measurable.
+    MAX_SAMPLES = 64
+    #: A group's records take at most this many bytes (or one record).
+    GROUP_BYTES = MAX_RECORD_BYTES
+
+    spec: BuildSpec
+
+    @property
+    def group_samples(self) -> int:
+        """Samples in a group: :attr:`MAX_SAMPLES`, fewer where their records would take more
+        than :attr:`GROUP_BYTES`, at least one."""
+        return max(1, min(self.MAX_SAMPLES, self.GROUP_BYTES // self.spec.layout.record_bytes))
 
     def rasters(self, start: int, stop: int) -> Iterator[Rasters]:
-        for first in range(start, stop, self.GROUP):
-            yield self.rasterise(first, min(first + self.GROUP, stop))
+        size = self.group_samples
+        for first in range(start, stop, size):
+            yield self.rasterise(first, min(first + size, stop))
 
     def rasterise(self, start: int, stop: int) -> Rasters:
-        """Samples ``[start, stop)``, at most ``GROUP`` of them, rasterised."""
+        """Samples ``[start, stop)``, at most :attr:`group_samples` of them, rasterised."""
         raise NotImplementedError
 
     def close(self) -> None:

@@ -14,8 +14,8 @@ from spyx_data.build.camera import SampleFiles
 LIGHTING = ("fluorescent", "fluorescent_led", "lab", "led", "natural")
 
 
-def decode(data: bytes, where: str) -> events.Events:
-    return events.read_npy_columns(data, "xypt", 1000, where)  # times stored in ms
+def decode(path: str, where: str, max_events: int) -> Iterator[events.Events]:
+    return events.npy_column_chunks(path, where, max_events, "xypt", 1000)  # times stored in ms
 
 
 def label(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:

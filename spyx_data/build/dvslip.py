@@ -31,7 +31,7 @@ def label(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
     return classes.index(parts[-2])
 
 
-FILES = SampleFiles(".npy", events.read_structured_npy, label, time_origin=FIRST_EVENT)
+FILES = SampleFiles(".npy", events.npy_structured_chunks, label, time_origin=FIRST_EVENT)
 
 
 def fixture(info: Any, split: str, n: int, seed: int) -> Iterator[tuple[tuple[str, ...], bytes]]:

@@ -18,7 +18,7 @@ def label(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
     return classes.index(parts[-2])
 
 
-FILES = SampleFiles(".bin", events.read_atis_bin, label, recentre=True)
+FILES = SampleFiles(".bin", events.atis_bin_chunks, label, recentre=True)
 
 
 def fixture(info: Any, split: str, n: int, seed: int) -> Iterator[tuple[tuple[str, ...], bytes]]:

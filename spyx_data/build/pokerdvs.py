@@ -12,8 +12,8 @@ from spyx_data.build import events, fixtures
 from spyx_data.build.camera import SampleFiles
 
 
-def decode(data: bytes, where: str) -> events.Events:
-    return events.read_npy_columns(data, "txyp", 1, where)
+def decode(path: str, where: str, max_events: int) -> Iterator[events.Events]:
+    return events.npy_column_chunks(path, where, max_events, "txyp", 1)
 
 
 def label(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:

@@ -13,14 +13,17 @@ Rasters come out bit-packed along time, ``uint8[ceil(sample_T / 8), *dims]``, ex
 :func:`pack_time` (``np.packbits(axis=0)``, big bit order) packs a dense 0/1 ``[sample_T, *dims]``
 raster; :func:`unpack_time` gives the dense raster back.
 
-The ``*_block`` functions rasterise many samples in one pass over their concatenated events
-(no Python loop over events or samples); the single-sample functions are blocks of one.
+The ``*_rasters`` functions rasterise many samples in one pass over their concatenated events
+(no Python loop over events or samples), in several passes where the samples hold more than
+``events_per_pass`` events together (a longer sample is cut across passes, its bits ORed
+together): the rasters are the same, the memory a pass takes is bounded. The single-sample
+functions are groups of one.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -32,6 +35,11 @@ HEIDELBERG_UNITS = 700
 #: Measured break-even: setting one bit with ``np.bitwise_or.at`` costs about as much as
 #: clearing, filling and packing 15 cells of a dense raster.
 _DENSE_CELLS_PER_EVENT = 15
+#: The most events one pass of the rasteriser takes: a pass's temporaries come to about 150
+#: bytes an event (about 20 MiB), whatever the samples; a build's readers hold at most this many
+#: decoded events of a group. Measured: passes of 2**16 to 2**19 events rasterise SHD and
+#: N-MNIST at the same speed (CPU time).
+EVENTS_PER_PASS = 1 << 17
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,29 +111,87 @@ def time_bins(t_us: np.ndarray, sample_T: int, duration_us: int) -> np.ndarray:
     return np.asarray(t_us, dtype=np.int64) * sample_T // duration_us
 
 
-class _Events:
-    """The events of a block of samples, concatenated, with a way back to (sample, event)."""
+def passes(lengths: Sequence[int], limit: int) -> list[list[tuple[int, int, int]]]:
+    """Samples of ``lengths`` events cut into passes of at most ``limit`` events, in order.
 
-    def __init__(self, columns: Sequence[Sequence[np.ndarray]], dtypes: Sequence[type]):
-        lengths = [len(c) for c in columns[0]]
-        for i, parts in enumerate(zip(*columns)):
-            if len({len(p) for p in parts}) != 1 or any(np.ndim(p) != 1 for p in parts):
-                raise BadSample(i, f"event arrays must be 1-D and equal in length, got {[np.shape(p) for p in parts]}")
-        self.n = len(lengths)
-        self.lengths = np.asarray(lengths, dtype=np.int64)
+    Each pass is a list of pieces ``(sample, first, stop)``, events ``[first, stop)`` of
+    ``sample``; a sample longer than the room left in a pass is cut across passes (so a sample
+    is at most once in a pass), and an empty sample is one piece ``(sample, 0, 0)``.
+    """
+    if limit < 1:
+        raise ValueError(f"a pass must take at least 1 event, got {limit}")
+    done: list[list[tuple[int, int, int]]] = []
+    current: list[tuple[int, int, int]] = []
+    room = limit
+    for sample, n in enumerate(lengths):
+        if n == 0:
+            current.append((sample, 0, 0))
+        first = 0
+        while first < n:
+            stop = first + min(n - first, room)
+            current.append((sample, first, stop))
+            room -= stop - first
+            first = stop
+            if room == 0:
+                done.append(current)
+                current, room = [], limit
+    if current:
+        done.append(current)
+    return done
+
+
+class _Events:
+    """The events of one pass, concatenated: pieces ``(sample, first, stop)`` of the samples'
+    columns, with a way back to (sample, event)."""
+
+    def __init__(self, columns: Sequence[Sequence[np.ndarray]], dtypes: Sequence[type],
+                 pieces: Sequence[tuple[int, int, int]], first_event: int = 0):
+        self.n = len(pieces)
+        self.owner = np.asarray([s for s, _, _ in pieces], dtype=np.int64)
+        self.first = np.asarray([a for _, a, _ in pieces], dtype=np.int64) + first_event
+        self.lengths = np.asarray([b - a for _, a, b in pieces], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
         self.columns = [
-            np.concatenate([np.asarray(p) for p in c]).astype(d, copy=False) if self.n else np.zeros(0, d)
+            np.concatenate([np.asarray(c[s])[a:b] for s, a, b in pieces]).astype(d, copy=False) if self.n
+            else np.zeros(0, d)
             for c, d in zip(columns, dtypes)
         ]
         self.sample = np.repeat(np.arange(self.n, dtype=np.int64), self.lengths)
 
     def fail_at(self, bad: np.ndarray, reason) -> None:
-        """Raise :class:`BadSample` for the first event where ``bad`` holds; ``reason(event, pos)``."""
+        """Raise :class:`BadSample` for the first event where ``bad`` holds; ``reason(event, pos)``
+        gets the event's number in its sample and its position in the pass."""
         if bad.any():
             pos = int(np.argmax(bad))
-            sample = int(np.searchsorted(self.offsets, pos, side="right") - 1)
-            raise BadSample(sample, reason(pos - int(self.offsets[sample]), pos))
+            piece = int(np.searchsorted(self.offsets, pos, side="right") - 1)
+            event = pos - int(self.offsets[piece]) + int(self.first[piece])
+            raise BadSample(int(self.owner[piece]), reason(event, pos))
+
+
+def _in_passes(
+    columns: Sequence[Sequence[np.ndarray]],
+    dtypes: Sequence[type],
+    rasterise: Callable[[_Events], tuple[np.ndarray, RasterCounts]],
+    events_per_pass: int,
+    first_event: int,
+) -> tuple[np.ndarray, RasterCounts]:
+    """``rasterise`` (one pass: its pieces' packed rasters and counts) over the samples whose
+    event arrays ``columns`` hold (one sequence per column), in passes of at most
+    ``events_per_pass`` events; the pieces of a sample cut across passes are ORed together."""
+    for i, parts in enumerate(zip(*columns)):
+        if any(np.ndim(p) != 1 for p in parts) or len({len(p) for p in parts}) != 1:
+            raise BadSample(i, f"event arrays must be 1-D and equal in length, got {[np.shape(p) for p in parts]}")
+    plan = passes([len(c) for c in columns[0]], events_per_pass)
+    if len(plan) <= 1:  # every sample whole in one pass: its rasters are the result
+        return rasterise(_Events(columns, dtypes, plan[0] if plan else [], first_event))
+    out = counts = None
+    for pieces in plan:
+        packed, pass_counts = rasterise(_Events(columns, dtypes, pieces, first_event))
+        if out is None:
+            out, counts = np.zeros((len(columns[0]), *packed.shape[1:]), dtype=np.uint8), RasterCounts()
+        out[pieces[0][0] : pieces[-1][0] + 1] |= packed  # a pass's samples: consecutive, each once
+        counts += pass_counts
+    return out, counts
 
 
 def packed_presences(
@@ -167,6 +233,9 @@ def audio_rasters(
     duration_us: int = US_PER_S,
     n_units: int = HEIDELBERG_UNITS,
     us_per_time: int = US_PER_S,
+    *,
+    events_per_pass: int = EVENTS_PER_PASS,
+    first_event: int = 0,
 ) -> tuple[np.ndarray, RasterCounts]:
     """Rasterise spike-train samples (SHD, SSC, N-TIDIGITS, S-MNIST): per sample, events
     ``(time, unit)`` -> packed ``uint8[n, ceil(sample_T/8), channels]``.
@@ -174,39 +243,44 @@ def audio_rasters(
     Times are in seconds (``us_per_time`` 1e6) or, with ``us_per_time=1``, microseconds; they
     are scaled in float64 (float16 input cannot overflow); non-finite times are dropped and
     counted; channel is ``unit * channels // n_units``; time bins as in the module docstring.
-    An empty sample gives an all-zero raster.
+    An empty sample gives an all-zero raster. At most ``events_per_pass`` events are
+    rasterised at once (see the module docstring); ``first_event`` is the number, in their
+    samples, of the first events given (a part of longer samples), for error messages.
 
     Raises:
-        BadSample: naming the sample (position in the block) and the event, for a negative
+        BadSample: naming the sample (position in the group) and the event, for a negative
             time, a unit outside ``0..n_units-1``, or times and units of different lengths.
     """
-    events = _Events([times_s, units], [np.float64, np.int64])
-    scaled, unit = events.columns
-    scaled = scaled * us_per_time
-    finite = np.isfinite(scaled)
-    negative = finite & (scaled < 0)
-    off = (unit < 0) | (unit >= n_units)
-    events.fail_at(
-        negative | off,
-        lambda j, pos: (
-            f"event {j} has a negative time ({scaled[pos] / US_PER_S!r} s)"
-            if negative[pos]
-            else f"event {j} has unit {int(unit[pos])}, outside 0..{n_units - 1}"
-        ),
-    )
-    keep = finite & (scaled < duration_us)  # floor(y) < D  <=>  y < D for integer D
-    t_us = np.floor(scaled[keep]).astype(np.int64)
-    counts = RasterCounts(
-        events=int(scaled.size),
-        dropped_nonfinite=int(scaled.size - np.count_nonzero(finite)),
-        dropped_outside_window=int(np.count_nonzero(finite) - np.count_nonzero(keep)),
-        empty_samples=int(np.count_nonzero(events.lengths == 0)),
-    )
-    channel = unit[keep] * channels // n_units
-    packed = packed_presences(
-        events.sample[keep], time_bins(t_us, sample_T, duration_us), (channel,), events.n, (sample_T, channels)
-    )
-    return packed, counts
+
+    def one_pass(events: _Events) -> tuple[np.ndarray, RasterCounts]:
+        scaled, unit = events.columns
+        scaled = scaled * us_per_time
+        finite = np.isfinite(scaled)
+        negative = finite & (scaled < 0)
+        off = (unit < 0) | (unit >= n_units)
+        events.fail_at(
+            negative | off,
+            lambda j, pos: (
+                f"event {j} has a negative time ({scaled[pos] / US_PER_S!r} s)"
+                if negative[pos]
+                else f"event {j} has unit {int(unit[pos])}, outside 0..{n_units - 1}"
+            ),
+        )
+        keep = finite & (scaled < duration_us)  # floor(y) < D  <=>  y < D for integer D
+        t_us = np.floor(scaled[keep]).astype(np.int64)
+        counts = RasterCounts(
+            events=int(scaled.size),
+            dropped_nonfinite=int(scaled.size - np.count_nonzero(finite)),
+            dropped_outside_window=int(np.count_nonzero(finite) - np.count_nonzero(keep)),
+            empty_samples=int(np.count_nonzero(events.lengths == 0)),
+        )
+        channel = unit[keep] * channels // n_units
+        packed = packed_presences(
+            events.sample[keep], time_bins(t_us, sample_T, duration_us), (channel,), events.n, (sample_T, channels)
+        )
+        return packed, counts
+
+    return _in_passes([times_s, units], [np.float64, np.int64], one_pass, events_per_pass, first_event)
 
 
 def audio_raster(
@@ -249,6 +323,9 @@ def camera_rasters(
     sensor: tuple[int, int, int],
     spatial_factor: int = 1,
     merge_polarity: bool = False,
+    *,
+    events_per_pass: int = EVENTS_PER_PASS,
+    first_event: int = 0,
 ) -> tuple[np.ndarray, RasterCounts]:
     """Rasterise camera recordings ``(t_us, x, y, p)`` into binary frames, packed:
     ``uint8[n, ceil(sample_T/8), P, H, W]``.
@@ -256,38 +333,45 @@ def camera_rasters(
     Unpacked (:func:`unpack_time`) the indexing is ``[t, p, y, x]`` (tonic's ToFrame layout).
     Time bins as in the module docstring, over one fixed window for every recording;
     ``x // spatial_factor``, ``y // spatial_factor``; ``merge_polarity`` puts both polarities
-    in channel 0. ``sensor`` is tonic's ``sensor_size`` ``(W, H, P)``.
+    in channel 0. ``sensor`` is tonic's ``sensor_size`` ``(W, H, P)``. At most
+    ``events_per_pass`` events are rasterised at once (see the module docstring);
+    ``first_event`` is the number, in their recordings, of the first events given (a part of
+    longer recordings), for error messages.
 
     Raises:
-        BadSample: naming the recording (position in the block), the event and the field, for
+        BadSample: naming the recording (position in the group), the event and the field, for
             an event off the sensor, a negative time, or arrays of different lengths.
     """
-    events = _Events([list(c) for c in zip(*recordings)] if recordings else [[]] * 4, [np.int64] * 4)
-    t, x, y, p = events.columns
-    bad = np.zeros(t.size, dtype=bool)
-    limits = (("x", x, sensor[0]), ("y", y, sensor[1]), ("p", p, sensor[2]))
-    for _, values, size in limits:
-        bad |= (values < 0) | (values >= size)
-    negative = t < 0
-
-    def reason(j: int, pos: int) -> str:
-        for name, values, size in limits:
-            if not 0 <= values[pos] < size:
-                return f"event {j} has {name}={int(values[pos])}, outside the sensor's 0..{size - 1}"
-        return f"event {j} has a negative time ({int(t[pos])} us)"
-
-    events.fail_at(bad | negative, reason)
-    keep = t < duration_us
-    counts = RasterCounts(
-        events=int(t.size),
-        dropped_outside_window=int(t.size - np.count_nonzero(keep)),
-        empty_samples=int(np.count_nonzero(events.lengths == 0)),
-    )
-    polarity = np.zeros(np.count_nonzero(keep), dtype=np.int64) if merge_polarity else p[keep]
-    coords = (polarity, y[keep] // spatial_factor, x[keep] // spatial_factor)
     shape = (sample_T, *frame_shape(sensor, spatial_factor, merge_polarity))
-    bins = time_bins(t[keep], sample_T, duration_us)
-    return packed_presences(events.sample[keep], bins, coords, events.n, shape), counts
+
+    def one_pass(events: _Events) -> tuple[np.ndarray, RasterCounts]:
+        t, x, y, p = events.columns
+        bad = np.zeros(t.size, dtype=bool)
+        limits = (("x", x, sensor[0]), ("y", y, sensor[1]), ("p", p, sensor[2]))
+        for _, values, size in limits:
+            bad |= (values < 0) | (values >= size)
+        negative = t < 0
+
+        def reason(j: int, pos: int) -> str:
+            for name, values, size in limits:
+                if not 0 <= values[pos] < size:
+                    return f"event {j} has {name}={int(values[pos])}, outside the sensor's 0..{size - 1}"
+            return f"event {j} has a negative time ({int(t[pos])} us)"
+
+        events.fail_at(bad | negative, reason)
+        keep = t < duration_us
+        counts = RasterCounts(
+            events=int(t.size),
+            dropped_outside_window=int(t.size - np.count_nonzero(keep)),
+            empty_samples=int(np.count_nonzero(events.lengths == 0)),
+        )
+        polarity = np.zeros(np.count_nonzero(keep), dtype=np.int64) if merge_polarity else p[keep]
+        coords = (polarity, y[keep] // spatial_factor, x[keep] // spatial_factor)
+        bins = time_bins(t[keep], sample_T, duration_us)
+        return packed_presences(events.sample[keep], bins, coords, events.n, shape), counts
+
+    columns = [list(c) for c in zip(*recordings)] if recordings else [[]] * 4
+    return _in_passes(columns, [np.int64] * 4, one_pass, events_per_pass, first_event)
 
 
 def camera_raster(

@@ -22,11 +22,9 @@ as the camera datasets are (:class:`spyx_data.build.camera.CameraSpec`).
 
 from __future__ import annotations
 
-import io
 import os
+from collections.abc import Iterator
 from typing import Any
-
-import numpy as np
 
 from spyx_data import paths
 from spyx_data.build import camera, events
@@ -36,39 +34,30 @@ from spyx_data.format.manifest import SPLIT_NAME
 NAME = "recordings"
 
 
-def read_npy(data: bytes, where: str) -> events.Events:
+def npy_chunks(path: str, where: str, max_events: int) -> Iterator[events.Events]:
     """A structured ``.npy`` (``t, x, y, p``) or DVSGesture-style ``[n, 4]`` columns (x, y, p, t ms)."""
-    buffer = io.BytesIO(data)
-    try:
-        version = np.lib.format.read_magic(buffer)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        structured = read_header(buffer)[2].names is not None
-    except ValueError:
-        structured = False  # not a .npy file: the decoder below says so, naming it
+    with open(path, "rb") as f:
+        structured = events.npy_header(f, where).dtype.names is not None
     if structured:
-        return events.read_structured_npy(data, where)
-    return events.read_npy_columns(data, "xypt", 1000, where)
+        return events.npy_structured_chunks(path, where, max_events)
+    return events.npy_column_chunks(path, where, max_events, "xypt", 1000)
 
 
-#: Each recording format by its suffix (lower case).
-FORMATS = {
-    ".aedat4": events.read_aedat4,
-    ".dat": events.read_prophesee,
-    ".raw": events.read_prophesee,
-    ".npy": read_npy,
-    ".bin": events.read_atis_bin,
-    ".es": events.read_event_stream,
-    ".csv": events.read_csv,
+#: Each recording format's decoder (:data:`spyx_data.build.events.Decoder`) by its suffix (lower case).
+FORMATS: dict[str, events.Decoder] = {
+    ".aedat4": events.aedat4_chunks,
+    ".dat": events.prophesee_chunks,
+    ".raw": events.prophesee_chunks,
+    ".npy": npy_chunks,
+    ".bin": events.atis_bin_chunks,
+    ".es": events.event_stream_chunks,
+    ".csv": events.csv_chunks,
 }
 
 
-def decode(data: bytes, where: str) -> events.Events:
-    """The events of one recording, by its suffix (see :data:`FORMATS`)."""
-    return FORMATS[suffix_of(where)](data, where)
-
-
-def suffix_of(path: str) -> str:
-    return os.path.splitext(path)[1].lower()
+def decode(path: str, where: str, max_events: int) -> Iterator[events.Events]:
+    """The events of one recording, by the suffix of ``where`` (see :data:`FORMATS`)."""
+    return FORMATS[events.suffix_of(where)](path, where, max_events)
 
 
 def label(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
@@ -114,8 +103,8 @@ def locate(data_dir: str, seeded: bool) -> tuple[dict[str, str], tuple[str, ...]
             where = paths.join(folder, *p)
             if len(p) == 1:
                 raise InputError(f"{where}: a recording outside a class folder ({folder}/<class>/<recording>)")
-            if suffix_of(p[-1]) not in FORMATS:
-                raise InputError(f"{where}: unknown suffix {suffix_of(p[-1]) or '(none)'!r}; recordings are "
+            if events.suffix_of(p[-1]) not in FORMATS:
+                raise InputError(f"{where}: unknown suffix {events.suffix_of(p[-1]) or '(none)'!r}; recordings are "
                                  f"{', '.join(FORMATS)} files (move other files out of {data_dir})")
         present = {p[0] for p in parts}
         for name in _folders(folder):

@@ -23,7 +23,7 @@ def test_aedat4_written_by_faery_decodes_as_aedat_and_tonic_decode_it(tmp_path):
     data = fixtures.faery_bytes(t, x, y, p, (128, 128), ".aedat4")
     path = tmp_path / "r.aedat4"
     path.write_bytes(data)
-    ours = events.read_aedat4(data, str(path))
+    ours = events.decode_bytes(events.aedat4_chunks, data, str(path))
     theirs = tonic.io.read_aedat4(str(path))
     by_aedat = np.concatenate([packet["events"] for packet in aedat.Decoder(str(path))])
     for name, column in zip(("t", "x", "y", "on"), ours):
@@ -35,14 +35,14 @@ def test_aedat4_written_by_faery_decodes_as_aedat_and_tonic_decode_it(tmp_path):
 
 def test_not_aedat4_is_an_error_naming_the_file():
     with pytest.raises(InputError, match=r"x\.aedat4: not a readable AEDAT4 file"):
-        events.read_aedat4(b"\x00" * 64, "x.aedat4")
+        events.decode_bytes(events.aedat4_chunks, b"\x00" * 64, "x.aedat4")
 
 
 def test_first_event_origin_times_each_recording_from_its_earliest_event():
     t, x, y, p = recording(n=50)
     timed = cifar10dvs.FILES.from_origin(events.Events(t, x, y, p))
     assert timed.t.min() == 0 and np.array_equal(timed.t, t - t.min())
-    as_stored = camera.SampleFiles(".bin", events.read_atis_bin, lambda parts, classes: 0)
+    as_stored = camera.SampleFiles(".bin", events.atis_bin_chunks, lambda parts, classes: 0)
     assert as_stored.from_origin(events.Events(t, x, y, p)).t is t
 
 
@@ -52,11 +52,11 @@ def test_asl_mat_decodes_as_tonic_does(tmp_path):
     path = tmp_path / "a.mat"
     path.write_bytes(data)
     mat = scipy.io.loadmat(str(path))
-    ours = asldvs.decode(data, str(path))
+    ours = events.decode_bytes(asldvs.FILES.decode, data, str(path))
     np.testing.assert_array_equal(ours.y, 179 - mat["y"].ravel().astype(np.int64))
     np.testing.assert_array_equal(ours.t, mat["ts"].ravel())
     with pytest.raises(InputError, match=r"b\.mat: not an ASL-DVS \.mat file"):
-        asldvs.decode(data[:200], "b.mat")
+        events.decode_bytes(asldvs.FILES.decode, data[:200], "b.mat")
 
 
 def test_asl_fixtures_are_the_same_bytes_every_time():
@@ -94,4 +94,4 @@ def test_structured_npy_needs_its_fields():
     buffer = io.BytesIO()
     np.save(buffer, np.zeros(3, dtype=[("x", np.int16), ("y", np.int16), ("t", np.int64)]))
     with pytest.raises(InputError, match=r"w\.npy: expected a 1-D structured array with fields t, x, y, p"):
-        events.read_structured_npy(buffer.getvalue(), "w.npy")
+        events.decode_bytes(events.npy_structured_chunks, buffer.getvalue(), "w.npy")

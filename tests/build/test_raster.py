@@ -1,5 +1,7 @@
 """Golden rasters from hand-built events."""
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -167,3 +169,53 @@ def test_a_bad_sample_in_a_group_is_named_by_position():
     assert info.value.sample == 1
     with pytest.raises(raster.BadSample, match="sample 0: event arrays must be 1-D and equal in length"):
         raster.audio_rasters([np.array([0.1, 0.2])], [np.array([1])], 8, 4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(lengths=st.lists(st.integers(0, 30), max_size=8), limit=st.integers(1, 40))
+def test_passes_cut_every_sample_in_order_and_hold_at_most_the_limit(lengths, limit):
+    plan = raster.passes(lengths, limit)
+    pieces = [piece for one in plan for piece in one]
+    assert all(sum(b - a for _, a, b in one) <= limit for one in plan)
+    assert all(len({s for s, _, _ in one}) == len(one) for one in plan)  # a sample at most once a pass
+    for sample, n in enumerate(lengths):
+        own = [(a, b) for s, a, b in pieces if s == sample]
+        assert own == ([(0, 0)] if n == 0 else [(a, b) for a, b in own if a < b])
+        assert own[0][0] == 0 and own[-1][1] == n and all(x[1] == y[0] for x, y in itertools.pairwise(own))
+    assert [s for s, _, _ in pieces] == sorted(s for s, _, _ in pieces)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lengths=st.lists(st.integers(0, 60), min_size=1, max_size=6),
+    limit=st.integers(1, 70),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_rasters_in_bounded_passes_equal_one_pass(lengths, limit, seed):
+    rng = np.random.default_rng(seed)
+    times = [rng.uniform(0, 1.3, n) for n in lengths]
+    times = [np.where(rng.random(n) < 0.1, np.nan, t) for n, t in zip(lengths, times)]
+    units = [rng.integers(0, 700, n) for n in lengths]
+    whole = raster.audio_rasters(times, units, 20, 16)
+    bounded = raster.audio_rasters(times, units, 20, 16, events_per_pass=limit)
+    np.testing.assert_array_equal(bounded[0], whole[0])
+    assert bounded[1] == whole[1]
+    recordings = [(rng.integers(0, 1200, n), rng.integers(0, 6, n), rng.integers(0, 4, n), rng.integers(0, 2, n))
+                  for n in lengths]
+    whole = raster.camera_rasters(recordings, 9, 1000, (6, 4, 2), 2)
+    bounded = raster.camera_rasters(recordings, 9, 1000, (6, 4, 2), 2, events_per_pass=limit)
+    np.testing.assert_array_equal(bounded[0], whole[0])
+    assert bounded[1] == whole[1]
+
+
+def test_a_bad_event_in_a_sample_cut_across_passes_is_named_by_its_number_in_the_sample():
+    t = np.arange(10, dtype=np.int64)
+    x = np.zeros(10, dtype=np.int64)
+    x[7] = 99
+    recordings = [(t[:3], x[:3], x[:3], x[:3]), (t, x, np.zeros(10, np.int64), np.zeros(10, np.int64))]
+    for limit in (1, 4, 5, 100):
+        with pytest.raises(raster.BadSample, match="sample 1: event 7 has x=99") as info:
+            raster.camera_rasters(recordings, 4, 100, (6, 4, 2), events_per_pass=limit)
+        assert info.value.sample == 1
+    with pytest.raises(raster.BadSample, match="sample 0: event 1007 has x=99"):  # a chunk of a longer one
+        raster.camera_rasters(recordings[1:], 4, 100, (6, 4, 2), events_per_pass=4, first_event=1000)

@@ -109,7 +109,7 @@ def test_each_format_decodes_as_its_library_reads_it_and_builds_to_the_reference
     suffix, writer, read_back = FORMATS[name]
     written = write_layout(str(tmp_path / "data"), suffix, writer, tmp_path)
     for path, ev in written.items():
-        ours = recordings.decode(open(path, "rb").read(), path)
+        ours = events.decode_bytes(recordings.decode, open(path, "rb").read(), path)
         theirs = read_back(path)
         for column, theirs_column in zip(ours, theirs):
             np.testing.assert_array_equal(column, theirs_column)
@@ -131,7 +131,7 @@ def test_each_format_decodes_as_its_library_reads_it_and_builds_to_the_reference
         paths_ = sorted(p for p in written if f"{os.sep}{split}{os.sep}" in p)
         assert labels.tolist() == [0, 0, 1, 1]  # background, background, cars, cars: sorted class folders
         for o, path in zip(obs, paths_):
-            ev = recordings.decode(open(path, "rb").read(), path)
+            ev = events.decode_bytes(recordings.decode, open(path, "rb").read(), path)
             np.testing.assert_array_equal(raster.unpack_time(o, SAMPLE_T), expected_frames(*ev))
         assert all(o.any() for o in obs)
 
@@ -239,4 +239,4 @@ def test_a_bad_sensor_size_is_refused(tmp_path, capsys):
 
 def test_an_evt_version_it_cannot_read_is_named():
     with pytest.raises(Exception, match=r"x\.raw: EVT 2\.1 is not read \(EVT 2\.0 and 3\.0 are\)"):
-        events.read_prophesee(b"% evt 2.1\n% end\n", "x.raw")
+        events.decode_bytes(events.prophesee_chunks, b"% evt 2.1\n% end\n", "x.raw")

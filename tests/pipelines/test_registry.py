@@ -254,11 +254,12 @@ def test_gesture_recordings_as_tonics_tests_write_them_are_read_as_tonic_reads_t
 def test_int16_milliseconds_are_widened_before_scaling():
     import io
 
-    from spyx_data.build.events import read_npy_columns
+    from spyx_data.build.dvsgesture import decode
+    from spyx_data.build.events import decode_bytes
 
     buffer = io.BytesIO()
     np.save(buffer, np.array([[1, 2, 1, 5000]], np.int16))  # x, y, p, t = 5 s
-    assert read_npy_columns(buffer.getvalue(), "xypt", 1000).t.tolist() == [5_000_000]  # tonic: wrapped
+    assert decode_bytes(decode, buffer.getvalue(), "0.npy").t.tolist() == [5_000_000]  # tonic: wrapped
 
 
 def test_pokerdvs_without_its_archive_says_where_to_put_which(tmp_path, capsys):
