@@ -255,15 +255,14 @@ class FolderReader(GroupedReader):
         if group:
             yield self._group(stop - len(group), group)
 
-    def _prepared(self, chunk: Events, origin: tuple[int, int, int] | None) -> tuple[Events, raster.RasterCounts]:
+    def _prepared(self, chunk: Events, origin: tuple[int, int, int] | None) -> tuple[Events, int]:
         """A recording's events (or a chunk of them) from its origin, less those
-        ``first_saccade_only`` drops, which are counted."""
+        ``first_saccade_only`` drops; how many it dropped."""
         moved = self.spec.files.from_origin(chunk, origin)
         if not self.spec.first_saccade_only:
-            return moved, raster.RasterCounts()
+            return moved, 0
         early = moved.t < self.spec.FIRST_SACCADE_US
-        late = int(np.count_nonzero(~early))
-        return Events(*(a[early] for a in moved)), raster.RasterCounts(events=late, dropped_outside_window=late)
+        return Events(*(a[early] for a in moved)), int(np.count_nonzero(~early))
 
     def _frames(self, first: int, recordings: list[Events], first_event: int = 0
                 ) -> tuple[np.ndarray, raster.RasterCounts]:
@@ -277,14 +276,14 @@ class FolderReader(GroupedReader):
 
     def _group(self, first: int, recordings: list[Events]) -> Rasters:
         """Rasterise whole recordings ``first, first + 1, ...``."""
-        counts = raster.RasterCounts()
-        prepared = []
+        prepared, late = [], 0
         for recording in recordings:
             moved, dropped = self._prepared(recording, None)
             prepared.append(moved)
-            counts += dropped
-        obs, group_counts = self._frames(first, prepared)
-        return Rasters(first, obs, self.labels[first : first + len(recordings)], counts + group_counts)
+            late += dropped
+        obs, counts = self._frames(first, prepared)
+        counts += raster.RasterCounts(events=late, dropped_outside_window=late)
+        return Rasters(first, obs, self.labels[first : first + len(recordings)], counts)
 
     def _long(self, index: int, local: str, chunks: Iterator[Events]) -> Rasters:
         """Rasterise recording ``index`` from ``chunks`` of it, ORing each chunk's frames into
@@ -312,10 +311,10 @@ class FolderReader(GroupedReader):
         for chunk in chunks:
             if any(low < at for low, at in zip(files.origin([chunk]), origin)):
                 return None
-            moved, dropped = self._prepared(chunk, origin)
+            moved, late = self._prepared(chunk, origin)
             frames, chunk_counts = self._frames(index, [moved], first_event=kept)
             obs |= frames
-            counts += dropped + dataclasses.replace(chunk_counts, empty_samples=0)
+            counts += chunk_counts + raster.RasterCounts(events=late, dropped_outside_window=late)
             kept += len(moved.t)
         counts = dataclasses.replace(counts, empty_samples=int(kept == 0))
         return Rasters(index, obs, self.labels[index : index + 1], counts)

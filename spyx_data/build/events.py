@@ -139,6 +139,7 @@ def _atis_words(data: bytes, overflows: int) -> tuple[Events, int]:
 
 
 def _atis_length(size: int, where: str) -> None:
+    """Raise unless ``size`` bytes are whole events."""
     if size % ATIS_EVENT_BYTES:
         raise InputError(
             f"{where}: {size} bytes is not a whole number of {ATIS_EVENT_BYTES}-byte events (truncated file?)"
@@ -161,11 +162,13 @@ def read_atis_bin(data: bytes, where: str = "<bytes>") -> Events:
 
 
 def atis_bin_chunks(path: str, where: str, max_events: int) -> Iterator[Events]:
-    """A ``.bin`` file's ATIS events (:func:`read_atis_bin`), read ``max_events`` words at a time."""
-    _atis_length(os.path.getsize(path), where)
-    overflows = 0
+    """A ``.bin`` file's ATIS events (:func:`read_atis_bin`), read ``max_events`` words at a time;
+    a file cut inside an event is an error (raised after the chunks before the cut)."""
+    overflows = size = 0
     with open(path, "rb") as f:
         while data := f.read(ATIS_EVENT_BYTES * max_events):
+            size += len(data)
+            _atis_length(size, where)  # only the last piece can be short
             events, overflows = _atis_words(data, overflows)
             yield events
 

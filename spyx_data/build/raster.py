@@ -55,10 +55,13 @@ class RasterCounts:
     left_out_samples: int = 0
 
     def __add__(self, other: RasterCounts) -> RasterCounts:
-        return RasterCounts(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
+        return RasterCounts(*(getattr(self, f.name) + getattr(other, f.name) for f in _COUNT_FIELDS))
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
+
+
+_COUNT_FIELDS = dataclasses.fields(RasterCounts)
 
 
 class BadSample(ValueError):
