@@ -9,6 +9,17 @@ import threading
 import time
 from collections.abc import Callable
 
+#: A timing shorter than this is not compared: its ratio is "n/a".
+MIN_SECONDS = 1e-3
+
+
+def ratio(numerator: float, denominator: float, *timings: float) -> float | None:
+    """``numerator / denominator``, or None where one of ``timings`` (seconds; by default the
+    two) is under :data:`MIN_SECONDS`."""
+    if min(timings or (numerator, denominator)) < MIN_SECONDS:
+        return None
+    return numerator / denominator
+
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> float:
     """Median wall time of ``repeats`` calls of ``fn``."""
@@ -73,3 +84,23 @@ def watch(command: list[str], workers: Callable[[], list[int]] = list) -> Watche
     if process.returncode:
         raise RuntimeError(f"{' '.join(command)} failed:\n{err.decode()[-3000:]}")
     return Watched(elapsed, tree / 2**20, launcher / 2**20, {p: v / 2**20 for p, v in worker.items()}, err.decode())
+
+
+class Table:
+    """The results; goals are judged at full size only (a small run only shows that every stage runs)."""
+
+    def __init__(self, judge: bool) -> None:
+        self.rows: list[dict] = []
+        self.judge = judge
+
+    def add(self, stage: str, baseline: str, ours: str, ratio: float | None, goal: str,
+            meets: Callable[[float], bool]) -> None:
+        """A row; the goal is met where ``meets(ratio)``; a ``ratio`` of None (a figure that means
+        nothing) prints "n/a" and meets no goal."""
+        met = ratio is not None and meets(ratio)
+        verdict = ("met" if met else "MISSED") if self.judge else "(full size only)"
+        self.rows.append({"stage": stage, "baseline": baseline, "spyx_data": ours,
+                          "ratio": None if ratio is None else round(ratio, 3), "goal": goal,
+                          "met": met if self.judge else None})
+        shown = "n/a" if ratio is None else f"{ratio:.2f}x"
+        print(f"  {stage:22s} {baseline:>26s} {ours:>26s} {shown:>9s}  goal {goal:12s} {verdict}", flush=True)

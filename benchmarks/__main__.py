@@ -3,11 +3,16 @@
     python -m benchmarks [--size=full|small|ssc] [--repeats=3] [--workdir=DIR] [--json=FILE]
 
 ``full`` uses synthetic SHD at the real size (8,156 train + 2,264 test samples, 2,000-8,000
-spikes each over 0.3-1.4 s) and, for the memory check, ten times that; ``small`` is a quick
-run of every stage (CI runs it so that it cannot rot); ``ssc`` measures only the build's
-scaling and memory on SSC-sized data (:mod:`benchmarks.scale`; minutes, not in CI). Each timing
-is the median of ``--repeats`` runs on the same data in this one run; ratios are baseline / spyx-data (higher is
-better) unless the goal says otherwise. Nothing is asserted: the table says which goals are met.
+spikes each over 0.3-1.4 s) and, for the memory checks, ten times that, and a recordings build
+of 8 AEDAT4 recordings of 300,000 and of 3,000,000 events (:mod:`benchmarks.recordings`);
+``small`` is a quick run of every stage (CI runs it so that it cannot rot); ``ssc`` measures
+only the build's scaling and memory on SSC-sized data (:mod:`benchmarks.scale`; minutes, not
+in CI). Each timing is the median of ``--repeats`` runs on the same data in this one run;
+ratios are baseline / spyx-data (higher is better) unless the goal says otherwise; a ratio of a
+timing under :data:`benchmarks.MIN_SECONDS` is "n/a" (too short to mean anything on a shared machine).
+Nothing is asserted: the table says which goals are met. The synthetic data goes into
+``--workdir`` (kept) or a new folder in the system's temporary folder (removed at the end);
+the first line says which.
 """
 
 from __future__ import annotations
@@ -24,11 +29,11 @@ import tempfile
 
 import numpy as np
 
-from benchmarks import median_seconds, watch
+from benchmarks import Table, median_seconds, ratio, watch
 
 SIZES = {"full": (8156, 2264), "small": (256, 128)}
-
-
+#: Events per recording of the recordings build's memory check at 1x (10x: ten times that).
+RECORDING_EVENTS = {"full": 300_000, "small": 3_000}
 def median_build(data_dir: str, workdir: str, repeats: int, *flags: str) -> tuple[float, float, float]:
     """Median wall time, peak RSS and median shard-task time (first task start to last task end,
     from the build's own log) of fresh ``python -m pipelines.shd`` builds."""
@@ -52,20 +57,6 @@ def ensure_data(data_dir: str, train: int, test: int) -> None:
             synthetic.write_shd(data_dir, split, n)
 
 
-class Table:
-    """The results; goals are judged at full size only (a small run only shows that every stage runs)."""
-
-    def __init__(self, judge: bool) -> None:
-        self.rows: list[dict] = []
-        self.judge = judge
-
-    def add(self, stage: str, baseline: str, ours: str, ratio: float, goal: str, met: bool) -> None:
-        verdict = ("met" if met else "MISSED") if self.judge else "(full size only)"
-        self.rows.append({"stage": stage, "baseline": baseline, "spyx_data": ours, "ratio": round(ratio, 3),
-                          "goal": goal, "met": met if self.judge else None})
-        print(f"  {stage:22s} {baseline:>26s} {ours:>26s} {ratio:8.2f}x  goal {goal:12s} {verdict}", flush=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=[*sorted(SIZES), "ssc"], default="full")
@@ -75,6 +66,16 @@ def main() -> None:
     args = parser.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="spyx-bench-")
     os.makedirs(workdir, exist_ok=True)
+    print(f"synthetic data in {workdir}" + ("" if args.workdir else " (removed at the end; --workdir keeps it)"))
+    try:
+        run(args, workdir)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, workdir: str) -> None:
+    """Every stage of ``args.size`` on data in ``workdir``."""
     if args.size == "ssc":
         from benchmarks import scale
 
@@ -115,8 +116,9 @@ def main() -> None:
     }
     build_1, rss_1, _ = median_build(data_dir, workdir, repeats)
     loop_both = loop["train"] + loop["test"]
-    table.add("build (1 worker)", f"{loop_both:.2f} s loop", f"{build_1:.2f} s process", loop_both / build_1, ">= 4x",
-              loop_both / build_1 >= 4)
+    speedup = ratio(loop_both, build_1)
+    table.add("build (1 worker)", f"{loop_both:.2f} s loop", f"{build_1:.2f} s process", speedup, ">= 4x",
+              lambda r: r >= 4)
 
     # Build scaling: a plain 2-process pool on the same work vs the build with 2 workers.
     tasks = []
@@ -144,7 +146,7 @@ def main() -> None:
             shares.append(task_speedups[-1] / pool_speedups[-1])
     share = statistics.median(shares)
     table.add("build scaling (2 vs 1)", f"pool {statistics.median(pool_speedups):.2f}x",
-              f"tasks {statistics.median(task_speedups):.2f}x", share, ">= 0.85", share >= 0.85)
+              f"tasks {statistics.median(task_speedups):.2f}x", share, ">= 0.85", lambda r: r >= 0.85)
     print(f"  {'':22s} whole build process with 2 workers vs 1: {statistics.median(process_speedups):.2f}x")
 
     # Prestage: the original's (rasterising from tonic) vs reading shards.
@@ -154,8 +156,9 @@ def main() -> None:
     build = os.path.join(root, manifest.build_name)
     batch = 256 if train_n >= 512 else 32
     ours = median_seconds(lambda: spyx_data.prestage(build, "train", batch)[0].block_until_ready(), max(repeats, 5))
-    table.add("prestage", f"{loop['train']:.3f} s", f"{ours:.4f} s", loop["train"] / ours, ">= 100x",
-              loop["train"] / ours >= 100)
+    speedup = ratio(loop["train"], ours)
+    table.add("prestage", f"{loop['train']:.3f} s", f"{ours:.4f} s", speedup, ">= 100x",
+              lambda r: r >= 100)
 
     # Prestage against the machine's limit: np.load of the same packed bytes in one .npy.
     obs, _ = spyx_data.load_split(build, "train")
@@ -163,36 +166,48 @@ def main() -> None:
     np.save(npy, obs)
     limit = median_seconds(lambda: np.load(npy), max(repeats, 5))
     host = median_seconds(lambda: spyx_data.load_split(build, "train"), max(repeats, 5))
-    table.add("prestage vs np.load", f"{limit:.4f} s np.load", f"{ours:.4f} s", ours / limit, "<= 3x (time)",
-              ours / limit <= 3)
-    table.add("load_split vs np.load", f"{limit:.4f} s np.load", f"{host:.4f} s", host / limit, "(host only)",
-              True)
+    slower = ratio(ours, limit)
+    table.add("prestage vs np.load", f"{limit:.4f} s np.load", f"{ours:.4f} s", slower, "<= 3x (time)",
+              lambda r: r <= 3)
+    table.add("load_split vs np.load", f"{limit:.4f} s np.load", f"{host:.4f} s", ratio(host, limit), "(host only)",
+              lambda r: True)
 
     # The loader against reading the same records plainly, and its workers against in-process (batch 64).
     plain = loader_bench.plain_epoch_seconds(build, 64, max(repeats, 5))
     in_process = loader_bench.epoch_seconds(build, 64, max(repeats, 5))
-    table.add("epoch vs plain read", f"{plain:.3f} s plain", f"{in_process:.3f} s", plain / in_process, ">= 0.8x",
-              plain / in_process >= 0.8)
+    speedup = ratio(plain, in_process)
+    table.add("epoch vs plain read", f"{plain:.3f} s plain", f"{in_process:.3f} s", speedup, ">= 0.8x",
+              lambda r: r >= 0.8)
     workers = loader_bench.epoch_seconds(build, 64, max(repeats, 5), worker_count=2)
-    table.add("2 workers, later epochs", f"{in_process:.3f} s in-process", f"{workers:.3f} s", workers / in_process,
-              "<= 1.5x (time)", workers / in_process <= 1.5)
+    slower = ratio(workers, in_process)
+    table.add("2 workers, later epochs", f"{in_process:.3f} s in-process", f"{workers:.3f} s", slower,
+              "<= 1.5x (time)", lambda r: r <= 1.5)
     shift = [spyx_data.ShiftAugment(10, axes=(-1,))]
     shift_in_process = loader_bench.epoch_seconds(build, 64, repeats, transforms=shift)
     shift_workers = loader_bench.epoch_seconds(build, 64, repeats, worker_count=2, transforms=shift)
+    speedup = ratio(shift_in_process, shift_workers)
     table.add("2 workers, ShiftAugment", f"{shift_in_process:.3f} s in-process", f"{shift_workers:.3f} s",
-              shift_in_process / shift_workers, "> 1x", shift_in_process / shift_workers > 1)
+              speedup, "> 1x", lambda r: r > 1)
 
     # Grain epoch, worker_count=0: samples per second. Ours first, and the baseline's loader is
     # stopped after: it reads ahead in background threads, which slow whatever runs beside them.
     batches = max(2, min(8, train_n // batch - 1))
     loader = spyx_data.GrainLoader(spyx_data.open_split(build, "train"), batch, shuffle=True, worker_count=0)
-    our_rate = len(loader) * batch / median_seconds(lambda: list(loader), repeats)
+    our_time = median_seconds(lambda: list(loader), repeats)
+    our_rate = len(loader) * batch / our_time
     stream = baseline.grain_batches(datasets["train"], batch)
     next(stream)
-    base_rate = batch * batches / median_seconds(lambda: [next(stream) for _ in range(batches)], repeats)
+    base_time = median_seconds(lambda: [next(stream) for _ in range(batches)], repeats)
+    base_rate = batch * batches / base_time
     baseline.stop(stream)
-    table.add("Grain epoch", f"{base_rate:.0f} samples/s", f"{our_rate:.0f} samples/s", our_rate / base_rate,
-              ">= 30x", our_rate / base_rate >= 30)
+    speedup = ratio(our_rate, base_rate, our_time, base_time)
+    table.add("Grain epoch", f"{base_rate:.0f} samples/s", f"{our_rate:.0f} samples/s", speedup,
+              ">= 30x", lambda r: r >= 30)
+
+    # Build memory: a recordings build on recordings of 1x and 10x the events.
+    from benchmarks import recordings
+
+    recordings.run(table, workdir, (".aedat4",), RECORDING_EVENTS[args.size], 8)
 
     # Build memory: the same build on 1x and 10x the samples (full size only).
     if args.size == "full":
@@ -200,7 +215,7 @@ def main() -> None:
         ensure_data(big_dir, train_n * 10, test_n * 10)
         _, rss_10, _ = median_build(big_dir, workdir, 1)
         table.add("build memory (10x/1x)", f"{rss_1:.0f} MiB at 1x", f"{rss_10:.0f} MiB at 10x", rss_10 / rss_1,
-                  "<= 1.3x", rss_10 / rss_1 <= 1.3)
+                  "<= 1.3x", lambda r: r <= 1.3)
 
     compression = compare_compressions(build, manifest_lib.read_manifest(build), workdir, repeats)
     print("  compression of the train records (size, write, load_split-style read):")

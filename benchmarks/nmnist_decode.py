@@ -2,15 +2,17 @@
 
     python -m benchmarks.nmnist_decode [--samples=2000] [--repeats=5] [--data_dir=DIR]
 
-Writes synthetic N-MNIST recordings (2,000-6,000 events each) into a temporary folder unless
-``--data_dir`` already holds them, then times each stage over the same files in one process
-and prints the median of ``--repeats`` runs, per recording, and the ratio to tonic's decoder.
+Writes synthetic N-MNIST recordings (2,000-6,000 events each) into ``--data_dir`` unless it
+already holds them (without ``--data_dir``, into a new folder in the system's temporary folder,
+removed at the end), then times each stage over the same files in one process and prints the
+median of ``--repeats`` runs, per recording, and the ratio to tonic's decoder.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 
 import numpy as np
@@ -30,10 +32,20 @@ def main() -> None:
     args = parser.parse_args()
     keep_freed_memory()  # as build workers do
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="nmnist-bench-")
+    print(f"synthetic N-MNIST in {data_dir}" + ("" if args.data_dir else " (removed at the end)"))
+    try:
+        run(data_dir, args.samples, args.repeats)
+    finally:
+        if args.data_dir is None:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run(data_dir: str, samples: int, repeats: int) -> None:
+    """Time each stage on ``samples`` recordings in ``data_dir`` (written there if missing)."""
     root = synthetic.location("nmnist", data_dir, "train")
     if not os.path.isdir(root):
-        synthetic.write("nmnist", data_dir, "train", args.samples)
-    files = [os.path.join(root, *parts) for parts in paths.list_files(root, ".bin")[: args.samples]]
+        synthetic.write("nmnist", data_dir, "train", samples)
+    files = [os.path.join(root, *parts) for parts in paths.list_files(root, ".bin")[: samples]]
     blobs = []
     for path in files:
         with open(path, "rb") as f:
@@ -42,7 +54,7 @@ def main() -> None:
     spec = registry.get("nmnist").spec()
     decoded = [events.read_atis_bin(b) for b in blobs]
 
-    def rasterise():  # in groups, as the build does
+    def rasterise():  # in groups of 64, each in passes of at most raster.EVENTS_PER_PASS events, as the build does
         group = camera.FolderReader.MAX_SAMPLES
         for start in range(0, n, group):
             raster.camera_rasters(decoded[start : start + group], spec.sample_T, spec.duration_us, spec.sensor)
@@ -57,9 +69,9 @@ def main() -> None:
         "rasterise into packed frames (T=40, 300 ms)": rasterise,
         "whole reader: read + decode + rasterise + pack": lambda: list(reader.rasters(0, min(n, len(reader)))),
     }
-    results = {name: median_seconds(fn, args.repeats) for name, fn in stages.items()}
+    results = {name: median_seconds(fn, repeats) for name, fn in stages.items()}
     mean_events = np.mean([len(e.t) for e in decoded])
-    print(f"{n} N-MNIST recordings, {mean_events:.0f} events on average; median of {args.repeats} runs")
+    print(f"{n} N-MNIST recordings, {mean_events:.0f} events on average; median of {repeats} runs")
     tonic_time = results["decode: tonic.io.read_mnist_file"]
     for name, seconds in results.items():
         print(f"  {name:48s} {seconds / n * 1e6:8.1f} us/recording   {tonic_time / seconds:6.2f}x tonic decode")
