@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -558,9 +559,12 @@ def main(
 @contextlib.contextmanager
 def command_logging() -> Iterator[None]:
     """While a command runs, log spyx-data's INFO records (progress, the summary) to stderr as
-    plain lines, through handlers of its own loggers: not through the root logger, whose first
-    configuration may already have been made by whoever logged first (Beam's import does). Beam's
-    own loggers log warnings and up."""
+    plain lines, through handlers of its own loggers: not through the root logger, which is for
+    whoever configures it (:mod:`pipelines` keeps Beam's import from doing so). Beam's own
+    loggers log warnings and up.
+    Dask's "Port 8787 is already in use" warning is dropped: a local cluster (Beam starts one
+    without ``--dask_client_address``) serves a dashboard the command does not ask for, and
+    moving it to another port is nothing to act on."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     ours = [logging.getLogger(name) for name in ("pipelines", "spyx_data")]
@@ -572,7 +576,9 @@ def command_logging() -> Iterator[None]:
         logger.addHandler(handler)
     beam.setLevel(logging.WARNING)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Port \d+ is already in use", category=UserWarning)
+            yield
     finally:
         for logger, (level, propagate) in zip(ours, saved[0]):
             logger.removeHandler(handler)

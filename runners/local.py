@@ -77,11 +77,33 @@ def pipeline_options(beam_argv: Sequence[str]) -> PipelineOptions:
 
 
 def pipeline(options: PipelineOptions) -> beam.Pipeline:
-    """A pipeline on the runner ``options`` name; the FnApiRunner runs as :class:`LocalRunner`.
+    """A pipeline on the runner ``options`` name; the FnApiRunner runs as :class:`LocalRunner`,
+    and a Dask local cluster's workers are set up by :func:`quiet_dask_workers`.
 
     Raises:
         ValueError: an unknown runner, or one whose extra is not installed.
     """
-    if options.view_as(StandardOptions).runner in _FN_API_RUNNERS:
+    runner = options.view_as(StandardOptions).runner
+    if runner in _FN_API_RUNNERS:
         return beam.Pipeline(runner=LocalRunner(), options=options)
+    if str(runner).rsplit(".", 1)[-1] == "DaskRunner" and not options.get_all_options().get("address"):
+        quiet_dask_workers()
     return beam.Pipeline(options=options)
+
+
+def quiet_dask_workers() -> None:
+    """Make the workers of a Dask local cluster started in this process (Beam starts one when
+    ``--dask_client_address`` is not given) import :mod:`pipelines` first, through Dask's
+    ``distributed.worker.preload``, which the cluster hands to its worker processes.
+
+    :mod:`pipelines` imports Beam without letting it configure logging. Otherwise, where Beam's
+    gcp extra is missing, a worker that is not started from a ``pipelines`` module (``spyx-data
+    build ... --preset=dask:N``) imports Beam when it unpickles its first task, and Beam's
+    "apitools not found" warning, logged with ``logging.warning``, is printed and configures the
+    root logger to print whatever else reaches it.
+    """
+    import dask
+
+    preload = list(dask.config.get("distributed.worker.preload", default=None) or [])
+    if "pipelines" not in preload:
+        dask.config.set({"distributed.worker.preload": [*preload, "pipelines"]})

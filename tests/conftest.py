@@ -85,6 +85,26 @@ def network_refused():
     _network_attempts.clear()
 
 
+BLOCK_APITOOLS = """
+import sys
+class Block:  # as where Beam's gcp extra is not installed (the README's first command)
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "apitools":
+            raise ImportError("blocked: " + name)
+sys.meta_path.insert(0, Block())
+"""
+
+
+@pytest.fixture
+def without_apitools(tmp_path):
+    """The environment of a process, and of every process it starts (Beam's workers too), in
+    which ``apitools`` cannot be imported: a ``sitecustomize`` on ``PYTHONPATH`` blocks it."""
+    folder = tmp_path / "without-apitools"
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(BLOCK_APITOOLS)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))}
+
+
 @pytest.fixture(scope="session")
 def shd_data(tmp_path_factory) -> str:
     """A tonic save_to folder with small synthetic SHD train and test splits."""

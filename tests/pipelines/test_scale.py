@@ -1,6 +1,7 @@
 """Scale-out: Dataflow translation, any Beam filesystem, Dask, presets, and many hosts reading."""
 
 import os
+import re
 
 import apache_beam as beam
 import pytest
@@ -145,3 +146,28 @@ def test_a_dask_build_survives_a_worker_killed_while_it_writes_shards(tmp_path):
             assert again.returncode == 0, again.stderr[-3000:]
         assert victim not in [n.process.pid for n in cluster.workers.values() if n.process]  # it was lost
     assert files(os.path.join(out, os.path.basename(local))) == files(local)
+
+
+def test_a_build_on_a_dask_local_cluster_prints_only_its_own_lines(tmp_path, without_apitools):
+    """The README's install (no gcp extra), ``--preset=dask:2`` without a cluster address: Beam
+    starts a local cluster, whose scheduler, nannies and worker processes print nothing, also
+    where the dashboard's port (8787) is taken (here it is, by the test or by someone else)."""
+    import contextlib
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        with contextlib.suppress(OSError):  # already taken
+            taken.bind(("", 8787))
+            taken.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "spyx_data", "build", "shd", "--preset=dask:2", "--synthetic=20",
+             f"--data_dir={tmp_path / 'data'}", f"--output_dir={tmp_path / 'shards'}"],
+            capture_output=True, text=True, timeout=600, env=without_apitools, cwd=ROOT,
+        )
+    assert result.returncode == 0, result.stderr
+    assert "shd shards in" in result.stdout
+    lines = result.stderr.splitlines()  # progress lines, if slow enough to log any, and the summary
+    assert lines[-1].startswith("built in ") and "40 samples" in lines[-1], result.stderr
+    assert all(re.fullmatch(r"  (train|test): \d+/\d+ samples written .*", line) for line in lines[:-1]), result.stderr
