@@ -210,7 +210,7 @@ def build(
             return existing
         check_writable(output_root)
     started = time.perf_counter()
-    with held_beam_errors(), _private_temp() as temp, _cleaned_up_on_failure(transform, temp):
+    with held_beam_errors(), _private_temp() as temp, _cleaned_up_on_failure(transform, temp, dry_run):
         try:
             pipeline = local.pipeline(options)
         except ValueError as e:  # an unknown or uninstalled runner
@@ -271,8 +271,9 @@ def _private_temp() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _cleaned_up_on_failure(transform: BuildShards, temp: str) -> Iterator[None]:
-    """Remove the run's staging folder if the run fails; turn Ctrl-C into :class:`Interrupted`.
+def _cleaned_up_on_failure(transform: BuildShards, temp: str, dry_run: bool = False) -> Iterator[None]:
+    """Remove the run's staging folder if the run fails (a dry run writes none: the output root
+    is not even listed); turn Ctrl-C into :class:`Interrupted`.
 
     Ctrl-C stops the run's worker processes (so that tearing the pipeline down does not wait
     for them) and shard tasks running in this process (:data:`pipelines.transforms.STOP`: the
@@ -296,7 +297,7 @@ def _cleaned_up_on_failure(transform: BuildShards, temp: str) -> Iterator[None]:
         raise KeyboardInterrupt
 
     def interrupted() -> Interrupted:
-        published = read_existing(transform.output_dir) is not None
+        published = not dry_run and read_existing(transform.output_dir) is not None
         return Interrupted(f"interrupted; the build was already published in {transform.output_dir}" if published
                            else "interrupted; nothing was published")
 
@@ -317,7 +318,8 @@ def _cleaned_up_on_failure(transform: BuildShards, temp: str) -> Iterator[None]:
             STOP.set()
         if in_main:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-        remove_tree(transform.staging_dir)
+        if not dry_run:
+            remove_tree(transform.staging_dir)
         if STOP.is_set():
             raise interrupted() from None
         raise

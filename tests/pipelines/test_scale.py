@@ -50,13 +50,58 @@ def test_dataflow_dry_run_from_the_command_line_reads_no_data(offline_gcp, capsy
     assert code == 0 and "dry run: translated, nothing written" in capsys.readouterr().out
 
 
+def test_dataflow_dry_run_of_the_project_shipped_as_a_package_builds_it_and_reads_nothing(offline_gcp, capsys):
+    """The README's variant, offline: Beam builds the project's sdist with this environment's
+    setuptools (no isolation), and the dry run touches no store (the network guard fails any)."""
+    code = shd.main(["--preset=dataflow", *DATAFLOW, "--data_dir=gs://my-bucket/raw",
+                     "--output_dir=gs://my-bucket/shards"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "dry run: translated, nothing written" in out, err
+
+
+def test_the_dataflow_extra_installs_what_building_the_package_needs():
+    import tomllib
+
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        extra = tomllib.load(f)["project"]["optional-dependencies"]["dataflow"]
+    needed = presets.package_tools()
+    assert set(needed) == {"build", "setuptools"}
+    for name, minimum in needed.items():
+        wanted = f"{name}>={'.'.join(map(str, minimum))}" if minimum else name
+        assert wanted in extra, (wanted, extra)
+
+
+def test_the_dataflow_preset_without_the_tools_to_build_the_package_is_one_line(offline_gcp, monkeypatch, capsys):
+    version = presets.importlib.metadata.version
+    monkeypatch.setattr(presets.importlib.metadata, "version",
+                        lambda name: "65.5.0" if name == "setuptools" else version(name))  # a new venv's
+    code = shd.main(["--preset=dataflow", *DATAFLOW, "--data_dir=gs://my-bucket/raw",
+                     "--output_dir=gs://my-bucket/shards"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "needs setuptools>=77 (found 65.5.0): install the dataflow extra" in err
+
+
+def test_a_failed_dry_run_touches_no_store(offline_gcp, monkeypatch, capsys):
+    from spyx_data.errors import BuildError
+
+    def fail(self, *args, **kwargs):
+        raise BuildError("the runner refused the job")
+
+    monkeypatch.setattr(beam.Pipeline, "run", fail)
+    code = shd.main(["--preset=dataflow", f"--sdk_container_image={IMAGE}", *DATAFLOW,
+                     "--data_dir=gs://my-bucket/raw", "--output_dir=gs://my-bucket/shards"])
+    assert code == 2 and capsys.readouterr().err == "error: the runner refused the job\n"
+    # and no network attempt: the guard fails the test on any (the staging folder is not listed)
+
+
 def test_presets_expand_and_explicit_flags_win():
     assert presets.expand(["--preset=processes:3", "--x=1"]) == [
         "--runner=FnApiRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=3", "--x=1"
     ]
     dask = presets.expand(["--preset=dask:4", "--plan_parts=7"])
     assert f"--runner={presets.DASK_RUNNER}" in dask and "--plan_parts=7" in dask and "--plan_parts=4" not in dask
-    shipped = presets.expand(["--preset=dataflow"])
+    shipped = presets.expand(["--preset=dataflow"])  # this environment has the dataflow extra
     assert f"--setup_file={os.path.join(ROOT, 'pyproject.toml')}" in shipped
     assert os.path.exists(os.path.join(ROOT, "runners", "worker_requirements.txt"))
     with pytest.raises(ValueError, match="unknown --preset=spark"):
