@@ -1,7 +1,9 @@
 """Scale-out: Dataflow translation, any Beam filesystem, Dask, presets, and many hosts reading."""
 
+import contextlib
 import os
 import re
+import tempfile
 
 import apache_beam as beam
 import pytest
@@ -26,7 +28,18 @@ def offline_gcp(monkeypatch):
     monkeypatch.setenv("NO_GCE_CHECK", "true")
 
 
-def test_dataflow_translation_has_the_build_stages_and_the_image(offline_gcp):
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """A ``TMPDIR`` of the test's own (for this process and those it starts), empty at first."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    return tmp
+
+
+def test_dataflow_translation_has_the_build_stages_and_the_image(offline_gcp, private_tmp):
+    # Beam's runner, called here without the build around it, leaves its staging files in TMPDIR.
     argv = presets.expand(["--preset=dataflow", f"--sdk_container_image={IMAGE}", *DATAFLOW])
     pipeline = beam.Pipeline(options=pipeline_options(argv))
     spec = registry.get("shd").spec()
@@ -50,13 +63,17 @@ def test_dataflow_dry_run_from_the_command_line_reads_no_data(offline_gcp, capsy
     assert code == 0 and "dry run: translated, nothing written" in capsys.readouterr().out
 
 
-def test_dataflow_dry_run_of_the_project_shipped_as_a_package_builds_it_and_reads_nothing(offline_gcp, capsys):
+def test_dataflow_dry_run_of_the_project_shipped_as_a_package_builds_it_and_reads_nothing(
+    offline_gcp, private_tmp, capsys
+):
     """The README's variant, offline: Beam builds the project's sdist with this environment's
-    setuptools (no isolation), and the dry run touches no store (the network guard fails any)."""
+    setuptools (no isolation), and the dry run touches no store (the network guard fails any)
+    and leaves nothing in TMPDIR (the package, Beam's staging files)."""
     code = shd.main(["--preset=dataflow", *DATAFLOW, "--data_dir=gs://my-bucket/raw",
                      "--output_dir=gs://my-bucket/shards"])
     out, err = capsys.readouterr()
     assert code == 0 and "dry run: translated, nothing written" in out, err
+    assert os.listdir(private_tmp) == []
 
 
 def test_the_dataflow_extra_installs_what_building_the_package_needs():
@@ -138,10 +155,20 @@ def test_build_from_and_to_a_non_local_filesystem(shd_build, shd_data):
     assert manifest.config["inputs"] == {"train": "shd_train.h5", "test": "shd_test.h5"}
 
 
-def test_dask_cluster_build_is_byte_identical(shd_build, shd_data, tmp_path):
+@contextlib.contextmanager
+def local_cluster(tmp_path, **options):
+    """A Dask ``LocalCluster`` of 2 single-threaded worker processes whose scratch space (the
+    scheduler's too) is in ``tmp_path``, not in TMPDIR."""
+    import dask
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with dask.config.set({"temporary-directory": str(tmp_path / "dask-space")}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, **options) as cluster:
+        yield cluster
+
+
+def test_dask_cluster_build_is_byte_identical(shd_build, shd_data, tmp_path):
+    with local_cluster(tmp_path) as cluster:
         manifest = shd.run([
             f"--data_dir={shd_data}", f"--output_dir={tmp_path}", f"--num_shards={NUM_SHARDS}",
             "--preset=dask:2", f"--dask_client_address={cluster.scheduler_address}",
@@ -158,8 +185,6 @@ def test_a_dask_build_survives_a_worker_killed_while_it_writes_shards(tmp_path):
     import sys
     import time
 
-    from distributed import LocalCluster
-
     from spyx_data.build import synthetic
 
     def shards_written(folder):
@@ -172,7 +197,9 @@ def test_a_dask_build_survives_a_worker_killed_while_it_writes_shards(tmp_path):
     local = build_dir(str(tmp_path / "local"), shd.run([*flags, f"--output_dir={tmp_path / 'local'}"]))
     out = str(tmp_path / "dask")
     log = tmp_path / "build.log"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    workers_tmp = tmp_path / "workers-tmp"  # the workers' TMPDIR, where they write shards before copying them
+    workers_tmp.mkdir()
+    with local_cluster(tmp_path, env={"TMPDIR": str(workers_tmp)}) as cluster:
         victim = next(iter(cluster.workers.values())).process.pid
         dask = [*flags, f"--output_dir={out}", "--preset=dask:2", f"--dask_client_address={cluster.scheduler_address}"]
         with open(log, "w") as err:
@@ -191,12 +218,16 @@ def test_a_dask_build_survives_a_worker_killed_while_it_writes_shards(tmp_path):
             assert again.returncode == 0, again.stderr[-3000:]
         assert victim not in [n.process.pid for n in cluster.workers.values() if n.process]  # it was lost
     assert files(os.path.join(out, os.path.basename(local))) == files(local)
+    # The killed worker may leave the shard it was writing in its TMPDIR (nothing else is left).
+    left = os.listdir(workers_tmp)
+    assert len(left) <= 1 and all(name.startswith("spyx-shard-") for name in left), left
 
 
 def test_a_build_on_a_dask_local_cluster_prints_only_its_own_lines(tmp_path, without_apitools):
     """The README's install (no gcp extra), ``--preset=dask:2`` without a cluster address: Beam
     starts a local cluster, whose scheduler, nannies and worker processes print nothing, also
-    where the dashboard's port (8787) is taken (here it is, by the test or by someone else)."""
+    where the dashboard's port (8787) is taken (here it is, by the test or by someone else), and
+    leave nothing in TMPDIR."""
     import contextlib
     import socket
     import subprocess
@@ -206,13 +237,17 @@ def test_a_build_on_a_dask_local_cluster_prints_only_its_own_lines(tmp_path, wit
         with contextlib.suppress(OSError):  # already taken
             taken.bind(("", 8787))
             taken.listen()
+        tmp = tmp_path / "tmp"
+        tmp.mkdir()
         result = subprocess.run(
             [sys.executable, "-m", "spyx_data", "build", "shd", "--preset=dask:2", "--synthetic=20",
              f"--data_dir={tmp_path / 'data'}", f"--output_dir={tmp_path / 'shards'}"],
-            capture_output=True, text=True, timeout=600, env=without_apitools, cwd=ROOT,
+            capture_output=True, text=True, timeout=600, env={**without_apitools, "TMPDIR": str(tmp)}, cwd=ROOT,
+            check=False,
         )
     assert result.returncode == 0, result.stderr
     assert "shd shards in" in result.stdout
     lines = result.stderr.splitlines()  # progress lines, if slow enough to log any, and the summary
     assert lines[-1].startswith("built in ") and "40 samples" in lines[-1], result.stderr
     assert all(re.fullmatch(r"  (train|test): \d+/\d+ samples written .*", line) for line in lines[:-1]), result.stderr
+    assert os.listdir(tmp) == []
