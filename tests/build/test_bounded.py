@@ -14,6 +14,7 @@ import spyx_data
 from pipelines import recordings as pipeline
 from spyx_data.build import camera, events, fixtures, raster, recordings
 from spyx_data.build.contracts import GroupedReader
+from spyx_data.errors import InputError
 
 from .. import memfs
 from ..conftest import build_dir
@@ -204,3 +205,15 @@ def test_recordings_on_another_filesystem_are_read_through_local_copies_then_rem
     assert shard_bytes(build_dir(tmp_path / "remote", remote)) == shard_bytes(build_dir(tmp_path / "local", local))
     assert {path for path, _, _ in copies} == {p for p in memfs.FILES if p.startswith("memtest://raw/")}
     assert all(size == len(memfs.FILES[path]) and not os.path.exists(copy) for path, copy, size in copies)
+
+
+def test_a_file_cut_short_is_refused_naming_it_after_the_chunks_before_the_cut(tmp_path):
+    t, x, y, p = columns(30, seed=3)
+    cut = tmp_path / "r.bin"
+    cut.write_bytes(fixtures.encode_atis_bin(t % 2**13, x, y, p)[:-2])
+    with pytest.raises(InputError, match=r"r\.bin: 148 bytes is not a whole number of 5-byte events"):
+        list(events.atis_bin_chunks(str(cut), "r.bin", 7))
+    short = tmp_path / "r.npy"  # the header says 30 rows, the file holds 29
+    short.write_bytes(structured(t, x, y, p)[:-13])
+    with pytest.raises(InputError, match=r"r\.npy: its header says \[30\] .* 377 bytes of data \(truncated\?\)"):
+        list(events.npy_structured_chunks(str(short), "r.npy", 7))
