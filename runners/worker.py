@@ -10,10 +10,11 @@
   that stage artifacts for their workers, not these.
 * Where Beam's gcp extra is missing, Beam's import logs "apitools not found" through the root
   logger, whose first use gives it a handler printing every record; Beam's worker then logs at
-  INFO, and each worker printed some 15 lines. Here the root logger holds a handler that prints
-  nothing before Beam is imported, so its records go only where Beam's worker sends them (to
-  the runner), as where the gcp extra is installed; the apitools warning is dropped, as in the
-  launcher (:mod:`pipelines`).
+  INFO, and each worker printed some 15 lines. Beam is imported through :mod:`pipelines`, which
+  keeps that warning from configuring the root logger, and the root logger then holds a handler
+  that prints nothing before Beam's worker starts (so that no first use configures it there
+  either): its records go only where Beam's worker sends them (to the runner), as where the
+  gcp extra is installed.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class _WithoutTracebacks:
 
 
 def main() -> None:
-    import pipelines  # noqa: F401 (drops the apitools warning off the root logger)
+    import pipelines  # noqa: F401 (imports Beam without letting it configure logging)
 
     logging.getLogger().addHandler(logging.NullHandler())
     logging.getLogger("apache_beam.runners.worker.sdk_worker_main").addFilter(
