@@ -65,8 +65,17 @@ def preset_flags(name: str, given: set[str]) -> list[str]:
 def package_tools() -> dict[str, tuple[int, ...]]:
     """What building this project's sdist without isolation needs, as Beam does for Dataflow:
     each ``[build-system] requires`` entry of pyproject.toml (``name>=version``: the version as
-    numbers; without one: ``()``) and ``build``."""
-    with open(os.path.join(PROJECT_ROOT, "pyproject.toml"), "rb") as f:
+    numbers; without one: ``()``) and ``build``.
+
+    Raises:
+        ValueError: the project is not a checkout (no pyproject.toml to build from).
+    """
+    pyproject = os.path.join(PROJECT_ROOT, "pyproject.toml")
+    if not os.path.isfile(pyproject):
+        raise ValueError(f"--preset=dataflow ships this project as a package built from its pyproject.toml, which is "
+                         f"not at {pyproject}: install the project from a checkout (pip install -e \".[dataflow]\"), "
+                         "or pass --sdk_container_image=IMAGE (see the Dockerfile)")
+    with open(pyproject, "rb") as f:
         requires = tomllib.load(f)["build-system"]["requires"]
     needed = {"build": ()}
     for requirement in requires:

@@ -100,7 +100,7 @@ class GroupedReader:
     in bounded pieces too (:class:`spyx_data.build.camera.FolderReader`).
     """
 
-    #: At most this many samples in a group: vectorising over more gains nothing measurable.
+    #: At most this many samples in a group.
     MAX_SAMPLES = 64
     #: A group's records take at most this many bytes (or one record).
     GROUP_BYTES = MAX_RECORD_BYTES

@@ -251,3 +251,13 @@ def test_a_build_on_a_dask_local_cluster_prints_only_its_own_lines(tmp_path, wit
     assert lines[-1].startswith("built in ") and "40 samples" in lines[-1], result.stderr
     assert all(re.fullmatch(r"  (train|test): \d+/\d+ samples written .*", line) for line in lines[:-1]), result.stderr
     assert os.listdir(tmp) == []
+
+
+def test_the_dataflow_preset_of_an_installed_copy_without_its_pyproject_is_one_line(offline_gcp, monkeypatch, tmp_path,
+                                                                                    capsys):
+    monkeypatch.setattr(presets, "PROJECT_ROOT", str(tmp_path))  # as from site-packages: no pyproject.toml there
+    code = shd.main(["--preset=dataflow", *DATAFLOW, "--data_dir=gs://my-bucket/raw",
+                     "--output_dir=gs://my-bucket/shards"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "pyproject.toml, which is not at" in err, err
+    assert "--sdk_container_image=IMAGE" in err
