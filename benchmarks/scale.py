@@ -36,12 +36,15 @@ def ensure_ssc(data_dir: str, scale: float) -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def dask_cluster(workers: int):
-    """A ``LocalCluster`` of ``workers`` single-threaded worker processes: its address, a
-    function giving their pids, and its task stream (recorded while the context is open)."""
+def dask_cluster(workers: int, workdir: str):
+    """A ``LocalCluster`` of ``workers`` single-threaded worker processes, its scratch space in
+    ``workdir``: its address, a function giving their pids, and its task stream (recorded while
+    the context is open)."""
+    import dask
     from distributed import Client, LocalCluster, get_task_stream
 
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    with dask.config.set({"temporary-directory": workdir}), \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client, get_task_stream(client) as stream:
         yield cluster.scheduler_address, lambda: [n.process.pid for n in cluster.workers.values() if n.process], stream
 
@@ -61,7 +64,7 @@ def build(data_dir: str, workdir: str, runner: str, workers: int) -> dict:
         if runner == "local":
             run = watch([*command, f"--preset=processes:{workers}"])
         else:
-            with dask_cluster(workers) as (address, pids, stream):
+            with dask_cluster(workers, workdir) as (address, pids, stream):
                 run = watch([*command, f"--preset=dask:{workers}", f"--dask_client_address={address}"], pids)
             tasks = compute_span(stream)
     finally:

@@ -45,12 +45,18 @@ def test_a_ratio_of_a_timing_too_short_to_mean_anything_is_na(capsys):
     assert "n/a" in lines[0] and "MISSED" in lines[0] and "0.50x" in lines[1] and "met" in lines[1]
 
 
-def test_the_ssc_scaling_benchmark_runs_at_a_small_fraction(tmp_path, capsys):
-    from benchmarks import scale
-    from benchmarks import Table
+def test_the_ssc_scaling_benchmark_runs_at_a_small_fraction_and_leaves_nothing_in_tmpdir(tmp_path, capsys,
+                                                                                         monkeypatch):
+    import tempfile
 
+    from benchmarks import Table, scale
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     table = Table(judge=False)
-    results = scale.run(table, str(tmp_path), 1, fraction=0.004)
+    results = scale.run(table, str(tmp_path / "work"), 1, fraction=0.004)
     assert {row["stage"] for row in table.rows} == {"SSC scaling, local", "SSC worker RSS, local",
                                                     "SSC scaling, dask", "SSC worker RSS, dask"}
     assert all(row["ratio"] > 0 for row in table.rows)
@@ -59,3 +65,4 @@ def test_the_ssc_scaling_benchmark_runs_at_a_small_fraction(tmp_path, capsys):
         assert results[name]["wall_s"] > 0 and len(results[name]["worker_mib"]) == workers, name
         assert 0 < results[name]["tasks_s"] < results[name]["wall_s"], name
     assert "plain pool" in capsys.readouterr().out
+    assert os.listdir(tmp) == []  # the clusters' scratch space is in the work folder
