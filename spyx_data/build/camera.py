@@ -219,12 +219,11 @@ class FolderReader(GroupedReader):
     def path(self, index: int) -> str:
         return paths.join(self.root, *self.parts[index])
 
-    def chunks(self, index: int, local: str) -> Iterator[Events]:
-        """The events of recording ``index`` (read from ``local``, a local copy of it) as tonic
-        gives them, before recentring, the time origin and the window cut: non-empty chunks of
-        at most :attr:`EVENTS_PER_GROUP` events."""
-        decoded = self.spec.files.decode(local, self.path(index), self.EVENTS_PER_GROUP)
-        return (chunk for chunk in decoded if len(chunk.t))
+    def chunks(self, path: str, local: str) -> Iterator[Events]:
+        """The events of the recording at ``path`` (read from ``local``, a local copy of it) as
+        tonic gives them, before recentring, the time origin and the window cut: non-empty
+        chunks of at most :attr:`EVENTS_PER_GROUP` events."""
+        return self.spec.files.decode(local, path, self.EVENTS_PER_GROUP)
 
     def rasters(self, start: int, stop: int) -> Iterator[Rasters]:
         """Recordings ``[start, stop)`` rasterised, in groups (see the class docstring).
@@ -235,8 +234,9 @@ class FolderReader(GroupedReader):
         group: list[Events] = []
         held, size = 0, self.group_samples
         for i in range(start, stop):
-            with local_file(self.path(i)) as local:
-                chunks = self.chunks(i, local)
+            path = self.path(i)
+            with local_file(path) as local:
+                chunks = self.chunks(path, local)
                 taken = list(itertools.islice(chunks, 2))
                 if len(taken) == 2:
                     if group:
@@ -244,7 +244,7 @@ class FolderReader(GroupedReader):
                         group, held = [], 0
                     rest = itertools.chain(taken, chunks)
                     del taken  # held by ``rest`` only until read
-                    yield self._long(i, local, rest)
+                    yield self._long(i, path, local, rest)
                     continue
             recording = taken[0] if taken else whole([])
             if group and (held + len(recording.t) > self.EVENTS_PER_GROUP or len(group) == size):
@@ -285,7 +285,7 @@ class FolderReader(GroupedReader):
         counts += raster.RasterCounts(events=late, dropped_outside_window=late)
         return Rasters(first, obs, self.labels[first : first + len(recordings)], counts)
 
-    def _long(self, index: int, local: str, chunks: Iterator[Events]) -> Rasters:
+    def _long(self, index: int, path: str, local: str, chunks: Iterator[Events]) -> Rasters:
         """Rasterise recording ``index`` from ``chunks`` of it, ORing each chunk's frames into
         the recording's. The origin is taken from the first chunk (with a time origin at the
         first event, the earliest in a file sorted by time); where a later chunk moves it (events
@@ -298,7 +298,7 @@ class FolderReader(GroupedReader):
         del first  # held by ``chunks`` only until read
         rasters = self._chunk_rasters(index, chunks, origin)
         if rasters is None:
-            rasters = self._chunk_rasters(index, self.chunks(index, local), files.origin(self.chunks(index, local)))
+            rasters = self._chunk_rasters(index, self.chunks(path, local), files.origin(self.chunks(path, local)))
         return rasters
 
     def _chunk_rasters(self, index: int, chunks: Iterable[Events], origin: tuple[int, int, int]) -> Rasters | None:

@@ -38,7 +38,8 @@ class Events(NamedTuple):
 
 
 #: ``(local path, name for messages, max_events) -> chunks``: a recording's events in file
-#: order, in chunks of at most ``max_events`` events (a local path: see :func:`local_file`).
+#: order, in non-empty chunks of at most ``max_events`` events (a local path: see
+#: :func:`local_file`).
 Decoder = Callable[[str, str, int], Iterator[Events]]
 
 
@@ -47,13 +48,14 @@ def suffix_of(path: str) -> str:
     return os.path.splitext(path)[1].lower()
 
 
-@contextlib.contextmanager
-def local_file(path: str) -> Iterator[str]:
+def local_file(path: str) -> contextlib.AbstractContextManager[str]:
     """``path`` as a local file: itself, or for a remote one a temporary copy (written a piece
     at a time, named with its suffix in lower case; removed after)."""
-    if not paths.is_remote(path):
-        yield path
-        return
+    return _remote_copy(path) if paths.is_remote(path) else contextlib.nullcontext(path)
+
+
+@contextlib.contextmanager
+def _remote_copy(path: str) -> Iterator[str]:
     fd, local = tempfile.mkstemp(suffix=suffix_of(path))
     try:
         with os.fdopen(fd, "wb") as f:
@@ -131,7 +133,9 @@ def _atis_words(data: bytes, overflows: int) -> tuple[Events, int]:
     word = np.ndarray((n,), dtype=">u4", buffer=data, offset=1, strides=(ATIS_EVENT_BYTES,)).astype(np.int64)
     y = word >> 24
     overflow = y == ATIS_OVERFLOW_Y
-    marks = np.cumsum(overflow) + overflows
+    marks = np.cumsum(overflow)
+    if overflows:
+        marks += overflows
     t = (word & 0x7FFFFF) + marks * ATIS_OVERFLOW_US
     real = ~overflow
     x = np.frombuffer(data, dtype=np.uint8)[0::ATIS_EVENT_BYTES]
@@ -170,7 +174,8 @@ def atis_bin_chunks(path: str, where: str, max_events: int) -> Iterator[Events]:
             size += len(data)
             _atis_length(size, where)  # only the last piece can be short
             events, overflows = _atis_words(data, overflows)
-            yield events
+            if len(events.t):  # not only overflow markers
+                yield events
 
 
 class NpyHeader(NamedTuple):
