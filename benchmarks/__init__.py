@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import statistics
 import subprocess
 import threading
@@ -45,7 +46,9 @@ class Watched:
 
 def watch(command: list[str], workers: Callable[[], list[int]] = list) -> Watched:
     """Run ``command``, polling the RSS of it, its child processes and ``workers()`` every
-    0.25 s (coarse: polling must not steal CPU from the build it measures).
+    0.25 s (coarse: polling must not steal CPU from the build it measures). The tree's peak is
+    never less than the kernel's peak of the process (or of a child it waited for), which a
+    short build can reach between two polls.
 
     Raises:
         RuntimeError: the command failed (with its stderr's end).
@@ -77,12 +80,16 @@ def watch(command: list[str], workers: Callable[[], list[int]] = list) -> Watche
 
     watcher = threading.Thread(target=poll, daemon=True)
     watcher.start()
-    _, err = process.communicate()
+    err = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)  # reaped here for its rusage
+    process.returncode = os.waitstatus_to_exitcode(status)
+    process.stderr.close()
     elapsed = time.perf_counter() - start
     done.set()
     watcher.join()
     if process.returncode:
         raise RuntimeError(f"{' '.join(command)} failed:\n{err.decode()[-3000:]}")
+    tree = max(tree, usage.ru_maxrss * 1024)  # KiB on Linux
     return Watched(elapsed, tree / 2**20, launcher / 2**20, {p: v / 2**20 for p, v in worker.items()}, err.decode())
 
 
