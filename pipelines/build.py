@@ -101,6 +101,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def finite_float(text: str) -> float:
+    """A finite number (``nan``, ``inf`` and numbers beyond float64's range are refused)."""
+    value = float(text)
+    if not -float("inf") < value < float("inf"):  # also False for NaN
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
 def boolean(text: str) -> bool:
     """``true`` / ``false`` (also ``1`` / ``0``, ``yes`` / ``no``), any case."""
     value = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(text.lower())

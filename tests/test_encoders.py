@@ -34,12 +34,49 @@ def grain_key(seed):
 
 
 @settings(max_examples=12, deadline=None)
-@given(data=unit_floats, num_steps=st.integers(1, 20), max_r=st.floats(0, 1.5), seed=st.integers(0, 2**31))
+@given(data=unit_floats, num_steps=st.integers(1, 20), max_r=st.floats(1e-6, 1), seed=st.integers(0, 2**31))
 def test_rate_code_shapes_and_values(data, num_steps, max_r, seed):
     spikes = np.asarray(spyx_data.rate_code(num_steps, max_r)(data, jax.random.key(seed)))
     assert spikes.shape == (data.shape[0], num_steps, *data.shape[1:]) and spikes.dtype == np.uint8
     assert set(np.unique(spikes)) <= {0, 1}
     assert not spikes[np.broadcast_to((data == 0)[:, None], spikes.shape)].any()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda v: spyx_data.rate_code(4, v), r"max_r must be in \(0, 1\]"),
+    (lambda v: spyx_data.RateCode(4, v), r"max_r must be in \(0, 1\]"),
+    (lambda v: spyx_data.latency_code(4, v), r"threshold must be in \[0, 1\)"),
+    (lambda v: spyx_data.LatencyCode(4, v), r"threshold must be in \[0, 1\)"),
+    (lambda v: spyx_data.angle_code(4, 0.0, v), "min_val and max_val must be finite float32 numbers"),
+    (lambda v: spyx_data.AngleCode(4, v, 1.0), "min_val and max_val must be finite float32 numbers"),
+])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_encoder_settings_must_be_finite_in_every_version(make, message, value):
+    with pytest.raises(ValueError, match=message):
+        make(value)
+
+
+@pytest.mark.parametrize("encoder, kwargs, message", [
+    (F.Rate, dict(num_steps=4, max_r=0.0), r"max_r must be in \(0, 1\]"),  # never fires
+    (F.Rate, dict(num_steps=4, max_r=1.5), r"max_r must be in \(0, 1\]"),  # a probability
+    (F.Rate, dict(num_steps=4, max_r=1e-39), "at least 1.18e-38"),  # 0 once flushed in float32
+    (F.Latency, dict(num_steps=4, threshold=1.0), r"threshold must be in \[0, 1\)"),  # nothing fires
+    (F.Latency, dict(num_steps=4, threshold=0.999999999), "also in float32"),  # 1.0 in float32
+    (F.Latency, dict(num_steps=4, threshold=-0.5), r"threshold must be in \[0, 1\)"),
+    (F.Angle, dict(neuron_count=4, min_val=1.0, max_val=1.0), "min_val < max_val"),
+    (F.Angle, dict(neuron_count=4, min_val=0.0, max_val=1e39), "finite float32"),  # inf in float32
+    (F.Angle, dict(neuron_count=4, min_val=0.0, max_val=1e-44), "too narrow for 4 bins"),  # inf bins per unit
+    (F.Angle, dict(neuron_count=2.5, min_val=0.0, max_val=1.0), "neuron_count must be a positive integer"),
+])
+def test_encoder_settings_outside_their_range_are_refused(encoder, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        encoder(**kwargs)
+
+
+def test_the_ends_of_each_encoder_range_are_taken():
+    assert F.Rate(4, 1.0).max_r == 1.0 and F.Rate(4, 1.2e-38).max_r == 1.2e-38
+    assert F.Latency(4, 0.0).threshold == 0.0 and F.Latency(4, 0.99).threshold == 0.99
+    assert F.Angle(1, -4e37, 4e37).max_val == 4e37  # 1 bin per 8e37: still a normal float32
 
 
 def test_rate_code_fires_at_the_clipped_probability():

@@ -25,6 +25,9 @@ holds no dataset. Readers find shards only through the manifest (never a glob). 
 The build's identity (:class:`BuildKey`) is everything its bytes depend on: dataset, config,
 record layout, writer options and the content digest of each split's source. Its hash names the
 build's folder and is written into every record, so a shard of another build is refused.
+
+A manifest is strict JSON (RFC 8259): no ``NaN`` or ``Infinity``. Writing one, or naming a build
+whose config holds such a value, is refused, and so is reading one.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import math
 import posixpath
 import re
 from collections.abc import Mapping
@@ -113,7 +117,7 @@ class BuildKey:
             "writer_options": self.writer_options,
             "sources": dict(self.sources),
         }
-        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).digest()
+        return hashlib.sha256(strict_json(identity, UsageError, "build option").encode()).digest()
 
     @property
     def name(self) -> str:
@@ -198,7 +202,7 @@ class Manifest:
                 for name, info in self.splits.items()
             },
         }
-        return json.dumps(doc, indent=1, sort_keys=True) + "\n"
+        return strict_json(doc, ManifestError, "manifest value", indent=1) + "\n"
 
     @classmethod
     def from_json(cls, text: str | bytes, where: str = "manifest") -> Manifest:
@@ -210,7 +214,7 @@ class Manifest:
                 record counts that do not add up.
         """
         try:
-            doc = json.loads(text)
+            doc = json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
             if doc.get("format") != FORMAT or doc.get("manifest_version") != MANIFEST_VERSION:
                 raise ManifestError(
                     f"not a {FORMAT} manifest of version {MANIFEST_VERSION} "
@@ -234,6 +238,47 @@ class Manifest:
             raise ManifestError(f"{where}: {e}") from None
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ManifestError(f"{where}: malformed manifest ({type(e).__name__}: {e})") from None
+
+
+def strict_json(doc: Any, error: type[Exception], what: str, **kwargs: Any) -> str:
+    """``doc`` as strict JSON text with sorted keys (``json.dumps``' other ``kwargs``).
+
+    Raises:
+        error: ``doc`` holds NaN or an infinity (no JSON number), naming where (``what`` at
+            ``config.threshold``, say).
+    """
+    try:
+        return json.dumps(doc, sort_keys=True, allow_nan=False, **kwargs)
+    except ValueError:
+        found = _non_finite(doc)
+        if found is None:  # not a number's fault (a circular reference)
+            raise
+        raise error(f"{what} {found[0]} is {found[1]}, not a finite number; a manifest is strict JSON") from None
+
+
+def _non_finite(doc: Any, where: str = "") -> tuple[str, float] | None:
+    """``(place, value)`` of the first non-finite float in ``doc`` (dicts, lists, tuples), or None."""
+    if isinstance(doc, float) and not math.isfinite(doc):
+        return where or "(the document)", doc
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, (list, tuple)) else ()
+    for key, value in items:
+        found = _non_finite(value, f"{where}.{key}" if where else str(key))
+        if found:
+            return found
+    return None
+
+
+def _not_json(token: str) -> None:
+    """For ``json.loads``: ``NaN``, ``Infinity`` and ``-Infinity`` are no JSON."""
+    raise ManifestError(f"{token} is not JSON (a manifest is strict JSON: finite numbers only)")
+
+
+def _finite_float(text: str) -> float:
+    """For ``json.loads``: a number beyond float64's range (``1e400``) would read as infinity."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ManifestError(f"the number {text} is beyond float64's range (a manifest holds finite numbers only)")
+    return value
 
 
 def build_key(
