@@ -35,7 +35,7 @@ from runners.worker import WORKERS_ENV
 from spyx_data import errors, paths
 from spyx_data.build import inputs as spyx_inputs
 from spyx_data.build.contracts import BuildSpec
-from spyx_data.cli import FlagParser, run_command
+from spyx_data.cli import FlagParser, run_command, synthetic_note
 from spyx_data.errors import BuildError, Interrupted, UsageError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import plan
@@ -519,10 +519,11 @@ def check_writable(directory: str) -> None:
 
 
 def summary(manifest: manifest_lib.Manifest, output_dir: str) -> str:
-    """A few lines saying where the build is and what it holds."""
+    """A few lines saying where the build is, which of its splits are synthetic data, and what it holds."""
     layout = manifest.layout
     lines = [
         f"{manifest.dataset} shards in {output_dir}",
+        *[f"  {note}" for note in [synthetic_note(manifest)] if note],
         f"  obs uint8 {list(layout.packed_shape)} per sample (sample_T={layout.sample_T}, "
         f"packed along time), {layout.record_bytes} bytes per record, {manifest.writer_options}",
     ]

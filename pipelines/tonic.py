@@ -28,6 +28,7 @@ from pipelines import build as build_lib
 from spyx_data import paths
 from spyx_data.build import registry, synthetic
 from spyx_data.build.contracts import BuildSpec, options_of
+from spyx_data.cli import FlagParser
 from spyx_data.errors import BuildError, UsageError
 from spyx_data.format import manifest as manifest_lib
 
@@ -40,11 +41,13 @@ def parse_args(
     """Parse build flags; ``dataset`` fixes the dataset (for the short entry points); ``prog``
     is the command the user typed (default ``python -m pipelines.<dataset>``)."""
     prog = prog or (f"python -m pipelines.{dataset}" if dataset else "python -m pipelines.tonic")
-    parser = build_lib.flag_parser(prog, __doc__)
+    named = dataset or _dataset_named(argv)
+    parser = build_lib.flag_parser(prog, _description(named))
     if dataset is None:
         parser.add_argument("--dataset", required=True, choices=sorted(registry.REGISTRY), help="what to build")
     parser.add_argument("--data_dir", default="./data", help="tonic's save_to folder")
-    parser.add_argument("--splits", default=None, help="comma-separated splits (default: all of the dataset)")
+    splits = f" of {', '.join(registry.REGISTRY[named].splits)}" if named in registry.REGISTRY else ""
+    parser.add_argument("--splits", default=None, help=f"comma-separated splits{splits} (default: all of the dataset)")
     parser.add_argument(
         "--synthetic",
         type=build_lib.positive_int,
@@ -53,13 +56,19 @@ def parse_args(
         help="when data_dir holds no real data, first write N synthetic samples per split there",
     )
     for name, field in option_fields().items():
-        if field.metadata["kind"] == "switch":
-            parser.add_argument(f"--{name}", action="store_const", const=True, help=field.metadata["help"])
+        # Every option is a flag (so that another dataset's is refused naming the dataset), but
+        # the help of a dataset lists only its own; without a dataset, each says whose it is.
+        takers = [info.name for info in registry.REGISTRY.values() if name in info.options]
+        if named in registry.REGISTRY:
+            help_text = field.metadata["help"] if name in registry.REGISTRY[named].options else argparse.SUPPRESS
         else:
-            parse = {"positive_int": build_lib.positive_int, "int": int, "float": float, "bool": build_lib.boolean}[
-                field.metadata["kind"]
-            ]
-            parser.add_argument(f"--{name}", type=parse, default=None, help=field.metadata["help"])
+            help_text = f"{field.metadata['help']}; taken by {', '.join(takers)}"
+        if field.metadata["kind"] == "switch":
+            parser.add_argument(f"--{name}", action="store_const", const=True, help=help_text)
+        else:
+            parse = {"positive_int": build_lib.positive_int, "int": int, "float": build_lib.finite_float,
+                     "bool": build_lib.boolean}[field.metadata["kind"]]
+            parser.add_argument(f"--{name}", type=parse, default=None, help=help_text)
     build_lib.add_window_arguments(parser)
     build_lib.add_output_arguments(parser)
     args, beam_argv = build_lib.parse_flags(parser, argv)
@@ -71,6 +80,27 @@ def parse_args(
     if unknown:
         parser.error(f"unknown split(s) {unknown}; {info.name} has {list(info.splits)}")
     return args, beam_argv
+
+
+def _dataset_named(argv: Sequence[str] | None) -> str | None:
+    """The ``--dataset`` that ``argv`` names, if any (to make that dataset's help)."""
+    pre = FlagParser("", add_help=False)
+    pre.add_argument("--dataset")
+    try:
+        return pre.parse_known_args(list(sys.argv[1:] if argv is None else argv))[0].dataset
+    except UsageError:  # the parser proper says what is wrong
+        return None
+
+
+def _description(dataset: str | None) -> str:
+    """The first lines of a build command's help."""
+    beam = "Flags not listed here go to Beam (--runner, --direct_num_workers, ...)."
+    if dataset not in registry.REGISTRY:
+        return f"{__doc__.split(chr(10) * 2)[0]} {beam}"
+    info = registry.get(dataset)
+    return (f"Build {info.name} (tonic's {info.tonic_class}; splits {', '.join(info.splits)}) into shards. Its own "
+            f"options: {', '.join('--' + o for o in info.options) or 'none'}; the window and output flags are every "
+            f"dataset's. {beam}")
 
 
 def option_fields() -> dict[str, Any]:

@@ -43,12 +43,32 @@ class FlagParser(argparse.ArgumentParser):
         raise errors.UsageError(f"{message}; see {self.prog} --help")
 
 
+def build_help() -> str:
+    """What ``spyx-data build --help`` prints."""
+    return "\n".join([
+        "usage: spyx-data build DATASET [flags]",
+        "",
+        "Run the build pipeline of DATASET, one of:",
+        f"  {', '.join(sorted(registry.REGISTRY))}",
+        "      a registry dataset (python -m pipelines.tonic --dataset=DATASET)",
+        "  encode       dense .npz data through a spike encoder (python -m pipelines.encode)",
+        "  recordings   your own event recordings (python -m pipelines.recordings)",
+        "",
+        "spyx-data build DATASET --help lists the flags DATASET takes; a flag that the pipeline does",
+        "not define goes to Beam (--runner, --preset=processes:2, ...).",
+    ])
+
+
 def build(argv: Sequence[str]) -> int:
     """``spyx-data build DATASET ...``: ``pipelines.tonic`` (or ``pipelines.encode``, ``pipelines.recordings``)
     with the rest of argv."""
+    if argv and argv[0] in ("-h", "--help"):
+        print(build_help())
+        return 0
     if not argv or argv[0].startswith("-"):
         names = ", ".join([*sorted(registry.REGISTRY), "encode", "recordings"])
-        raise errors.UsageError(f"say what to build: spyx-data build DATASET [flags], DATASET one of {names}")
+        raise errors.UsageError(f"say what to build: spyx-data build DATASET [flags], DATASET one of {names} "
+                                "(spyx-data build --help)")
     try:
         from pipelines import encode, recordings, tonic
     except ImportError as e:
@@ -130,23 +150,24 @@ def info(directory: str) -> str:
     manifest = manifest_lib.read_manifest(directory)
     layout = manifest.layout
     config = " ".join(f"{k}={v}" for k, v in sorted(manifest.config.items()) if k not in ("classes", "inputs"))
+    # Builds from events count them; a dense build (values through an encoder) counts none.
+    events = any(split.counts.get(k, 0) for split in manifest.splits.values() for k, _ in EVENT_COLUMNS)
     lines = [
         f"{manifest.dataset} build in {directory}",
+        *[f"  {note}" for note in [synthetic_note(manifest)] if note],
         f"  config: {config}",
         f"  inputs: {manifest.config.get('inputs')}",
         f"  record: {layout.record_bytes} bytes, obs uint8 {list(layout.packed_shape)} "
         f"(sample_T={layout.sample_T}, bit-packed along time), {manifest.writer_options}",
-        f"  {'split':8s} {'samples':>8s} {'shards':>6s} {'MiB':>8s} {'events':>12s} {'outside':>10s} "
-        f"{'non-finite':>10s} {'empty':>6s}",
+        f"  {'split':8s} {'samples':>8s} {'shards':>6s} {'MiB':>8s}"
+        + ("".join(f" {title:>{width}s}" for _, (title, width) in EVENT_COLUMNS) if events else ""),
     ]
     density: dict[str, dict[int, float]] = {}
     for name, split in manifest.splits.items():
-        c = split.counts
         mib = sum(s.num_bytes for s in split.shards) / 2**20
         lines.append(
-            f"  {name:8s} {split.num_records:8d} {len(split.shards):6d} {mib:8.1f} "
-            f"{c.get('events', 0):12d} {c.get('dropped_outside_window', 0):10d} {c.get('dropped_nonfinite', 0):10d} "
-            f"{c.get('empty_samples', 0):6d}"
+            f"  {name:8s} {split.num_records:8d} {len(split.shards):6d} {mib:8.1f}"
+            + ("".join(f" {split.counts.get(k, 0):{width}d}" for k, (_, width) in EVENT_COLUMNS) if events else "")
         )
         obs, labels = load_split(directory, name, manifest=manifest)
         per_sample = spike_density(obs, layout.sample_T)
@@ -162,28 +183,73 @@ def info(directory: str) -> str:
     return "\n".join(lines)
 
 
+#: The columns of ``info``'s split table for builds from events: the count, its title and width.
+EVENT_COLUMNS = (("events", ("events", 12)), ("dropped_outside_window", ("outside", 10)),
+                 ("dropped_nonfinite", ("non-finite", 10)), ("empty_samples", ("empty", 6)))
+
+
+def synthetic_note(manifest: manifest_lib.Manifest) -> str | None:
+    """A line naming the splits of ``manifest`` that hold synthetic data (its splits'
+    ``source.synthetic``), in words a user cannot miss; None when none does."""
+    synthetic = [name for name, info in manifest.splits.items() if info.source.synthetic]
+    if not synthetic:
+        return None
+    which = synthetic[0] if len(synthetic) == 1 else f"{', '.join(synthetic[:-1])} and {synthetic[-1]}"
+    return (f"SYNTHETIC DATA: {which} {'is' if len(synthetic) == 1 else 'are'} synthetic data written by spyx-data, "
+            f"not the real {manifest.dataset} dataset")
+
+
 def plot(directory: str, split: str, output: str, index: int | None, label: int | None) -> str:
-    """Write a PNG of sample ``index``, or of the average raster of class ``label`` (audio)."""
+    """Write a PNG of sample ``index``, or of the average of the samples of class ``label``, to
+    exactly ``output`` (drawn as :func:`spyx_data.plots.picture_kind` says, for every layout).
+
+    Raises:
+        UsageError: matplotlib missing (saying what to install), ``output`` not a ``.png`` in a
+            local folder that exists and can be written, no such sample or no sample of the
+            class; checked in this order, before the split is read.
+    """
     from spyx_data import plots
     from spyx_data.build.raster import unpack_time
 
+    plots.require_matplotlib()
+    check_output(output, ".png")
     directory = build_folder(directory)
     manifest = manifest_lib.read_manifest(directory)
+    sample_T = manifest.layout.sample_T
     obs, labels = load_split(directory, split, manifest=manifest)
     if index is not None:
         if not 0 <= index < len(labels):
             raise errors.UsageError(f"--index {index} is not a sample of {split!r} (0..{len(labels) - 1})")
-        plots.plot_sample(obs[index], manifest, f"{manifest.dataset} {split}[{index}], label {labels[index]}", output)
+        plots.plot_sample(unpack_time(obs[index], sample_T), manifest,
+                          f"{manifest.dataset} {split}[{index}], label {labels[index]}", output)
         return f"wrote {output}: {split}[{index}]"
-    if len(manifest.layout.dims) != 1:
-        raise errors.UsageError("class averages are drawn for audio datasets; pick a sample with --index")
-    members = obs[labels == label]
+    members = np.flatnonzero(labels == label)
     if not len(members):
         raise errors.UsageError(f"class {label} has no samples in {split!r}")
-    average = unpack_time(members, manifest.layout.sample_T, axis=1).mean(axis=0)
-    plots.plot_sample(average, manifest, f"{manifest.dataset} {split}: mean of {len(members)} samples of class {label}",
-                      output)
+    total = np.zeros((sample_T, *manifest.layout.dims), np.int64)
+    for start in range(0, len(members), 256):  # unpacked a few at a time: a camera split would not fit unpacked
+        total += unpack_time(obs[members[start:start + 256]], sample_T, axis=1).sum(axis=0, dtype=np.int64)
+    plots.plot_sample(total / len(members), manifest,
+                      f"{manifest.dataset} {split}: mean of {len(members)} samples of class {label}", output)
     return f"wrote {output}: class {label} average of {len(members)} samples"
+
+
+def check_output(output: str, suffix: str) -> None:
+    """Refuse, as a :class:`~spyx_data.errors.UsageError`, an output file that could not be
+    written as asked: not ending in ``suffix`` (any case), not local, a folder, or in a folder
+    that does not exist or cannot be written."""
+    if not output.lower().endswith(suffix):
+        raise errors.UsageError(f"--output {output}: the picture is a {suffix[1:].upper()}; give a name ending in "
+                                f"{suffix} (such as {os.path.splitext(output)[0] or 'picture'}{suffix})")
+    if paths.is_remote(output):
+        raise errors.UsageError(f"--output {output}: pictures are written to a local file")
+    folder = os.path.dirname(os.path.abspath(output))
+    if os.path.isdir(output):
+        raise errors.UsageError(f"--output {output} is a folder; give a file name ending in {suffix}")
+    if not os.path.isdir(folder):
+        raise errors.UsageError(f"--output {output}: the folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise errors.UsageError(f"--output {output}: the folder {folder} cannot be written")
 
 
 def synthetic(dataset: str, data_dir: str, samples: int, splits: Sequence[str] | None, seed: int) -> str:
