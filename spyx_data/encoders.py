@@ -34,7 +34,8 @@ def rate_code(num_steps: int, max_r: float = 0.75):
     spyx.data, a new time axis is added after the batch axis (spyx.data's ``jnp.repeat(...,
     axis=1)`` interleaved copies along an existing axis) and probabilities are float32 (spyx.data
     drew in float16, rounding them to multiples of 1/1024). ``key``: a ``jax.random`` key; the
-    whole batch draws from it. Jit-compiled.
+    whole batch draws from it. Jit-compiled. ``max_r`` must be in (0, 1] (``ValueError``
+    otherwise, see :class:`spyx_data.functional.Rate`).
     """
     F.Rate(num_steps, max_r)
 
@@ -50,7 +51,8 @@ def latency_code(num_steps: int, threshold: float = 0.01):
     As spyx.data: ``x = clip(data, 0, 1)`` fires once at ``t = round((1 - x) * (num_steps - 1))``,
     so larger values fire earlier, and ``x <= threshold`` never fires. NaN input raises
     ``checkify.JaxRuntimeError`` (spyx.data's Grain version raised IndexError); the check waits
-    for the result. Jit-compiled.
+    for the result. Jit-compiled. ``threshold`` must be in [0, 1) (``ValueError`` otherwise, see
+    :class:`spyx_data.functional.Latency`).
     """
     F.Latency(num_steps, threshold)
 
@@ -73,7 +75,8 @@ def angle_code(neuron_count: int, min_val: float, max_val: float):
 
     ``[min_val, max_val]`` is cut into ``neuron_count`` equal bins, so every neuron is reachable
     (spyx.data's top neuron fired only at ``x >= max_val``); values outside go to the end
-    neurons. Returns uint8 (spyx.data: float32). Jit-compiled.
+    neurons. Returns uint8 (spyx.data: float32). Jit-compiled. ``min_val < max_val``, both finite
+    float32 numbers (``ValueError`` otherwise, see :class:`spyx_data.functional.Angle`).
     """
     F.Angle(neuron_count, min_val, max_val)
 

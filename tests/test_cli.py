@@ -17,6 +17,7 @@ from spyx_data import cli
 from spyx_data.build import synthetic
 
 from .conftest import TEST, TRAIN, build_dir
+from .test_refusals import SPYX_DATA, assert_one_line, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -62,6 +63,10 @@ def test_plot_camera_frames_as_time_slices(tmp_path):
     command = ["plot", build_dir(tmp_path, manifest), "--split", "test", "--index", "2", "--output", str(out)]
     assert cli.main(command) == 0
     assert png_size(out) == (1200, 300) and 0.01 < ink(out) < 0.9
+    label = int(cli.load_split(build_dir(tmp_path, manifest), "test")[1][2])
+    average = tmp_path / "average.png"
+    assert cli.main([*command[:4], "--class", str(label), "--output", str(average)]) == 0  # was refused for cameras
+    assert png_size(average) == (1200, 300) and 0.01 < ink(average) < 0.9
 
 
 def test_mistakes_are_one_line_without_a_traceback(shd_build, tmp_path, capsys):
@@ -148,7 +153,7 @@ def test_the_first_command_logs_its_summary_and_no_import_warning(tmp_path, with
         capture_output=True, text=True, timeout=300, env=without_apitools,
     )
     assert result.returncode == 0, result.stderr
-    assert "shd shards in" in result.stdout
+    assert "shd shards in" in result.stdout and result.stdout.splitlines()[1] == f"  {SYNTHETIC_SHD}"
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("built in ") and "60 samples" in lines[0], result.stderr
     again = subprocess.run(
@@ -212,3 +217,141 @@ def test_a_root_of_several_builds_is_listed_by_info_and_named_by_the_rest(shd_bu
     for read in (lambda: spyx_data.open_split(str(root), "test"), lambda: spyx_data.prestage(str(root), "test", 8)):
         with pytest.raises(FileNotFoundError, match=f"holds 2 below it \\({names[0]}, {names[1]}\\)"):
             read()
+
+
+# Every layout a build can have, drawn; plot's mistakes; help; synthetic data said.
+
+
+@pytest.fixture(scope="module")
+def dense_builds(tmp_path_factory):
+    """Encoded builds of each layout the record format allows beyond audio and camera frames:
+    ``{kind: build folder}`` (3 classes, 30 samples each)."""
+    from pipelines import encode
+
+    root = tmp_path_factory.mktemp("dense-builds")
+    rng = np.random.default_rng(0)
+    made = {}
+    for kind, shape, flags in [("image", (28, 28), ["--encoder=rate", "--num_steps=8"]),
+                               ("rgb", (6, 5, 3), ["--encoder=latency", "--num_steps=12"]),
+                               ("angle", (6,), ["--encoder=angle", "--neuron_count=5", "--min_val=0", "--max_val=1"]),
+                               ("vector", (10,), ["--encoder=rate", "--num_steps=20"])]:
+        path = str(root / f"{kind}.npz")
+        np.savez(path, x=rng.random((30, *shape)).astype(np.float32), y=np.arange(30) % 3)
+        out = root / kind
+        made[kind] = build_dir(out, encode.run([f"--input={path}", *flags, f"--output_dir={out}"]))
+    return made
+
+
+def test_plot_draws_a_2d_encoded_build(dense_builds, tmp_path):
+    out = tmp_path / "digit.png"
+    code, stdout, err = run([SPYX_DATA, "plot", dense_builds["image"], "--index", "3", "--output", str(out)])
+    assert code == 0 and err == "" and stdout == f"wrote {out}: train[3]\n"
+    assert png_size(out) == (1200, 300) and 0.05 < ink(out) < 0.9  # 8 time slices of the 28 x 28 image
+
+
+@pytest.mark.parametrize("kind, size", [("image", (1200, 300)), ("rgb", (800, 400)), ("angle", (300, 300)),
+                                        ("vector", (800, 400))])
+def test_plot_draws_every_layout_as_a_sample_and_as_a_class_average(dense_builds, tmp_path, capsys, kind, size):
+    from spyx_data import plots
+
+    manifest = cli.manifest_lib.read_manifest(dense_builds[kind])
+    expected = {"image": "image", "rgb": "flattened", "angle": "image", "vector": "raster"}[kind]
+    assert plots.picture_kind(manifest) == expected  # rgb: [6, 5, 3] is 3-D but no camera's; angle: [6, 5], T=1
+    for which in (["--index", "4"], ["--class", "2"]):
+        out = tmp_path / f"{kind}-{which[0][2:]}.png"
+        assert cli.main(["plot", dense_builds[kind], *which, "--output", str(out)]) == 0
+        assert png_size(out) == size and 0.005 < ink(out) < 0.95, (kind, which)
+    assert "class 2 average of 10 samples" in capsys.readouterr().out
+
+
+BLOCK_MATPLOTLIB = "import sys\nsys.modules['matplotlib'] = None  # as where the plot extra is not installed\n"
+
+
+def test_plot_without_matplotlib_says_what_to_install(dense_builds, tmp_path):
+    folder = tmp_path / "without-matplotlib"
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(BLOCK_MATPLOTLIB)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))}
+    out = tmp_path / "x.png"
+    code, stdout, err = run([SPYX_DATA, "plot", dense_builds["vector"], "--index", "0", "--output", str(out)], env=env)
+    assert code == 2 and not stdout
+    assert_one_line(err, 'drawing needs matplotlib, which is not installed: pip install "spyx-data[plot]"')
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name, message", [
+    ("noext", "the picture is a PNG; give a name ending in .png (such as {tmp}/noext.png)"),
+    ("x.pdf", "the picture is a PNG; give a name ending in .png"),
+    ("missing/x.png", "the folder {tmp}/missing does not exist; create it first"),
+    ("a-folder.png", "is a folder; give a file name ending in .png"),
+])
+def test_plot_refuses_an_output_it_cannot_write_as_named(dense_builds, tmp_path, capsys, name, message):
+    (tmp_path / "a-folder.png").mkdir()
+    output = str(tmp_path / name)
+    argv = ["plot", dense_builds["vector"], "--index", "0", "--output", output]
+    if name == "noext":  # the issue's case, as a user runs it; the rest in this process
+        code, stdout, err = run([SPYX_DATA, *argv])
+    else:
+        code = cli.main(argv)
+        stdout, err = capsys.readouterr()
+    assert code == 2 and not stdout
+    assert_one_line(err, f"--output {output}", message.format(tmp=tmp_path))
+    assert sorted(os.listdir(tmp_path)) == ["a-folder.png"]  # nothing written (matplotlib would add .png)
+
+
+def test_build_help_lists_what_can_be_built(capsys):
+    code, stdout, err = run([SPYX_DATA, "build", "--help"])
+    assert code == 0 and err == ""
+    assert stdout.startswith("usage: spyx-data build DATASET [flags]")
+    assert "shd, smnist, ssc" in stdout and "encode " in stdout and "recordings " in stdout
+    assert "spyx-data build DATASET --help lists the flags DATASET takes" in stdout
+
+
+@pytest.mark.parametrize("argv, own, others", [
+    (["build", "shd", "--help"], ["--channels"], ["--spatial_factor", "--dt", "--split_seed", "--first_saccade_only"]),
+    (["build", "nmnist", "--help"], ["--spatial_factor", "--merge_polarity", "--first_saccade_only"],
+     ["--channels", "--split_seed", "--test_fraction", "--num_neurons"]),
+    (["build", "ncaltech101", "--help"], ["--split_seed", "--test_fraction", "--spatial_factor"],
+     ["--channels", "--first_saccade_only", "--duplicate"]),
+])
+def test_a_datasets_help_lists_only_the_options_it_takes(capsys, argv, own, others):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0 and f"usage: spyx-data build {argv[1]}" in out
+    assert all(f"{flag} " in out for flag in own + ["--sample_T", "--output_dir", "--synthetic"]), out
+    assert not [flag for flag in others if flag in out], out
+
+
+def test_the_tonic_pipelines_help_says_which_dataset_takes_each_option(capsys):
+    from pipelines import tonic
+
+    with pytest.raises(SystemExit):
+        tonic.main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--first_saccade_only only events before 100 ms (N-MNIST's first saccade); taken by nmnist" in out
+    with pytest.raises(SystemExit):
+        tonic.main(["--dataset=smnist", "--help"])
+    out = capsys.readouterr().out
+    assert "--num_neurons" in out and "--channels" not in out and "taken by" not in out
+
+
+SYNTHETIC_SHD = "SYNTHETIC DATA: test and train are synthetic data written by spyx-data, not the real shd dataset"
+
+
+def test_info_says_which_splits_are_synthetic_and_a_dense_build_has_no_event_columns(shd_build, dense_builds):
+    code, stdout, _ = run([SPYX_DATA, "info", shd_build])
+    assert code == 0 and stdout.splitlines()[1] == f"  {SYNTHETIC_SHD}"
+    code, stdout, _ = run([SPYX_DATA, "info", dense_builds["image"]])
+    assert code == 0 and "SYNTHETIC" not in stdout
+    header = next(line for line in stdout.splitlines() if line.strip().startswith("split"))
+    assert header.split() == ["split", "samples", "shards", "MiB"]  # an encoded build counts no events
+    assert re.search(r"^\s+train\s+30\s+1\s+[0-9.]+$", stdout, re.M) and "spike density per class" in stdout
+
+
+def test_a_manifest_holding_nan_is_refused_in_one_line(copy):
+    text = (copy / "manifest.json").read_text()
+    (copy / "manifest.json").write_text(text.replace('"sample_T": 128,', '"sample_T": 128, "threshold": NaN,', 1))
+    code, stdout, err = run([SPYX_DATA, "info", str(copy)])
+    assert code == 1 and not stdout
+    assert_one_line(err, f"{copy}/manifest.json: NaN is not JSON (a manifest is strict JSON")

@@ -1,5 +1,7 @@
 """Spike encoders: semantics, and parity of the JAX, Grain and Beam versions."""
 
+import json
+import os
 
 import apache_beam as beam
 import jax
@@ -20,6 +22,7 @@ from spyx_data import functional as F
 from spyx_data.build import raster
 
 from .conftest import build_dir, files, manifests_under
+from .test_refusals import SPYX_DATA, assert_one_line, run
 
 unit_floats = hnp.arrays(
     np.float32,
@@ -304,3 +307,75 @@ def test_grain_loader_randomness_is_a_function_of_seed_index_and_epoch(written_b
     first_a, first_b = epoch_by_index(a), epoch_by_index(b)
     assert first_a == first_b  # same records, same spikes: order and workers do not matter
     assert epoch_by_index(a) != first_a  # the next epoch draws fresh shifts
+
+
+# What a user of `spyx-data build encode` meets: options that cannot work, labels a record cannot hold.
+
+
+ENCODE = [SPYX_DATA, "build", "encode"]
+
+
+def encode_command(argv, capsys):
+    """``spyx-data build encode ARGV`` in this process (what the command runs, less its start-up):
+    ``(exit status, stdout, stderr)``."""
+    from spyx_data import cli
+
+    code = cli.main(["build", "encode", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--encoder=latency", "--num_steps=8", "--threshold=nan"], "argument --threshold: must be a finite number, got nan"),
+    (["--encoder=latency", "--num_steps=8", "--threshold=1.5"], "threshold must be in [0, 1)"),
+    (["--encoder=latency", "--num_steps=8", "--threshold=inf"], "argument --threshold: must be a finite number, got inf"),
+    (["--encoder=rate", "--num_steps=8", "--max_r=inf"], "argument --max_r: must be a finite number, got inf"),
+    (["--encoder=rate", "--num_steps=8", "--max_r=0"], "max_r must be in (0, 1]"),
+    (["--encoder=angle", "--neuron_count=4", "--min_val=1", "--max_val=0"], "with min_val < max_val"),
+    (["--encoder=angle", "--neuron_count=4", "--min_val=0", "--max_val=1e39"], "must be finite float32 numbers"),
+    (["--encoder=angle", "--neuron_count=4"], "--encoder=angle needs --min_val, --max_val"),
+])
+def test_an_encode_option_that_cannot_work_is_refused_before_any_work(dense_npz, tmp_path, capsys, flags, message):
+    out = tmp_path / "out"
+    argv = [f"--input={dense_npz}", *flags, f"--output_dir={out}"]
+    first = flags[-1] == "--threshold=nan"  # the issue's case, as a user runs it; the rest in this process
+    code, stdout, err = run([*ENCODE, *argv]) if first else encode_command(argv, capsys)
+    assert code == 2 and not stdout
+    assert_one_line(err, message)
+    assert not out.exists()  # refused before the output folder was made
+
+
+def npz_with_labels(tmp_path, y):
+    path = str(tmp_path / "labels.npz")
+    np.savez(path, x=np.random.default_rng(0).random((len(y), 3)).astype(np.float32), y=np.asarray(y))
+    return path
+
+
+@pytest.mark.parametrize("y, message", [
+    (np.array([0, 1, 2**31, 2**40, 1], np.int64), "label 2147483648 of sample 2 is outside 0..2147483647"),
+    (np.array([0, 2**64 - 1, 1], np.uint64), "label 18446744073709551615 of sample 1 is outside 0..2147483647"),
+    (np.array([0, 1, -3, -7], np.int64), "label -3 of sample 2 is outside 0..2147483647"),
+    (np.array([0.0, 1.0, 1.5]), "labels y must be an integer array, got float64 (label 1.5 of sample 2 is not a whole"),
+    (np.array([0.0, 1.0, 2.0]), "labels y must be an integer array, got float64; they are whole numbers: save "
+                                "y.astype(np.int64)"),
+    (np.array([True, False]), "labels y must be an integer array, got bool"),
+])
+def test_labels_a_record_cannot_hold_are_named_with_the_file(tmp_path, capsys, y, message):
+    path, out = npz_with_labels(tmp_path, y), tmp_path / "out"
+    argv = [f"--input={path}", "--encoder=rate", "--num_steps=4", f"--output_dir={out}"]
+    first = y.dtype == np.int64 and y.max() == 2**40  # the issue's case, as a user runs it; the rest in this process
+    code, stdout, err = run([*ENCODE, *argv]) if first else encode_command(argv, capsys)
+    assert code == 2 and not stdout
+    assert_one_line(err, f"error: {path}: {message}")
+    assert not out.exists() or os.listdir(out) == []  # nothing published, no staging folder left
+
+
+def test_an_encoded_manifest_is_strict_json(dense_npz, tmp_path):
+    def refuse(token):
+        raise AssertionError(f"{token} in the manifest")
+
+    manifest = encode.run([f"--input={dense_npz}", "--encoder=latency", "--num_steps=4", "--threshold=0.2",
+                           f"--output_dir={tmp_path}"])
+    with open(os.path.join(build_dir(tmp_path, manifest), "manifest.json")) as f:
+        doc = json.load(f, parse_constant=refuse)
+    assert doc["config"]["threshold"] == 0.2
