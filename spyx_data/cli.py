@@ -1,14 +1,15 @@
 """``spyx-data``: build, inspect, verify, plot, and write synthetic data. Also ``python -m spyx_data``.
 
     spyx-data build DATASET [flags...]     run the pipeline (DATASET from the registry, encode, or recordings);
-                                           flags it does not know go to Beam
+                                           flags it does not know go to Beam; build [DATASET] --help
     spyx-data info DIR                     the manifest as a table, with spike density per class; on an
                                            output root of several builds, a line for each
     spyx-data verify DIR                   recompute checksums and record counts, decode every record
     spyx-data plot DIR --split S (--index I | --class K) --output FILE.png
+                                           a picture of a sample or a class average, any record layout
+    spyx-data synthetic DATASET --data_dir DIR --samples N [--splits a,b] [--seed S]
 
 DIR is a build's folder, or the folder given as --output_dir when it holds one build.
-    spyx-data synthetic DATASET --data_dir DIR --samples N [--splits a,b] [--seed S]
 
 A mistake (a wrong path, an option out of range, missing data) prints one line and exits 2; a
 failing machine or damaged build one line and exits 1; Ctrl-C exits 130. ``SPYX_DATA_DEBUG=1``
@@ -272,13 +273,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("directory")
     p = commands.add_parser("verify", help="recompute checksums and counts, decode every record")
     p.add_argument("directory")
-    p = commands.add_parser("plot", help="a PNG of a sample, or of a class average (audio)")
+    p = commands.add_parser("plot", help="a PNG of a sample, or of a class average (any record layout)")
     p.add_argument("directory")
     p.add_argument("--split", default="train")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--index", type=int, help="the sample to draw")
-    which.add_argument("--class", dest="label", type=int, help="draw the average raster of this class")
-    p.add_argument("--output", required=True, help="the PNG to write")
+    which.add_argument("--class", dest="label", type=int, help="draw the mean of this class's samples")
+    p.add_argument("--output", required=True, help="the PNG to write: a name ending in .png, in a folder that exists")
     p = commands.add_parser("synthetic", help="write format-exact synthetic data that tonic reads")
     p.add_argument("dataset", choices=sorted(registry.REGISTRY))
     p.add_argument("--data_dir", required=True)
