@@ -96,7 +96,7 @@ def _description(dataset: str | None) -> str:
     """The first lines of a build command's help."""
     beam = "Flags not listed here go to Beam (--runner, --direct_num_workers, ...)."
     if dataset not in registry.REGISTRY:
-        return f"{__doc__.split(chr(10) * 2)[0]} {beam}"
+        return __doc__.split("\n\n")[0] + " " + beam
     info = registry.get(dataset)
     return (f"Build {info.name} (tonic's {info.tonic_class}; splits {', '.join(info.splits)}) into shards. Its own "
             f"options: {', '.join('--' + o for o in info.options) or 'none'}; the window and output flags are every "

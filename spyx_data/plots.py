@@ -7,7 +7,7 @@ How it is drawn depends on its dims (:func:`picture_kind`):
 * ``frames``, a camera build's ``[P, H, W]``: a row of time slices, ON events red, OFF blue
   (purple where both), merged polarities black;
 * ``image``, two feature dims (a dense image ``[H, W]``): a row of time slices in grey;
-* ``flattened``, any other number of dims (``[H, W, C]``, an angle code's ``[..., N]``): a
+* ``flattened``, any other number of dims (``[H, W, C]``, an angle code of images ``[H, W, N]``): a
   raster whose channels are the dims flattened in C order.
 
 A time slice shows, per cell, the largest value over the bins it spans: whether the cell spiked

@@ -94,9 +94,9 @@ def check_labels(y: np.ndarray, path: str) -> None:
     if y.dtype.kind not in "iu":
         hint = ""
         if y.dtype.kind == "f":
-            fraction = ~(np.isfinite(y) & (y == np.round(y)))
-            hint = (f" (label {y[int(np.argmax(fraction))]} of sample {int(np.argmax(fraction))} is not a whole number)"
-                    if fraction.any() else "; they are whole numbers: save y.astype(np.int64)")
+            fraction = np.flatnonzero(~(np.isfinite(y) & (y == np.round(y))))
+            hint = (f" (label {y[fraction[0]]} of sample {fraction[0]} is not a whole number)" if len(fraction)
+                    else "; they are whole numbers: save y.astype(np.int64)")
         raise InputError(f"{path}: labels y must be an integer array, got {y.dtype}{hint}")
     bad = (y < 0) | (y > np.iinfo(np.int32).max)
     if bad.any():
