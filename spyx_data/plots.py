@@ -101,8 +101,8 @@ def raster_png(raster: np.ndarray, manifest: Manifest, title: str, output: str, 
 def slices_png(frames: np.ndarray, manifest: Manifest, title: str, output: str, slices: int = 8,
                height_in: float = 3) -> None:
     """Write ``[T, H, W]`` images (grey) or ``[T, P, H, W]`` camera frames (ON red, OFF blue,
-    purple where both; one polarity black) as a PNG row of ``slices`` time slices (fewer if ``T`` is smaller), each showing the largest
-    value of every cell over the bins it spans."""
+    purple where both; one polarity black) as a PNG row of ``slices`` time slices (fewer if
+    ``T`` is smaller), each showing the largest value of every cell over the bins it spans."""
     sample_T = frames.shape[0]
     slices = min(slices, sample_T)
     plt, fig = _figure(max(1.5 * slices, 3), height_in)

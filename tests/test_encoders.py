@@ -326,9 +326,9 @@ def encode_command(argv, capsys):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--encoder=latency", "--num_steps=8", "--threshold=nan"], "argument --threshold: must be a finite number, got nan"),
+    (["--encoder=latency", "--num_steps=8", "--threshold=nan"], "--threshold: must be a finite number, got nan"),
     (["--encoder=latency", "--num_steps=8", "--threshold=1.5"], "threshold must be in [0, 1)"),
-    (["--encoder=latency", "--num_steps=8", "--threshold=inf"], "argument --threshold: must be a finite number, got inf"),
+    (["--encoder=latency", "--num_steps=8", "--threshold=inf"], "--threshold: must be a finite number, got inf"),
     (["--encoder=rate", "--num_steps=8", "--max_r=inf"], "argument --max_r: must be a finite number, got inf"),
     (["--encoder=rate", "--num_steps=8", "--max_r=0"], "max_r must be in (0, 1]"),
     (["--encoder=angle", "--neuron_count=4", "--min_val=1", "--max_val=0"], "with min_val < max_val"),
