@@ -124,7 +124,8 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
         "--num_shards",
         type=positive_int,
         default=None,
-        help="shards per split (default: about 8 MiB each, at least 8 when the split has 2,048 samples)"
+        help="shards per split (default: about 8 MiB each, at least 8 when the split has 2,048 samples, at most "
+        "one per sample)"
     )
     parser.add_argument(
         "--compression",
@@ -369,7 +370,7 @@ def _cleaned_up_on_failure(transform: BuildShards, temp: str) -> Iterator[None]:
 
 
 def remove_stale_runs(output_root: str) -> list[str]:
-    """Remove what runs on this machine that ended without cleaning up (killed) left: staging
+    """Remove what runs on this host that ended without cleaning up (killed) left: staging
     folders under a local ``output_root`` and private temporary folders; return them.
 
     A folder is removed only if its lock can be taken (:func:`_locked`): never while its run

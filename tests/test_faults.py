@@ -164,7 +164,8 @@ class HeldBuild:
     def _let_go_when_ended(self):
         self.process.wait()
         self.ended.set()
-        os.close(os.open(self.fifo, os.O_RDWR | os.O_NONBLOCK))  # a reader and a writer at once, then none
+        with contextlib.suppress(OSError):  # a reader and a writer at once, then none
+            os.close(os.open(self.fifo, os.O_RDWR | os.O_NONBLOCK))
 
     def held(self) -> str:
         """Wait until the build's shard task is held; the shard's name."""

@@ -130,8 +130,8 @@ def marker_attrs(num_samples: int, seed: int) -> dict:
 
 
 def write_recordings(root: str, recordings: Iterator[tuple[tuple[str, ...], bytes]]) -> None:
-    """Write ``(path parts, bytes)`` files below ``root`` (parts ``()``: ``root`` is the file), a
-    temporary name the caller renames into place once every file is whole."""
+    """Write ``(path parts, bytes)`` files below ``root`` (parts ``()``: ``root`` is the file);
+    ``root`` is a temporary name, renamed into place by the caller once every file is written."""
     for parts, data in recordings:
         path = os.path.join(root, *parts)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
