@@ -143,3 +143,19 @@ def test_a_marker_of_an_earlier_version_is_one_line(tmp_path):
     assert code == 2
     assert_one_line(err, f"{marker} marks {data / 'NMNIST' / 'Test'} as synthetic data written by an earlier version")
     assert not out.exists()
+
+
+def test_a_synthetic_folder_uploaded_with_its_marker_is_synthetic_there_until_changed(tmp_path):
+    from . import memfs
+
+    data, remote = tmp_path / "data", "memtest://synthetic-upload"
+    assert synthetic_command("nmnist", data, 6, "--splits", "test")[0] == 0
+    uploaded = {f"{remote}/{rel}": content for rel, content in tree(data).items()}
+    memfs.FILES.update(uploaded)
+    try:
+        assert synthetic.synthetic_params("nmnist", remote, "test") == {"num_samples": 6, "seed": 0}
+        memfs.FILES[f"{remote}/NMNIST/Test/3/mine.bin"] = fixtures.encode_atis_bin([10], [1], [3], [0])
+        assert synthetic.synthetic_params("nmnist", remote, "test") is None
+    finally:
+        for path in [*uploaded, f"{remote}/NMNIST/Test/3/mine.bin"]:
+            memfs.FILES.pop(path, None)

@@ -116,9 +116,9 @@ def synthetic_params(name: str, data_dir: str, split: str) -> dict | None:
             version of spyx-data, which did not record what it wrote (naming it).
     """
     where = location(name, data_dir, split)
-    if not paths.exists(where):
-        return None
     if not _is_folder(registry.get(name)):
+        if not paths.exists(where):
+            return None
         import h5py
 
         try:
@@ -152,19 +152,25 @@ def _is_folder(info: registry.DatasetInfo) -> bool:
 
 
 def _contents(folder: str) -> str | None:
-    """The sha256 of the listing of every file below ``folder`` (hidden ones too), or None
-    where it holds a symlink or anything else that is neither a file nor a folder."""
-    if paths.is_remote(folder):
-        return inputs.listing_digest([("/".join(p), paths.join(folder, *p)) for p in paths.list_files(folder, "")])
+    """The sha256 of the listing of every file below ``folder`` (hidden ones too), sorted by
+    path parts as a folder's fingerprint lists them, or None where it holds a symlink or
+    anything else that is neither a file nor a folder (a missing folder lists nothing). A remote
+    folder: its fingerprint's."""
+    if paths.is_remote(folder):  # an object store has no folders: one without files is not there
+        try:
+            return inputs.fingerprint(folder, "").sha256
+        except InputError:
+            return None
     files = []
     for path, dirs, names in os.walk(folder):
         for name in dirs + names:
             full = os.path.join(path, name)
             if os.path.islink(full) or not (os.path.isdir(full) or os.path.isfile(full)):
                 return None
-        files.extend((os.path.relpath(os.path.join(path, n), folder), os.path.join(path, n)) for n in names)
+        files.extend((os.path.relpath(os.path.join(path, n), folder).split(os.sep), os.path.join(path, n))
+                     for n in names)
     files.sort()
-    return inputs.listing_digest([(rel.replace(os.sep, "/"), full) for rel, full in files])
+    return inputs.listing_digest([("/".join(parts), full) for parts, full in files])
 
 
 def _below(path: str, folder: str) -> bool:
