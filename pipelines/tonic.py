@@ -112,11 +112,13 @@ def option_fields() -> dict[str, Any]:
 
 
 def ensure_synthetic(name: str, data_dir: str, splits: Sequence[str], num_samples: int) -> None:
-    """Write synthetic data for ``splits`` unless real data, or this same synthetic data, is there.
+    """Write synthetic data for ``splits`` unless real data, or this same synthetic data, is there
+    (:func:`spyx_data.build.synthetic.write`: synthetic data of other parameters is replaced).
 
     Raises:
         UsageError: some of the splits hold real data and others not: writing synthetic data
-            beside real data would mix them in one build.
+            beside real data would mix them in one build; or the dataset's folder holds other
+            files than synthetic data (naming one).
         InputError: a file there cannot be read (naming it).
     """
     if paths.is_remote(data_dir):
@@ -134,9 +136,8 @@ def ensure_synthetic(name: str, data_dir: str, splits: Sequence[str], num_sample
     if real:
         log.warning("%s holds real %s data; --synthetic ignored", data_dir, name)
         return
-    for split, state in status.items():
-        if state != {"num_samples": num_samples, "seed": 0}:
-            synthetic.write(name, data_dir, split, num_samples)
+    synthetic.write_splits(name, data_dir, [s for s, state in status.items()
+                                            if state != {"num_samples": num_samples, "seed": 0}], num_samples)
 
 
 def _status(name: str, data_dir: str, split: str) -> str | dict:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import errno
 import functools
 import gc
 import hashlib
@@ -36,7 +37,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import apache_beam as beam
 from apache_beam.io.filesystem import BeamIOError, CompressionTypes
@@ -108,7 +109,7 @@ class PlanShards(beam.DoFn):
             if num_shards > n:
                 raise UsageError(f"{path}: --num_shards={num_shards} is more than the {n} samples of split {split!r}")
             if part == 0:  # for the launcher's progress log
-                with FileSystems.create(paths.join(self.staging_dir, plan_name(split))) as f:
+                with create(paths.join(self.staging_dir, plan_name(split))) as f:
                     f.write(json.dumps({"num_records": n, "num_shards": num_shards}).encode())
             for shard, (start, stop) in enumerate(plan.shard_ranges(n, num_shards)):
                 if (dealt + shard) % parts == part:
@@ -137,15 +138,13 @@ def publish(local_path: str, destination: str) -> tuple[str, int]:
 
     The copy goes to a unique temporary name (``<destination>.incomplete-<uuid>``) and is renamed
     into place, so a crash, a retried or a duplicated bundle never leaves a partly written file
-    under ``destination``. A failed copy deletes its temporary file.
+    under ``destination``. A failed copy deletes its temporary file. See :func:`create`.
     """
     digest = hashlib.sha256()
     size = 0
     partial = f"{destination}{PARTIAL}{uuid.uuid4().hex}"
     try:
-        with open(local_path, "rb") as src, FileSystems.create(
-            partial, compression_type=CompressionTypes.UNCOMPRESSED
-        ) as dst:
+        with open(local_path, "rb") as src, create(partial) as dst:
             while chunk := src.read(1 << 22):
                 digest.update(chunk)
                 dst.write(chunk)
@@ -155,6 +154,22 @@ def publish(local_path: str, destination: str) -> tuple[str, int]:
         _delete_quietly(partial)
         raise
     return digest.hexdigest(), size
+
+
+def create(path: str) -> BinaryIO:
+    """A file at ``path`` (any Beam path), created or truncated, open for writing, uncompressed.
+
+    A local file's folder must be there (Beam's ``create`` would make it): a run's staging
+    folder is made and locked by its launcher, and one that is gone was removed with its run,
+    which a worker left running must not bring back, unlocked.
+
+    Raises:
+        FileNotFoundError: a local file's folder is not there.
+    """
+    folder = os.path.dirname(path)
+    if not paths.is_remote(path) and not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, "no such folder (removed with its run?)", folder)
+    return FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 def _delete_quietly(path: str) -> None:

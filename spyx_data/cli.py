@@ -254,11 +254,15 @@ def check_output(output: str, suffix: str) -> None:
 
 
 def synthetic(dataset: str, data_dir: str, samples: int, splits: Sequence[str] | None, seed: int) -> str:
+    """Write synthetic data (:func:`spyx_data.build.synthetic.write`), replacing synthetic data
+    written there before; refused where the dataset's folder holds anything else."""
     from spyx_data.build import synthetic as synthetic_lib
 
     info_ = registry.get(dataset)
-    written = [synthetic_lib.write(dataset, data_dir, split, samples, seed) for split in (splits or info_.splits)]
-    return "wrote " + ", ".join(sorted(set(written)))
+    unknown = sorted(set(splits or ()) - set(info_.splits))
+    if unknown:
+        raise errors.UsageError(f"unknown split(s) {unknown}; {dataset} has {list(info_.splits)}")
+    return "wrote " + ", ".join(synthetic_lib.write_splits(dataset, data_dir, splits or info_.splits, samples, seed))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,12 +1,15 @@
 """Fault injection: killed and concurrent builds, corrupted builds, fuzzed parsers, bad input."""
 
+import contextlib
 import errno
 import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -116,6 +119,137 @@ def test_two_builds_of_one_config_at_once_both_finish_with_the_same_bytes(fault_
         assert process.returncode == 0, err.decode()[-2000:]
     folder = tmp_path / os.path.basename(reference)
     assert files(folder) == files(reference)
+
+
+#: A sitecustomize that holds every shard task of a build whose environment names a fifo in
+#: HOLD_FIFO: the task writes its shard's name into the fifo (the test's read returns once the
+#: run's staging and temporary folders are in place and it is writing), then waits until the
+#: test opens the fifo for writing and closes it.
+HOLD_SHARD_TASKS = """
+import os
+
+if os.environ.get("HOLD_FIFO"):
+    from pipelines import transforms
+
+    _process = transforms.WriteShard.process
+
+    def _held(self, task):
+        with open(os.environ["HOLD_FIFO"], "w") as f:
+            f.write(task.name)
+        with open(os.environ["HOLD_FIFO"]) as f:
+            f.read()
+        yield from _process(self, task)
+
+    transforms.WriteShard.process = _held
+"""
+
+
+class HeldBuild:
+    """A build (a subprocess) held in its one shard task until :meth:`release`: no timing decides
+    where it stands. If it ends before it is held or released, whoever waits on the fifo is let
+    go (and then finds it ended)."""
+
+    def __init__(self, command, env, tmp_path):
+        hook = tmp_path / "hold-hook"
+        hook.mkdir()
+        (hook / "sitecustomize.py").write_text(HOLD_SHARD_TASKS)
+        self.fifo = str(tmp_path / "hold")
+        os.mkfifo(self.fifo)
+        pythonpath = os.pathsep.join(filter(None, [str(hook), env.get("PYTHONPATH")]))
+        self.process = subprocess.Popen(command, env={**env, "HOLD_FIFO": self.fifo, "PYTHONPATH": pythonpath},
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.ended = threading.Event()
+        threading.Thread(target=self._let_go_when_ended, daemon=True).start()
+
+    def _let_go_when_ended(self):
+        self.process.wait()
+        self.ended.set()
+        with contextlib.suppress(OSError):  # a reader and a writer at once, then none
+            os.close(os.open(self.fifo, os.O_RDWR | os.O_NONBLOCK))
+
+    def held(self) -> str:
+        """Wait until the build's shard task is held; the shard's name."""
+        with open(self.fifo) as f:
+            name = f.read()
+        assert name and not self.ended.is_set(), self.process.communicate(timeout=600)[1]
+        return name
+
+    def release(self) -> tuple[int, str]:
+        """Let the shard task go on; the build's exit status and stderr."""
+        with contextlib.suppress(BrokenPipeError), open(self.fifo, "w") as f:
+            f.write("go")
+        _, err = self.process.communicate(timeout=600)
+        return self.process.returncode, err
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.communicate(timeout=600)
+
+
+def unshare_refused() -> str | None:
+    """Why a new PID namespace cannot be made here (None: it can)."""
+    try:
+        probe = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", "echo $$"],
+                               capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        return "no unshare command (util-linux) on this machine"
+    if probe.returncode != 0 or probe.stdout.strip() != "1":
+        return f"unshare --pid --fork --mount-proc is not permitted here: {probe.stderr.strip() or probe.stdout}"
+    return None
+
+
+def one_shard_command(data_dir, root):
+    return [sys.executable, "-m", "pipelines.shd", f"--data_dir={data_dir}", f"--output_dir={root}",
+            "--splits=train", "--num_shards=1", "--sample_T=16"]
+
+
+def run_folders(directory):
+    return sorted(n for n in os.listdir(directory) if "spyx-run-" in n)
+
+
+def test_a_build_in_another_pid_namespace_leaves_a_running_build_alone(shd_data, tmp_path):
+    # Containers on the host's network share its hostname, not its PIDs: the first build's pid
+    # means nothing in the second's namespace, its lock does.
+    reason = unshare_refused()
+    if reason:
+        pytest.skip(reason)
+    root, tmp = tmp_path / "root", tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    first = HeldBuild(one_shard_command(shd_data, root), env, tmp_path)
+    assert first.held() == "train-00000-of-00001.array_record"
+    staging, temp = run_folders(root), run_folders(tmp)
+    assert len(staging) == 1 and staging[0].startswith(".staging-") and len(temp) == 1
+    second = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", *one_shard_command(shd_data, root)],
+                            capture_output=True, text=True, timeout=600, env=env)
+    assert second.returncode == 0, second.stderr
+    assert run_folders(root) == staging and run_folders(tmp) == temp  # the running build's folders are there
+    (name,) = [n for n in os.listdir(root) if not n.startswith(".")]
+    built = files(root / name)
+    code, err = first.release()
+    assert code == 0, err
+    assert files(root / name) == built  # the first build committed the same bytes over the second's
+    assert os.listdir(root) == [name] and os.listdir(tmp) == []
+
+
+def test_a_killed_builds_folders_are_removed_by_the_next_run_but_no_unlocked_folder(shd_data, tmp_path):
+    root, tmp = tmp_path / "root", tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    killed = HeldBuild(one_shard_command(shd_data, root), env, tmp_path)
+    killed.held()
+    killed.kill()  # SIGKILL while it writes: no clean-up runs, the kernel drops its locks
+    staging, temp = run_folders(root), run_folders(tmp)
+    assert len(staging) == 1 and len(temp) == 1
+    # Folders as versions before the lock left them (no lock file), of a pid that is gone: left alone.
+    old = f"spyx-run-{socket.gethostname()}-{2**22 + 1}-0ld0ld0l"
+    for folder in (root / f".staging-shd-000000000000-{old}", tmp / old):
+        folder.mkdir()
+        (folder / "train-00000-of-00001.array_record").write_bytes(b"old")
+    subprocess.run(one_shard_command(shd_data, root), check=True, capture_output=True, timeout=600, env=env)
+    assert run_folders(root) == [f".staging-shd-000000000000-{old}"] and run_folders(tmp) == [old]
+    (name,) = [n for n in os.listdir(root) if not n.startswith(".")]
+    assert verify(str(root / name))[1] == []
 
 
 def shard_info(directory, split="train", k=1):

@@ -250,7 +250,8 @@ def test_synthetic_data_is_never_mixed_with_real_data(tmp_path):
     assert code == 2
     assert_one_line(err, "holds real shd data for train but not for test", "would mix synthetic and real splits")
     assert not os.path.exists(synthetic.shd_path(str(data), "test")) and not out.exists()
-    synthetic.write_shd(str(data), "test", 10)  # written by hand: a synthetic test beside a real train
+    # Put there by hand (spyx-data never writes it beside real data): a synthetic test beside a real train.
+    shutil.copy(synthetic.write_shd(str(tmp_path / "elsewhere"), "test", 10), synthetic.shd_path(str(data), "test"))
     code, _, err = run([SPYX_DATA, "build", "shd", f"--data_dir={data}", f"--output_dir={out}"])
     assert code == 2
     assert_one_line(err, "shd_test.h5 hold synthetic data (written by spyx-data)", "must not mix")
@@ -377,3 +378,22 @@ def test_verify_refuses_a_manifest_with_a_bad_value_in_one_line(copy, edit, mess
     (copy / "manifest.json").write_text(json.dumps(doc))
     code, out, err = run([SPYX_DATA, "verify", str(copy)])
     assert code == 1 and not out and err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+# The default shard count of a split of few, large records.
+
+
+def test_the_default_shard_count_never_exceeds_a_splits_samples(tmp_path):
+    data, out, tmp = tmp_path / "data", tmp_path / "out", tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    # 8.75 MB records (12,500 packed time steps x 700 channels): more than one 8 MiB shard each.
+    build = [SPYX_DATA, "build", "shd", f"--data_dir={data}", f"--output_dir={out}", "--synthetic=3",
+             "--splits=train", "--sample_T=100000", "--channels=700"]
+    code, _, err = run([*build, "--num_shards=4"], env=env)  # asked for: refused, as ever
+    assert code == 2
+    assert_one_line(err, "--num_shards=4 is more than the 3 samples of split 'train'")
+    assert os.listdir(out) == [] and os.listdir(tmp) == []
+    code, text, err = run(build, env=env)  # not asked for: one shard per sample, not the 4 the size gives
+    assert code == 0, err
+    assert "train: 3 samples in 3 shards" in text and "--num_shards" not in err

@@ -130,14 +130,13 @@ def marker_attrs(num_samples: int, seed: int) -> dict:
 
 
 def write_recordings(root: str, recordings: Iterator[tuple[tuple[str, ...], bytes]]) -> None:
-    """Write ``(path parts, bytes)`` files below ``root`` (parts ``()``: ``root`` is the file),
-    each to a temporary name first, so a crash leaves no half-written file."""
+    """Write ``(path parts, bytes)`` files below ``root`` (parts ``()``: ``root`` is the file);
+    ``root`` is a temporary name, renamed into place by the caller once every file is written."""
     for parts, data in recordings:
         path = os.path.join(root, *parts)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path + ".tmp", "wb") as f:
+        with open(path, "wb") as f:
             f.write(data)
-        os.replace(path + ".tmp", path)
 
 
 def write_heidelberg(

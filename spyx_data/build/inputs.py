@@ -61,14 +61,29 @@ def fingerprint(location: str, suffix: str | None = None) -> Fingerprint:
         InputError: the location is missing or unreadable, or holds no such files (naming it).
     """
     files = _files(location, suffix)
-    digests = _digests([(path, stamp) for _, path, stamp in files])
-    if suffix is None:
-        digest = digests[0]
-    else:
-        listing = "".join(f"{rel}\t{stamp.split(':')[0]}\t{d}\n" for (rel, _, stamp), d in zip(files, digests))
-        digest = hashlib.sha256(listing.encode()).hexdigest()
+    digest = _digests([(path, stamp) for _, path, stamp in files])[0] if suffix is None else _listing_digest(files)
     return Fingerprint(len(files), sum(int(stamp.split(":")[0]) for _, _, stamp in files), digest,
                        _stamps_digest(files))
+
+
+def listing_digest(files: list[tuple[str, str]]) -> str:
+    """The sha256 of a listing of ``(relative path, path)`` files (a line ``<relative
+    path>\\t<size>\\t<sha256>\\n`` each, in the order given), the rule of a folder's fingerprint;
+    digests are cached.
+
+    Raises:
+        InputError: a file is missing or unreadable (naming it).
+    """
+    try:
+        return _listing_digest([(rel, path, _stamp(path)) for rel, path in files])
+    except OSError as e:
+        raise InputError(f"{e.filename}: cannot read it ({e.strerror or e})") from e
+
+
+def _listing_digest(files: list[tuple[str, str, str]]) -> str:
+    digests = _digests([(path, stamp) for _, path, stamp in files])
+    listing = "".join(f"{rel}\t{stamp.split(':')[0]}\t{d}\n" for (rel, _, stamp), d in zip(files, digests))
+    return hashlib.sha256(listing.encode()).hexdigest()
 
 
 def stamps(location: str, suffix: str | None = None) -> str:

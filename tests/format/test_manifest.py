@@ -131,4 +131,5 @@ def test_default_shard_count_targets_the_shard_size_and_enough_work():
     assert plan.default_num_shards(600, 2096) == 2  # two shards of 300 samples
     assert plan.default_num_shards(8156, 2096) == 8  # 17 MB of SHD train: 8 shards, not 3 of 8 MiB
     assert plan.default_num_shards(60000, 11608) == 84  # N-MNIST train: 8 MiB shards
+    assert plan.default_num_shards(3, 8750056) == 3  # records over 8 MiB: one each, not 4 shards for 3
     assert plan.shard_name("train", 3, 8) == "train-00003-of-00008.array_record"
