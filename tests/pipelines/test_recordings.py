@@ -210,7 +210,7 @@ def test_an_event_off_the_sensor_fails_naming_the_file(tmp_path):
     ("unknown suffix", r"notes\.txt: unknown suffix '\.txt'; recordings are \.aedat4, \.dat"),
     ("empty class folder", r"train/pedestrians: folder holds no recordings"),
     ("flat layout", r"holds recordings outside class folders: .* pass --test_fraction=F"),
-    ("undecodable", r"obj_0000_td\.dat: not a readable DAT file"),
+    ("undecodable", r"obj_0000_td\.dat: DAT events of 2 bytes are not read \(8-byte events are\)"),
 ])
 def test_a_wrong_folder_is_one_line_naming_what(tmp_path, capsys, case, message):
     written = ncars(tmp_path)
