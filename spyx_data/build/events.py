@@ -403,7 +403,8 @@ def read_event_stream(data: bytes, where: str = "<bytes>") -> Events:
     """Decode an Event Stream (``.es``, DVS type) file with ``faery``.
 
     The bytes after the header must be whole events: the format's byte-level state machine is
-    run over the file (a regular expression: about 50 ms per million events, a third of decoding them).
+    run over the file (a regular expression: about 50 ms per million events, a third of the
+    time decoding them takes).
 
     Raises:
         InputError: naming ``where``, for a file faery cannot read as DVS events, or one that

@@ -7,12 +7,15 @@ suffix      read with
 ``.aedat4`` ``aedat`` (DV cameras; the lowest-id event stream)
 ``.dat``    ``expelliarmus`` (Prophesee DAT)
 ``.raw``    ``expelliarmus`` (Prophesee EVT 2.0 or 3.0, told by the file's header)
-``.npy``    numpy: a structured array with fields ``t`` (us), ``x``, ``y``, ``p``, or tonic's
-            DVSGesture columns ``[n, 4]`` of x, y, p, t in milliseconds
+``.npy``    numpy: a structured array with integer fields ``t`` (us), ``x``, ``y``, ``p``, or
+            tonic's DVSGesture columns ``[n, 4]`` of x, y, p, t in milliseconds
 ``.bin``    ours: N-MNIST's 5-byte ATIS events
 ``.es``     ``faery`` (Event Stream, DVS events)
 ``.csv``    numpy: a header row naming ``t`` (us), ``x``, ``y``, ``p`` (or ``on``), integer rows
 =========== ==============================================================================
+
+A file cut short is refused, naming it (see :mod:`spyx_data.build.events`); hidden files and
+folders (``.DS_Store``, ``.ipynb_checkpoints``) are skipped, never a class or a recording.
 
 A recording's class is the first folder below its split (it may sit deeper, in folders of its
 own), its label that folder's position among the class folders of every split, sorted (the
