@@ -417,7 +417,7 @@ def read_event_stream(data: bytes, where: str = "<bytes>") -> Events:
             chunks = [chunk for chunk in faery.events_stream_from_file(path) if len(chunk)]
         except (OSError, RuntimeError, ValueError, TypeError) as e:
             raise InputError(f"{where}: not a readable Event Stream file of DVS events ({e})") from e
-    events = EVENT_STREAM_EVENTS.get(data[15]) if len(data) > EVENT_STREAM_HEADER_BYTES else None
+    events = EVENT_STREAM_EVENTS.get(data[15]) if len(data) >= EVENT_STREAM_HEADER_BYTES else None
     if events is None:  # faery reads DVS and ATIS streams only
         raise InputError(f"{where}: not an Event Stream file of DVS events")
     end = events.match(data, EVENT_STREAM_HEADER_BYTES).end()

@@ -573,3 +573,12 @@ def test_the_same_folder_spelled_two_ways_is_one_build(tmp_path, capsys, monkeyp
     for spelling in (".", "./", "../ncars", f"{tmp_path / 'ncars'}/"):
         assert built(capsys, spelling, tmp_path / "out", "--test_fraction=0.5") == absolute
     assert os.listdir(tmp_path / "out") == [os.path.basename(absolute)]
+
+
+@pytest.mark.parametrize("suffix", [".es", ".aedat4"])
+def test_a_whole_file_of_no_events_is_not_taken_for_one_cut_short(suffix):
+    none = np.zeros(0, np.int64)
+    data = fixtures.faery_bytes(none, none, none, none, SENSOR[:2], suffix)  # a header (and a data table) only
+    assert all(len(column) == 0 for column in recordings.decode(data, "empty" + suffix))
+    with pytest.raises(InputError, match=rf"empty{re.escape(suffix)}: "):  # cut inside the header (or table)
+        recordings.decode(data[:-1], "empty" + suffix)
