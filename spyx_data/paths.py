@@ -180,7 +180,7 @@ def subfolders_with(root: str, name: str) -> list[str]:
 
         found = bounded(root, lambda: [str(p) for p in epath.Path(root).glob(f"*/{name}")])
     folders = [f[: -len(name) - 1] for f in found]
-    return sorted(f for f in folders if not is_hidden(f.rstrip("/").rsplit("/", 1)[-1]))
+    return sorted(f for f in folders if not is_hidden(base_name(f)))
 
 
 def sha256_of(path: str) -> tuple[str, int]:
