@@ -40,6 +40,24 @@ def join(directory: str, *names: str) -> str:
     return posixpath.join(directory, *names)
 
 
+def base_name(path: str) -> str:
+    """The last name of a path however it is spelled: ``.``, ``./data/`` and ``/home/me/data``
+    (run in ``/home/me``) are all ``data`` (a local path is made absolute first; a URL loses
+    its trailing ``/``)."""
+    if is_remote(path):
+        return path.rstrip("/").rsplit("/", 1)[-1]
+    return os.path.basename(os.path.abspath(path))
+
+
+def within(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or lies below it: local paths compared once made absolute,
+    with symlinks resolved (the paths need not exist); URLs by their text."""
+    if is_remote(path) or is_remote(folder):
+        return (path.rstrip("/") + "/").startswith(folder.rstrip("/") + "/")
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([path, folder]) == folder
+
+
 def _filesystems():
     """Beam's ``FileSystems``, or None where Beam is not installed."""
     try:
@@ -139,12 +157,18 @@ def pieces(path: str) -> Iterator[bytes]:
             yield piece
 
 
+def is_hidden(name: str) -> bool:
+    """A hidden file or folder (its name starts with ``.``: ``.DS_Store``, ``.ipynb_checkpoints``):
+    never listed as data."""
+    return name.startswith(".")
+
+
 def subfolders_with(root: str, name: str) -> list[str]:
     """The folders directly below ``root`` (not hidden ones) that hold a file ``name``, sorted."""
     if not is_remote(root):
         if not os.path.isdir(root):
             return []
-        found = [os.path.join(root, d) for d in os.listdir(root) if not d.startswith(".")]
+        found = [os.path.join(root, d) for d in os.listdir(root) if not is_hidden(d)]
         return sorted(d for d in found if os.path.isfile(os.path.join(d, name)))
     pattern = join(root, "*", name)
     filesystems = _filesystems()
@@ -156,7 +180,7 @@ def subfolders_with(root: str, name: str) -> list[str]:
 
         found = bounded(root, lambda: [str(p) for p in epath.Path(root).glob(f"*/{name}")])
     folders = [f[: -len(name) - 1] for f in found]
-    return sorted(f for f in folders if not f.rstrip("/").rsplit("/", 1)[-1].startswith("."))
+    return sorted(f for f in folders if not is_hidden(base_name(f)))
 
 
 def sha256_of(path: str) -> tuple[str, int]:
@@ -176,7 +200,9 @@ def read_bytes(path: str) -> bytes:
 def list_files(root: str, suffix: str) -> list[tuple[str, ...]]:
     """Path parts (relative to ``root``) of every ``suffix`` file below it, sorted by parts.
 
-    Locally, symlinks are followed, folders and files alike (a symlinked class folder is
+    Hidden files and folders (:func:`is_hidden`) below ``root`` are skipped, with all they hold:
+    a ``.DS_Store`` or a JupyterLab ``.ipynb_checkpoints`` folder is neither a recording nor a
+    class. Locally, symlinks are followed, folders and files alike (a symlinked class folder is
     listed as if it were there).
 
     Raises:
@@ -188,7 +214,8 @@ def list_files(root: str, suffix: str) -> list[tuple[str, ...]]:
         prefix = root.rstrip("/") + "/"
         filesystems = _filesystems()  # builds only: Beam is there
         (result,) = bounded(root, lambda: filesystems.match([prefix + "**" + suffix]))
-        found = sorted(tuple(m.path[len(prefix) :].split("/")) for m in result.metadata_list)
+        listed = (tuple(m.path[len(prefix) :].split("/")) for m in result.metadata_list)
+        found = sorted(parts for parts in listed if not any(is_hidden(part) for part in parts))
     else:
         if not os.path.isdir(root):
             raise InputError(f"{root}: no such folder")
@@ -204,6 +231,8 @@ def list_files(root: str, suffix: str) -> list[tuple[str, ...]]:
                 raise InputError(f"{path}: the folder {seen[st.st_dev, st.st_ino]} again, through a symlink (a loop, "
                                  "or two links to one folder); fix or remove the link")
             seen[st.st_dev, st.st_ino] = path
+            dirs[:] = [d for d in dirs if not is_hidden(d)]
+            files = [f for f in files if not is_hidden(f)]
             for name in files:
                 _check_link(os.path.join(path, name))
             mine = [f for f in files if f.endswith(suffix)]

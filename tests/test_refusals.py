@@ -322,6 +322,28 @@ def test_a_symlinked_class_folder_is_followed(nmnist_data, tmp_path):
     assert len(labels) == 30 and (labels == 5).sum() == 3  # the class is there, not dropped
 
 
+def test_hidden_folders_among_a_datasets_recordings_are_skipped(nmnist_data, tmp_path):
+    """A JupyterLab ``.ipynb_checkpoints`` folder (holding a copy of a recording) in the split and
+    in a class folder, and ``.DS_Store`` files: the same build (no extra class, no duplicate
+    sample, the same fingerprint), still marked synthetic by the marker beside the folder."""
+    from pipelines import nmnist
+
+    data, split = nmnist_data
+    argv = [f"--data_dir={data}", f"--output_dir={tmp_path / 'out'}", "--splits=test"]
+    clean = nmnist.run(argv)
+    some = sorted((split / "3").glob("*.bin"))[0]
+    for folder in (split, split / "3"):
+        (folder / ".ipynb_checkpoints").mkdir()
+        shutil.copy(some, folder / ".ipynb_checkpoints" / some.name)
+        (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    hidden = nmnist.run([*argv[:1], f"--output_dir={tmp_path / 'out2'}", *argv[2:]])
+    assert hidden.build_name == clean.build_name and hidden.splits["test"].source == clean.splits["test"].source
+    assert hidden.splits["test"].num_records == 30 and hidden.splits["test"].source.synthetic
+    for name in os.listdir(tmp_path / "out" / clean.build_name):
+        assert (open(tmp_path / "out" / clean.build_name / name, "rb").read()
+                == open(tmp_path / "out2" / hidden.build_name / name, "rb").read())
+
+
 # 9. A full disk, while writing and while copying shards.
 
 

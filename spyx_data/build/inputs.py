@@ -1,8 +1,8 @@
 """Content fingerprints of a build's inputs, with a cache of file digests on this machine.
 
 A split's source is one file (an h5, a ``.npz``) or a folder of recordings (the files with one
-suffix below it, :func:`spyx_data.paths.list_files`). Its :class:`Fingerprint` holds the number
-of files, their bytes and a ``sha256``:
+suffix below it, hidden ones skipped: :func:`spyx_data.paths.list_files`). Its
+:class:`Fingerprint` holds the number of files, their bytes and a ``sha256``:
 
 * one file: the sha256 of its bytes (what ``sha256sum`` prints);
 * a folder: the sha256 of its listing, a line ``<relative path>\\t<size>\\t<sha256>\\n`` per file

@@ -287,8 +287,9 @@ def build_key(
     """The key of building ``spec`` (a build spec: ``dataset``, ``config()``, ``layout``) from
     ``{split: source path}`` whose content digests are ``sources``; ``config`` holds the spec's
     parameters, the shard count asked for (None: by size) and the file or folder name of each
-    split's source. The one rule: the pipelines and the loaders both name builds with it."""
-    names = {split: posixpath.basename(path.rstrip("/")) for split, path in sorted(inputs.items())}
+    split's source (:func:`spyx_data.paths.base_name`: the same however the path is spelled).
+    The one rule: the pipelines and the loaders both name builds with it."""
+    names = {split: paths.base_name(path) for split, path in sorted(inputs.items())}
     config = {**spec.config(), "num_shards": num_shards, "inputs": names}
     return BuildKey(spec.dataset, config, spec.layout, writer_options, dict(sorted(sources.items())))
 
