@@ -16,6 +16,7 @@ every process).
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import io
 import logging
@@ -38,8 +39,10 @@ PIECE_BYTES = 1 << 22
 #: too. Object stores allow most of them in names (GCS advises against them), but the clients
 #: between here and the store read such a path as another one.
 UNSAFE = re.compile(r"[?#%*\[\]\x00-\x1f\x7f]")
-#: What to install for a scheme that neither Beam nor etils.epath can read here.
-INSTALL = {"gs": 'pip install "spyx-data[gcs]" (gcsfs), or Beam\'s gcp extra: pip install "apache-beam[gcp]"'}
+#: The schemes etils.epath reads (through fsspec's filesystems: gcsfs, s3fs, adlfs, huggingface_hub).
+EPATH_SCHEMES = ("gs", "s3", "az", "hf")
+#: What to install where neither Beam nor etils.epath can read gs:// here.
+GCS_INSTALL = 'pip install "spyx-data[gcs]" (gcsfs), or Beam\'s gcp extra: pip install "apache-beam[gcp]"'
 
 
 def is_remote(path: str) -> bool:
@@ -132,11 +135,14 @@ def _epath(path: str):
     if emulator:  # it serves neither credentials nor the gRPC API gcsfs asks a bucket's type of
         os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
     try:
+        if scheme not in EPATH_SCHEMES:
+            raise ValueError(f"etils.epath reads {', '.join(EPATH_SCHEMES)}:// paths only")
         import fsspec
 
         fsspec.get_filesystem_class(scheme)
     except (ImportError, ValueError) as e:
-        how = INSTALL.get(scheme, f"install a filesystem for it (for Beam, or fsspec's {scheme}:// package)")
+        how = GCS_INSTALL if scheme == "gs" else (f"install fsspec's filesystem for {scheme}:// (or Beam's)"
+                                                  if scheme in EPATH_SCHEMES else "install Beam's filesystem for it")
         raise UsageError(f"{path}: nothing installed here reads {scheme}:// paths ({e}); {how}") from None
     gcsfs_log = logging.getLogger("gcsfs")
     if scheme == "gs" and gcsfs_log.level == logging.NOTSET:
@@ -243,7 +249,7 @@ class _BoundedFile(io.RawIOBase):
         left = float("inf") if size is None or size < 0 else size
         parts = []
         while left > 0:
-            piece = bounded(self._url, lambda n=min(left, PIECE_BYTES): self._file.read(n))
+            piece = bounded(self._url, functools.partial(self._file.read, min(left, PIECE_BYTES)))
             if not piece:
                 break
             parts.append(piece)

@@ -165,7 +165,7 @@ def test_a_store_that_does_not_answer_is_one_line_not_a_hang(gs_build, monkeypat
 
 
 def test_a_gcs_folder_holding_another_build_is_refused(gs_build, emulator):
-    url, local = gs_build
+    _, local = gs_build
     bucket = client().bucket(BUCKET)
     prefix = "shards/" + os.path.basename(local)
     for blob in client().list_blobs(BUCKET, prefix=prefix + "/"):  # copied in under another build's name
@@ -203,24 +203,21 @@ def test_a_build_whose_store_does_not_answer_is_one_line(shd_data, tmp_path):
 def test_a_missing_gcs_filesystem_is_the_install_to_fix(tmp_path):
     env = {**without_modules(tmp_path / "blocked", "apitools", "google.cloud.storage", "gcsfs"),
            "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{free_port()}", "SPYX_DATA_REMOTE_TIMEOUT": "5"}
-    info = subprocess.run([sys.executable, "-m", "spyx_data.cli", "info", "gs://bucket/shards"], capture_output=True,
-                          text=True, timeout=600, env=env)
+    info = command("-m", "spyx_data.cli", "info", "gs://bucket/shards", **env)
     assert info.returncode == 2 and info.stderr.count("\n") == 1, info.stderr
     assert info.stderr.startswith("error: gs://bucket/shards/manifest.json: nothing installed here reads gs:// paths")
     assert info.stderr.endswith('; pip install "spyx-data[gcs]" (gcsfs), or Beam\'s gcp extra: pip install '
                                 '"apache-beam[gcp]"\n')
-    build = subprocess.run([sys.executable, "-m", "pipelines.shd", f"--data_dir={tmp_path}",
-                            "--output_dir=gs://bucket/shards"], capture_output=True, text=True, timeout=600, env=env)
+    build = command("-m", "pipelines.shd", f"--data_dir={tmp_path}", "--output_dir=gs://bucket/shards", **env)
     assert build.returncode == 2 and build.stderr.count("\n") == 1, build.stderr
     assert 'has no filesystem for them here; pip install "apache-beam[gcp]"' in build.stderr
 
 
 def test_reading_gcs_through_gcsfs_prints_only_its_own_lines(gs_build, emulator, tmp_path):
-    url, local = gs_build
+    url, _ = gs_build
     env = {**without_modules(tmp_path / "no-beam", "apache_beam"),  # etils.epath and gcsfs read it
            shards.SHARD_CACHE_ENV: str(tmp_path / "cache")}  # every shard fetched through gcsfs
-    info = subprocess.run([sys.executable, "-m", "spyx_data.cli", "info", f"{emulator}/shards"], capture_output=True,
-                          text=True, timeout=600, env=env)
+    info = command("-m", "spyx_data.cli", "info", f"{emulator}/shards", **env)
     assert info.returncode == 0 and f"shd build in {url}" in info.stdout, info.stderr[-3000:]
     assert info.stderr == f"using {url}, the one build in {emulator}/shards\n"
     manifest = manifest_lib.read_manifest(url)
