@@ -24,7 +24,8 @@ holds no dataset. Readers find shards only through the manifest (never a glob). 
 
 The build's identity (:class:`BuildKey`) is everything its bytes depend on: dataset, config,
 record layout, writer options and the content digest of each split's source. Its hash names the
-build's folder and is written into every record, so a shard of another build is refused.
+build's folder and is written into every record, so a shard of another build is refused, and
+so is a folder named as a build that holds another (:func:`check_folder_name`).
 """
 
 from __future__ import annotations
@@ -120,8 +121,8 @@ class BuildKey:
 
     @property
     def name(self) -> str:
-        """``<dataset>-<12 hex digits of the digest>``: the folder the build lives in, under the
-        output root, so a different build never touches another's folder."""
+        """``<dataset>-<12 hex digits of the digest>`` (:data:`BUILD_NAME`): the folder the build
+        lives in, under the output root, so a different build never touches another's folder."""
         return f"{self.dataset}-{self.digest.hex()[:12]}"
 
     @property

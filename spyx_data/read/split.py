@@ -115,7 +115,8 @@ class SplitSource:
 def open_split(directory: str, split: str, verify: bool = False) -> SplitSource:
     """Open ``split`` of the build in ``directory`` (the folder holding ``manifest.json``).
 
-    Opening checks the record schema and that every shard exists with the manifest's record
-    count; ``verify=True`` also recomputes every shard's sha256 (reading all of it).
+    Opening checks that a folder named as a build holds that build, the record schema and that
+    every shard exists with the manifest's record count; ``verify=True`` also recomputes every
+    shard's sha256 (reading all of it).
     """
     return SplitSource(directory, split, verify=verify)
