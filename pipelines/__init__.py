@@ -1,14 +1,10 @@
 """Beam pipelines that build spyx-data shards; run one with ``python -m pipelines.<name>``.
 
-Importing this package keeps one warning of Beam's own import off the root logger: "apitools
-not found", which Beam logs where its gcp extra (needed for Dataflow only) is not installed.
+Importing this package keeps what Beam's own import logs where a part of it is not installed
+off stderr (:func:`spyx_data.paths.quiet_beam_import`): "apitools not found", where its gcp
+extra (needed for Dataflow only) is not installed.
 """
 
-import logging
+from spyx_data.paths import quiet_beam_import
 
-
-def _not_apitools(record: logging.LogRecord) -> bool:
-    return not record.getMessage().startswith("apitools not found")
-
-
-logging.getLogger().addFilter(_not_apitools)
+quiet_beam_import()

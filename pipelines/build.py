@@ -118,11 +118,21 @@ def boolean(text: str) -> bool:
     return value
 
 
+def build_path(text: str) -> str:
+    """A path a build can use (:func:`spyx_data.paths.beam_filesystems`), as a flag's type."""
+    try:
+        paths.beam_filesystems(text)
+    except UsageError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     """Where and how every build writes. Anything a parser does not know goes to Beam."""
     parser.add_argument(
         "--output_dir",
         required=True,
+        type=build_path,
         help="root of the builds (any Beam path): each build goes to <output_dir>/<dataset>-<config hash>",
     )
     parser.add_argument(
@@ -191,11 +201,14 @@ def build(
     Raises:
         BuildError: the output folder cannot be written, holds a manifest that is not this
             build's, or the runner cannot run the build.
-        UsageError: synthetic and real splits in one build.
+        UsageError: synthetic and real splits in one build; a remote path with a character
+            URLs or listings misread, or of a scheme Beam has no filesystem for here.
         InputError: a source is missing or unreadable, or bad data inside it.
         MachineError: a write failed (a full disk, say).
         Interrupted: Ctrl-C.
     """
+    for path in (output_root, *inputs.values()):  # before any work: a remote path the build cannot use
+        paths.beam_filesystems(path)
     options = local.pipeline_options(beam_argv)
     dry_run = options.view_as(TestOptions).dry_run
     sources = {} if dry_run else {s: spyx_inputs.fingerprint(p, spec.source_suffix) for s, p in inputs.items()}

@@ -118,12 +118,9 @@ class PlanShards(beam.DoFn):
 
 
 def read_existing(output_dir: str) -> manifest_lib.Manifest | None:
-    """The manifest already in ``output_dir`` (any Beam path), or None."""
-    path = paths.join(output_dir, manifest_lib.MANIFEST_NAME)
-    if not FileSystems.exists(path):
-        return None
-    with FileSystems.open(path) as f:
-        return manifest_lib.Manifest.from_json(f.read(), where=path)
+    """The manifest already in ``output_dir``, or None (:func:`spyx_data.format.manifest.manifest_in`:
+    every remote call bounded); whether it is this build's, the caller checks."""
+    return manifest_lib.manifest_in(output_dir)
 
 
 def different_build_message(output_dir: str, existing: manifest_lib.Manifest) -> str:

@@ -85,6 +85,26 @@ def network_refused():
     _network_attempts.clear()
 
 
+BLOCK_IMPORTS = """
+import sys
+class Block:  # as where these modules are not installed
+    def find_spec(self, name, path=None, target=None):
+        if any(name == b or name.startswith(b + ".") for b in BLOCKED):
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked)", name=name)
+sys.meta_path.insert(0, Block())
+"""
+
+
+def without_modules(folder, *names: str) -> dict[str, str]:
+    """The environment of a process, and of every process it starts (Beam's workers too), in
+    which the modules ``names`` and those below them cannot be imported, as where they are not
+    installed: a ``sitecustomize`` in ``folder`` (made), put on ``PYTHONPATH``, blocks them."""
+    os.makedirs(folder)
+    with open(os.path.join(folder, "sitecustomize.py"), "w") as f:
+        f.write(f"BLOCKED = {names!r}\n{BLOCK_IMPORTS}")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))}
+
+
 @pytest.fixture(scope="session")
 def shd_data(tmp_path_factory) -> str:
     """A tonic save_to folder with small synthetic SHD train and test splits."""

@@ -16,7 +16,7 @@ from pipelines import shd
 from spyx_data import cli
 from spyx_data.build import synthetic
 
-from .conftest import TEST, TRAIN, build_dir
+from .conftest import TEST, TRAIN, build_dir, without_modules
 from .test_refusals import SPYX_DATA, assert_one_line, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -125,24 +125,11 @@ def test_the_training_example_learns_above_chance(shd_build):
     assert np.isfinite(train_acc)
 
 
-BLOCK_APITOOLS = """
-import sys
-class Block:  # as where Beam's gcp extra is not installed (the README's first command)
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "apitools":
-            raise ImportError("blocked: " + name)
-sys.meta_path.insert(0, Block())
-"""
-
-
 @pytest.fixture
 def without_apitools(tmp_path):
-    """The environment of a process, and of every process it starts (Beam's workers too), in
-    which ``apitools`` cannot be imported: a ``sitecustomize`` on ``PYTHONPATH`` blocks it."""
-    folder = tmp_path / "without-apitools"
-    folder.mkdir()
-    (folder / "sitecustomize.py").write_text(BLOCK_APITOOLS)
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))}
+    """The environment of a process, and of every process it starts, in which ``apitools``
+    cannot be imported, as where Beam's gcp extra is not installed (the README's first command)."""
+    return without_modules(tmp_path / "without-apitools", "apitools")
 
 
 def test_the_first_command_logs_its_summary_and_no_import_warning(tmp_path, without_apitools):

@@ -180,6 +180,30 @@ def test_a_shard_of_another_build_is_refused_by_every_reader(copy, other_build, 
     assert any("another build" in p.message for p in verify(str(copy))[1])
 
 
+@pytest.mark.parametrize("how", ["moved", "copied", "symlinked"])
+def test_a_folder_holding_another_build_is_refused_by_every_reader(written_build, copy, tmp_path, how):
+    name = os.path.basename(written_build)
+    folder = tmp_path / "shards" / "shd-0123456789ab"  # the naming rule's, another build's name
+    folder.parent.mkdir()
+    {"moved": lambda: os.rename(copy, folder), "copied": lambda: shutil.copytree(written_build, folder),
+     "symlinked": lambda: os.symlink(written_build, folder)}[how]()
+    said = f"holds build {name}, not shd-0123456789ab as its name says"
+    for argv in (["verify", str(folder)], ["info", str(folder)]):
+        code, out, err = run([SPYX_DATA, *argv])
+        assert code == 2 and not out
+        assert_one_line(err, f"{folder} {said}", f"rename it {name} or a name of your own")
+    from spyx_data.errors import UsageError
+
+    for read in (lambda: spyx_data.open_split(str(folder), "train"), lambda: spyx_data.prestage(str(folder), "train", 10),
+                 lambda: spyx_data.load_split(f"{folder}/", "test"),
+                 lambda: spyx_data.SHD_loader(download_dir=str(tmp_path / "dl"), shards_dir=str(folder))):
+        with pytest.raises(UsageError, match=said):
+            read()
+    mine = tmp_path / "my-shd"  # a name of the user's own: served as it is
+    os.rename(folder, mine)
+    assert len(spyx_data.open_split(str(mine), "train")) == TRAIN and run([SPYX_DATA, "verify", str(mine)])[0] == 0
+
+
 def test_a_shard_swapped_under_an_open_source_is_refused_when_read(copy, other_build):
     source = spyx_data.open_split(str(copy), "train")
     loader = spyx_data.GrainLoader(source, 10, shuffle=False)
@@ -189,6 +213,28 @@ def test_a_shard_swapped_under_an_open_source_is_refused_when_read(copy, other_b
         source[shard.first_index]
     with pytest.raises(ShardError, match="a shard of another build"):
         list(loader)
+
+
+def test_a_shard_cut_under_an_open_source_is_a_shard_error_naming_it(copy):
+    source = spyx_data.open_split(str(copy), "train")
+    loader = spyx_data.GrainLoader(source, 10, shuffle=False)
+    source.read_batch(range(len(source)))  # every shard's reader open and read
+    shard = source.info.shards[1]
+    os.truncate(copy / shard.path, 5000)  # cut after its second record
+    for read in (lambda: source[shard.first_index + 50], lambda: source.read_batch(range(shard.first_index, 300))):
+        with pytest.raises(ShardError) as refused:
+            read()
+        assert str(refused.value).startswith(f"{copy / shard.path}: record ") and "of 'train'): 0 bytes read, a " \
+            "record has 2104 (the file was cut" in str(refused.value) and "\n" not in str(refused.value)
+    assert f"record 50 (source index {shard.first_index + 50} of 'train')" in str(_raised(lambda: source[150]))
+    with pytest.raises(ShardError, match=f"{shard.path}: record 2 .*0 bytes read"):
+        list(loader)
+
+
+def _raised(call) -> BaseException:
+    with pytest.raises(ShardError) as raised:
+        call()
+    return raised.value
 
 
 def test_a_manifest_whose_counts_were_edited_consistently_drops_no_record_silently(copy):
@@ -201,6 +247,29 @@ def test_a_manifest_whose_counts_were_edited_consistently_drops_no_record_silent
                  lambda: spyx_data.open_split(str(copy), "train")):
         with pytest.raises(ShardError, match="records, manifest says 90"):
             read()
+
+
+@pytest.mark.parametrize("also_bytes", [False, True], ids=["records", "records-and-bytes"])
+def test_a_manifest_claiming_2_40_records_is_refused_before_anything_is_allocated(copy, tmp_path, also_bytes):
+    doc = json.loads((copy / "manifest.json").read_text())
+    split = doc["splits"]["train"]
+    last = split["shards"][-1]
+    last["num_records"] += 2**40  # 2 PiB of records claimed in a 320 KiB file
+    split["num_records"] += 2**40
+    if also_bytes:  # the size claimed is not the file's either: the count ArrayRecord finds is compared
+        last["num_bytes"] = (2**40 + 100) * 2104
+    (copy / "manifest.json").write_text(json.dumps(doc))
+    claim = f"{copy / last['path']}: " + ("100 records" if also_bytes else "its 327680 bytes hold at most 152 records "
+                                         "of 2104 bytes") + f", manifest says {2**40 + 100}"
+    for argv in (["info", str(copy)], ["plot", str(copy), "--index", "0", "--output", str(tmp_path / "x.png")]):
+        code, out, err = run([SPYX_DATA, *argv])
+        assert code == 1 and not out
+        assert_one_line(err, claim)
+    for read in (lambda: spyx_data.load_split(str(copy), "train"), lambda: spyx_data.prestage(str(copy), "train", 10),
+                 lambda: spyx_data.prestage(str(copy), "train", 10, drop_remainder=False)):
+        with pytest.raises(ShardError, match=claim):
+            read()
+    assert not (tmp_path / "x.png").exists()
 
 
 # 5. Labels out of range.

@@ -105,7 +105,7 @@ def _files(location: str, suffix: str | None) -> list[tuple[str, str, str]]:
         parts = paths.list_files(location, suffix)
         found = [("/".join(p), paths.join(location, *p)) for p in parts]
         if paths.is_remote(location):
-            sizes = _remote_metadata(location.rstrip("/") + "/**" + suffix)
+            sizes = _remote_metadata(location.rstrip("/"), "/**" + suffix)
             return [(rel, path, sizes[path]) for rel, path in found]
         return [(rel, path, _stamp(path)) for rel, path in found]
     except OSError as e:
@@ -121,10 +121,11 @@ def _stamp(path: str) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
-def _remote_metadata(pattern: str) -> dict[str, str]:
-    from apache_beam.io.filesystems import FileSystems
-
-    (match,) = FileSystems.match([pattern])
+def _remote_metadata(location: str, below: str = "") -> dict[str, str]:
+    """``size:last update`` of the remote file ``location``, or of the files ``location + below``
+    (a pattern such as ``/**.bin``) matches, by path."""
+    filesystems = paths.beam_filesystems(location)
+    (match,) = paths.bounded(location, lambda: filesystems.match([location + below]))
     return {m.path: f"{m.size_in_bytes}:{m.last_updated_in_seconds}" for m in match.metadata_list}
 
 

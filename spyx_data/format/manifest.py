@@ -24,7 +24,8 @@ holds no dataset. Readers find shards only through the manifest (never a glob). 
 
 The build's identity (:class:`BuildKey`) is everything its bytes depend on: dataset, config,
 record layout, writer options and the content digest of each split's source. Its hash names the
-build's folder and is written into every record, so a shard of another build is refused.
+build's folder and is written into every record, so a shard of another build is refused, and
+so is a folder named as a build that holds another (:func:`check_folder_name`).
 
 A manifest is strict JSON (RFC 8259): no ``NaN`` or ``Infinity``. Writing one, or naming a build
 whose config holds such a value, is refused, and so is reading one.
@@ -37,6 +38,7 @@ import functools
 import hashlib
 import json
 import math
+import os
 import posixpath
 import re
 from collections.abc import Mapping
@@ -54,6 +56,8 @@ MANIFEST_VERSION = 2
 #: What a split may be called (it names shard files).
 SPLIT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+#: The names :attr:`BuildKey.name` gives builds' folders: ``<dataset>-<12 hex digits>``.
+BUILD_NAME = re.compile(r".+-[0-9a-f]{12}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,8 +125,8 @@ class BuildKey:
 
     @property
     def name(self) -> str:
-        """``<dataset>-<12 hex digits of the digest>``: the folder the build lives in, under the
-        output root, so a different build never touches another's folder."""
+        """``<dataset>-<12 hex digits of the digest>`` (:data:`BUILD_NAME`): the folder the build
+        lives in, under the output root, so a different build never touches another's folder."""
         return f"{self.dataset}-{self.digest.hex()[:12]}"
 
     @property
@@ -342,23 +346,55 @@ def _parse_split(name: str, doc: dict) -> SplitInfo:
     )
 
 
+def manifest_in(directory: str) -> Manifest | None:
+    """The manifest in ``directory`` (a local path or a URL, see :mod:`spyx_data.paths`: every
+    remote call bounded), parsed and validated; None where there is none.
+
+    Raises:
+        ManifestError: the manifest is invalid.
+    """
+    path = paths.join(str(directory), MANIFEST_NAME)
+    if not paths.exists(path):
+        return None
+    return Manifest.from_json(paths.read_bytes(path), where=path)
+
+
 def read_manifest(directory: str) -> Manifest:
-    """Read and validate ``directory/manifest.json`` (a local path or a URL, see :mod:`spyx_data.paths`).
+    """Read and validate ``directory/manifest.json`` (a local path or a URL, see :mod:`spyx_data.paths`),
+    the build of ``directory`` (:func:`check_folder_name`).
 
     Raises:
         NoBuild: no manifest there (no finished build in ``directory``); when there are builds
             in the folders below it (an output root), the message names them.
         ManifestError: the manifest is invalid.
+        UsageError: the folder bears the name of another build.
     """
-    path = paths.join(str(directory), MANIFEST_NAME)
-    if not paths.exists(path):
+    manifest = manifest_in(directory)
+    if manifest is None:
         below = builds_below(str(directory))
         if below:
             names = ", ".join(b.rstrip("/").rsplit("/", 1)[-1] for b in below)
             raise NoBuild(f"{directory} is not a build but holds {len(below)} below it ({names}); "
                           "pass the folder of the one to use")
-        raise NoBuild(f"{path}: no manifest, so no finished build in {directory}")
-    return Manifest.from_json(paths.read_bytes(path), where=path)
+        raise NoBuild(f"{paths.join(str(directory), MANIFEST_NAME)}: no manifest, so no finished build in {directory}")
+    check_folder_name(str(directory), manifest)
+    return manifest
+
+
+def check_folder_name(directory: str, manifest: Manifest) -> None:
+    """Refuse a folder named as a build (:data:`BUILD_NAME`) that holds another build: one moved,
+    copied or linked in under another build's name. A folder of any other name (``./my-shd``)
+    passes: the user named it.
+
+    Raises:
+        UsageError: naming the folder, its name and the build it holds.
+    """
+    name = directory.rstrip("/").rsplit("/", 1)[-1] if paths.is_remote(directory) else \
+        os.path.basename(os.path.abspath(directory))
+    if BUILD_NAME.fullmatch(name) and name != manifest.build_name:
+        raise UsageError(f"{directory} holds build {manifest.build_name}, not {name} as its name says (it was moved, "
+                         f"copied or linked there); rename it {manifest.build_name} or a name of your own, or remove "
+                         "it")
 
 
 def builds_below(root: str) -> list[str]:
