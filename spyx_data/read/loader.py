@@ -159,9 +159,9 @@ class EpochBatches:
         n = len(dataset)
         self.cut = n - n % process_count if drop_remainder else n
         self.pad = not drop_remainder and process_count > 1
-        per_host = len(range(process_index, self.cut, process_count))
-        most = -(-n // process_count) if self.pad else per_host  # samples of the host with the most
-        self.per_epoch = per_host // batch_size if drop_remainder else -(-most // batch_size)
+        self.samples = len(range(process_index, self.cut, process_count))  # real samples of this host's epoch
+        most = -(-n // process_count) if self.pad else self.samples  # samples of the host with the most
+        self.per_epoch = self.samples // batch_size if drop_remainder else -(-most // batch_size)
         self._order: tuple[int, np.ndarray] | None = None  # the last epoch's order
 
     def order(self, epoch: int) -> np.ndarray:
@@ -290,16 +290,12 @@ class GrainLoader:
         self.process_index, self.process_count = process_index, process_count
         self._batches = EpochBatches(dataset, batch_size, self.shuffle, seed, self.drop_remainder, self.transforms,
                                      process_index, process_count)
-        check_batches(len(self), repr(dataset), self._samples_per_epoch(), batch_size)
+        check_batches(len(self), repr(dataset), self._batches.samples, batch_size)
         # Where the stream stands: the epoch and the batches of it delivered.
         self.epoch, self._position = 0, 0
         self._reader = _Reader()  # the latest iter()'s: the one iterator that may read the stream
         self._workers = _Workers()
         self._finalizer = weakref.finalize(self, self._workers.close)
-
-    def _samples_per_epoch(self) -> int:
-        """Real samples this host sees in one epoch."""
-        return len(range(self.process_index, self._batches.cut, self.process_count))
 
     def __len__(self) -> int:
         """Batches per epoch on this host."""

@@ -62,8 +62,8 @@ def test_grain_loader_hosts_keep_lockstep_without_drop_remainder(written_build):
                                            process_index=host, process_count=7)
             batches = [b for _ in range(epoch + 1) for b in loader][-len(loader):]  # epoch ``epoch``
             counts.add(len(loader))
-            assert len(batches) == 8 and {b.obs.shape for b in batches} == {(6, 16, 128)}
-            assert {b.labels.shape for b in batches} == {(6,)} and {b.labels.dtype for b in batches} == {np.dtype(np.int32)}
+            assert len(batches) == 8 and {(b.obs.shape, b.labels.shape) for b in batches} == {((6, 16, 128), (6,))}
+            assert {b.labels.dtype for b in batches} == {np.dtype(np.int32)}
             obs, labels = np.concatenate([b.obs for b in batches]), np.concatenate([b.labels for b in batches])
             real = labels >= 0
             assert real.sum() == (43 if host < 6 else 42) and not real[real.sum():].any()  # padding at the end

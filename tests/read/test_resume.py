@@ -1,5 +1,6 @@
 """Long runs: a loader resumed from its state continues byte for byte; workers live as long as the loader."""
 
+import functools
 import gc
 import itertools
 import json
@@ -141,9 +142,8 @@ def test_a_state_compares_numpy_settings_as_plain_values(written_build):
 def test_a_version_1_state_is_taken_where_the_stream_is_unchanged(written_build):
     source = spyx_data.open_split(written_build, "train")
     for process_count, drop_remainder, taken in ((1, False, True), (2, True, True), (2, False, False)):
-        def make():
-            return spyx_data.GrainLoader(source, 7, True, 3, drop_remainder=drop_remainder,
-                                         process_index=process_count - 1, process_count=process_count)
+        make = functools.partial(spyx_data.GrainLoader, source, 7, True, 3, drop_remainder=drop_remainder,
+                                 process_index=process_count - 1, process_count=process_count)
         saved = make()
         it = iter(saved)
         next(it)
