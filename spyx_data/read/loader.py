@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import collections
 import functools
+import multiprocessing.util
 import operator
 import types
-import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -295,7 +295,11 @@ class GrainLoader:
         self.epoch, self._position = 0, 0
         self._reader = _Reader()  # the latest iter()'s: the one iterator that may read the stream
         self._workers = _Workers()
-        self._finalizer = weakref.finalize(self, self._workers.close)
+        # Stops the workers when the loader is collected, and at exit before multiprocessing
+        # terminates its daemonic children (finalizers of priority >= 0 run first, whatever the
+        # order of the atexit hooks: a weakref.finalize ran after that where weakref's hook was
+        # registered before multiprocessing's, and the chunks then in flight leaked).
+        multiprocessing.util.Finalize(self, self._workers.close, exitpriority=_EXIT_PRIORITY)
 
     def __len__(self) -> int:
         """Batches per epoch on this host."""
@@ -467,7 +471,8 @@ class _Workers:
     computes its chunks one after another (no reading threads: the loader's read is one batched
     call already). A chunk is copied out of shared memory as it arrives, one array per batch,
     and its segment unlinked at once (:func:`_copied_out`), so no segment outlives the call
-    that received it, whatever the caller keeps or leaves unfinished at exit."""
+    that received it, whatever the caller keeps or leaves unfinished at exit; the loader's
+    finalizer closes the workers at exit before multiprocessing terminates them."""
 
     def __init__(self):
         self._iterator: Any = None
@@ -541,3 +546,5 @@ CHUNK_BATCHES = 64
 #: The stream of batches the workers make has no end a run reaches.
 _ENDLESS = 2**40
 _SMALL = 2**16  # arrays under this many bytes go through the pipe
+#: Before multiprocessing's own exit finalizers (a pool's is 15).
+_EXIT_PRIORITY = 20

@@ -218,7 +218,9 @@ def test_workers_start_once_per_loader_and_stop_on_close(written_build):
 
 #: What a script leaves unfinished when it exits, after a whole epoch with 2 workers (their
 #: chunks of batches come in shared memory); each case is run in a process of its own, its
-#: names module globals, which live until the interpreter is torn down.
+#: names module globals, which live until the interpreter is torn down. Each script first makes
+#: a temporary folder, whose finalizer registers weakref's atexit hook before multiprocessing's
+#: (which then runs first: it terminates the workers).
 LEFT_AT_EXIT = {
     "a loader mid-epoch, never closed": "next(iter(loader))",
     "an iterator mid-epoch and its batches": "it = iter(loader)\nheld = (next(it), next(it))",
@@ -238,6 +240,8 @@ LEFT_AT_EXIT = {
 @pytest.mark.parametrize("left", LEFT_AT_EXIT.values(), ids=LEFT_AT_EXIT.keys())
 def test_workers_leave_nothing_behind_and_print_nothing_at_exit(written_build, left):
     script = textwrap.dedent(f"""
+        import tempfile
+        scratch = tempfile.TemporaryDirectory()
         import spyx_data
         if __name__ == "__main__":
             source = spyx_data.open_split({written_build!r}, "train")
