@@ -124,6 +124,22 @@ def test_a_synthetic_folder_a_user_added_to_is_real_data(tmp_path):
     assert tree(data) == before
 
 
+def test_a_hidden_folder_in_synthetic_data_keeps_it_synthetic_but_is_never_written_over(tmp_path):
+    """Builds skip hidden files (a JupyterLab checkpoint folder), so the split is still the
+    synthetic data written; but the hidden files are the user's, so nothing replaces them."""
+    data = tmp_path / "data"
+    assert synthetic_command("nmnist", data, 10, "--splits", "test")[0] == 0
+    checkpoints = data / "NMNIST" / "Test" / "3" / ".ipynb_checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / "notes-checkpoint.ipynb").write_text("{}")
+    assert synthetic.synthetic_params("nmnist", str(data), "test") is not None
+    before = tree(data)
+    code, _, err = synthetic_command("nmnist", data, 5, "--splits", "test")
+    assert code == 2
+    assert_one_line(err, f"{checkpoints} is not synthetic data written by spyx-data", "nothing was written")
+    assert tree(data) == before
+
+
 def test_a_write_cut_short_leaves_nothing_the_next_one_keeps(tmp_path):
     data = tmp_path / "data"
     assert synthetic_command("nmnist", data, 4)[0] == 0

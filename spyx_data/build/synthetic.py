@@ -152,10 +152,11 @@ def _is_folder(info: registry.DatasetInfo) -> bool:
 
 
 def _contents(folder: str) -> str | None:
-    """The sha256 of the listing of every file below ``folder`` (hidden ones too), sorted by
-    path parts as a folder's fingerprint lists them, or None where it holds a symlink or
-    anything else that is neither a file nor a folder (a missing folder lists nothing). A remote
-    folder: its fingerprint's."""
+    """The sha256 of the listing of every file below ``folder`` that a build reads (hidden
+    files and folders are skipped, as every build skips them: :func:`spyx_data.paths.is_hidden`),
+    sorted by path parts as a folder's fingerprint lists them, or None where it holds a symlink
+    or anything else that is neither a file nor a folder (a missing folder lists nothing). A
+    remote folder: its fingerprint's."""
     if paths.is_remote(folder):  # an object store has no folders: one without files is not there
         try:
             return inputs.fingerprint(folder, "").sha256
@@ -163,6 +164,8 @@ def _contents(folder: str) -> str | None:
             return None
     files = []
     for path, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not paths.is_hidden(d)]
+        names = [n for n in names if not paths.is_hidden(n)]
         for name in dirs + names:
             full = os.path.join(path, name)
             if os.path.islink(full) or not (os.path.isdir(full) or os.path.isfile(full)):
@@ -196,7 +199,9 @@ def _refuse_foreign(info: registry.DatasetInfo, data_dir: str) -> None:
             return path
         if path in locations:
             ours = synthetic_params(info.name, data_dir, locations[path]) is not None
-            return None if ours or _holds_no_file(path) else path
+            if ours:  # a hidden file a user or a tool put there (builds skip it) is theirs
+                return _first_hidden(path)
+            return None if _holds_no_file(path) else path
         if path in markers or _is_partial(path, locations):
             return None
         if path in archives and _empty_archive(path):
@@ -214,6 +219,16 @@ def _refuse_foreign(info: registry.DatasetInfo, data_dir: str) -> None:
                 f"data is never written into a folder that holds other data ({top}); nothing was written, pass "
                 "another --data_dir"
             )
+
+
+def _first_hidden(folder: str) -> str | None:
+    """The first hidden file or folder below ``folder`` (sorted), or None."""
+    for path, dirs, names in os.walk(folder):
+        dirs.sort()
+        hidden = sorted(n for n in dirs + names if paths.is_hidden(n))
+        if hidden:
+            return os.path.join(path, hidden[0])
+    return None
 
 
 def _holds_no_file(folder: str) -> bool:
