@@ -22,21 +22,16 @@ from .hold import HANG_S
 BUCKET = "bucket"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory):
-    """A GCS emulator of our own on a free port, ``STORAGE_EMULATOR_HOST`` pointing at it (here and
-    in the commands the tests start), a bucket, and a shard cache of the tests' own. Calls to it
-    may take minutes on a loaded machine before they count as unanswered."""
-    port = free_port()
+    """A GCS emulator of our own, ``STORAGE_EMULATOR_HOST`` pointing at it (here and in the
+    commands the tests start), a bucket, and a shard cache of the tests' own. Calls to it may
+    take minutes on a loaded machine before they count as unanswered."""
+    import psutil
+
     server = subprocess.Popen(
         [os.path.join(os.path.dirname(sys.executable), "gcp-storage-emulator"), "start", "--host=127.0.0.1",
-         f"--port={port}", "--in-memory"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+         "--port=0", "--in-memory"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue = queue.Queue()
 
     def drain():  # it logs every request: read on, or it blocks on a full pipe
@@ -52,6 +47,8 @@ def emulator(tmp_path_factory):
         except queue.Empty:
             raise AssertionError(f"the emulator said nothing for {HANG_S} s: {''.join(said)}") from None
         assert said[-1] is not None, "the emulator ended: " + "".join(said[:-1])
+    # The port the system gave it (no free port picked beforehand that another process could take).
+    (port,) = {c.laddr.port for c in psutil.Process(server.pid).net_connections("tcp") if c.status == "LISTEN"}
     saved = {k: os.environ.get(k) for k in ("STORAGE_EMULATOR_HOST", shards.SHARD_CACHE_ENV, paths.TIMEOUT_ENV)}
     os.environ["STORAGE_EMULATOR_HOST"] = f"http://127.0.0.1:{port}"
     os.environ[shards.SHARD_CACHE_ENV] = str(tmp_path_factory.mktemp("shard-cache"))
