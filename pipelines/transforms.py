@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -58,6 +59,8 @@ COUNTERS = "spyx_data"
 PARTIAL = ".incomplete-"
 #: Set by the launcher on Ctrl-C: shard tasks running in its process stop at their next group of samples.
 STOP = threading.Event()
+#: Test hook, never set outside tests: the path of a Unix socket (:func:`hold_for_tests`).
+HOLD_ENV = "SPYX_DATA_TEST_HOLD"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,6 +201,20 @@ def keep_freed_memory(mmap_threshold: int = 64 << 20, trim_threshold: int = 256 
     return bool(libc.mallopt(m_mmap_threshold, mmap_threshold)) and bool(libc.mallopt(m_trim_threshold, trim_threshold))
 
 
+def hold_for_tests(task: ShardTask) -> None:
+    """Where ``$SPYX_DATA_TEST_HOLD`` names a Unix socket, connect to it, send
+    ``"<pid> <shard name>\\n"`` and wait until the other end closes the connection; nothing when
+    nobody listens there. Tests use it to act on a build at a known point (a shard task started,
+    nothing of it written): kill it, interrupt it, race another build with it."""
+    address = os.environ.get(HOLD_ENV)
+    if not address:
+        return
+    with socket.socket(socket.AF_UNIX) as held, contextlib.suppress(OSError):
+        held.connect(address)
+        held.sendall(f"{os.getpid()} {task.name}\n".encode())
+        held.recv(1)
+
+
 class WriteShard(beam.DoFn):
     """:class:`ShardTask` -> shard file in ``staging_dir`` -> :class:`ShardResult`.
 
@@ -244,6 +261,7 @@ class WriteShard(beam.DoFn):
         return self._sources[key]
 
     def process(self, task: ShardTask) -> Iterator[ShardResult]:
+        hold_for_tests(task)
         self.task_start.update(int(time.time() * 1000))
         source = self._source(task)
         if len(source) != task.split_size:

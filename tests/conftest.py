@@ -8,6 +8,7 @@ import shutil
 import socket
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from spyx_data.build import inputs, synthetic
 
@@ -15,6 +16,11 @@ TRAIN, TEST = 300, 120  # synthetic samples per split in the shared build
 NUM_SHARDS = 3
 
 _network_attempts: list[str] = []
+
+# Property tests judge results only: no per-example deadline, no health check on the time taken
+# to generate examples (both fail at random on a loaded machine).
+settings.register_profile("steady", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("steady")
 
 
 def _is_local(host: object) -> bool:

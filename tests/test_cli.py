@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -17,9 +18,12 @@ from spyx_data import cli
 from spyx_data.build import synthetic
 
 from .conftest import TEST, TRAIN, build_dir, without_modules
+from .hold import HANG_S, Holds
 from .test_refusals import SPYX_DATA, assert_one_line, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: A build's progress line (pipelines.build.ProgressLog): how many a build logs depends on how long it runs.
+PROGRESS = re.compile(r"  (train|test): \d+/\d+ samples written \(\d+/\d+ shards\), \d+ samples/s")
 
 
 def png_size(path):
@@ -94,16 +98,42 @@ def test_build_and_synthetic_subcommands(tmp_path, capsys):
 
 
 def test_a_build_logs_progress_and_a_summary_from_its_counters(shd_data, tmp_path, caplog, monkeypatch):
-    monkeypatch.setattr(build_lib.ProgressLog, "EVERY_S", 0.02)  # this small build is over in a moment
+    monkeypatch.setattr(build_lib.ProgressLog, "EVERY_S", 0.02)
     caplog.set_level(logging.INFO, logger="pipelines.build")
-    shd.run([f"--data_dir={shd_data}", f"--output_dir={tmp_path}", "--num_shards=3", "--sample_T=16"])
+    # The first shard task is held (tests/hold.py) until the progress log has read the plan
+    # (it logs 0 samples written), however long that takes; then the build runs on.
+    planned, held = threading.Event(), []
+
+    class Planned(logging.Handler):
+        def emit(self, record):
+            if f"train: 0/{TRAIN} samples written" in record.getMessage():
+                planned.set()
+
+    def hold_until_planned():
+        held.append(holds.next())
+        assert planned.wait(HANG_S), f"no progress line in {HANG_S} s"
+        holds.close()
+
+    (tmp_path / "hold").mkdir()
+    holds, watcher, out = Holds(tmp_path / "hold"), Planned(), tmp_path / "out"
+    logging.getLogger("pipelines.build").addHandler(watcher)
+    for name, value in holds.env.items():  # the build runs in this process
+        monkeypatch.setenv(name, value)
+    holding = threading.Thread(target=hold_until_planned)
+    holding.start()
+    try:
+        manifest = shd.run([f"--data_dir={shd_data}", f"--output_dir={out}", "--num_shards=3", "--sample_T=16"])
+    finally:
+        logging.getLogger("pipelines.build").removeHandler(watcher)
+        holds.ended()  # lets the holding thread end, should the build not have reached a shard task
+        holding.join()
+        holds.close()
+    assert held and planned.is_set()
     progress = [r.getMessage() for r in caplog.records if "samples written" in r.getMessage()]
     assert any(f"train: {TRAIN}/{TRAIN} samples written (3/3 shards)" in line for line in progress), progress
     summary = [r.getMessage() for r in caplog.records if r.getMessage().startswith("built in")]
     assert len(summary) == 1 and f"{TRAIN + TEST} samples" in summary[0] and "events" in summary[0]
-    assert not [n for n in os.listdir(build_dir(tmp_path, shd.run([f"--data_dir={shd_data}", f"--output_dir={tmp_path}",
-                                                                  "--num_shards=3", "--sample_T=16"])))
-                if n.startswith(".")]  # no plan or temporary files left
+    assert not [n for n in os.listdir(build_dir(out, manifest)) if n.startswith(".")]  # no plan or temporary files
 
 
 def test_the_console_script_is_installed():
@@ -141,8 +171,10 @@ def test_the_first_command_logs_its_summary_and_no_import_warning(tmp_path, with
     )
     assert result.returncode == 0, result.stderr
     assert "shd shards in" in result.stdout and result.stdout.splitlines()[1] == f"  {SYNTHETIC_SHD}"
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("built in ") and "60 samples" in lines[0], result.stderr
+    assert result.stderr, "no summary"
+    *progress, last = result.stderr.splitlines()  # progress lines: as many as the build's seconds
+    assert all(PROGRESS.fullmatch(line) for line in progress), result.stderr
+    assert last.startswith("built in ") and "60 samples" in last, result.stderr
     again = subprocess.run(
         [sys.executable, "-m", "pipelines.shd", "--synthetic=30", f"--data_dir={tmp_path / 'data'}",
          f"--output_dir={tmp_path / 'shards'}"],
@@ -168,8 +200,9 @@ def test_a_build_on_two_worker_processes_prints_no_beam_noise(tmp_path, without_
         capture_output=True, text=True, timeout=300, env=without_apitools,
     )
     assert result.returncode == 0, result.stderr
-    lines = result.stderr.splitlines()  # the progress lines and the summary, nothing of Beam's workers
-    assert lines[-1].startswith("built in ") and all("samples written" in line for line in lines[:-1]), result.stderr
+    assert result.stderr, "no summary"
+    *progress, last = result.stderr.splitlines()  # the progress lines and the summary, nothing of Beam's workers
+    assert last.startswith("built in ") and all(PROGRESS.fullmatch(line) for line in progress), result.stderr
 
 
 def test_commands_take_the_output_root_of_one_build_and_say_so(shd_build, capsys, tmp_path):

@@ -19,6 +19,7 @@ import spyx_data
 from spyx_data.errors import UsageError
 
 from ..conftest import write_build
+from ..hold import HANG_S
 
 
 def batches_of(loader, epochs):
@@ -192,28 +193,38 @@ def test_a_new_iter_ends_the_one_before(written_build, worker_count):
         assert delivered(loader, loader, 1) == expected[1:2]
 
 
-def worker_pids():
-    return {p.pid for p in multiprocessing.active_children()}
+
+def workers():
+    """The live processes this one started through multiprocessing (Grain's workers), by pid."""
+    return {p.pid: p for p in multiprocessing.active_children()}
+
+
+def assert_stop(processes):
+    """Each of ``processes`` ends: at once if it was reaped, else once it is (never by itself: a
+    loader's worker runs until it is stopped)."""
+    for process in processes:
+        process.join(HANG_S)
+        assert process.exitcode is not None, f"worker {process.pid} still runs {HANG_S} s after it was to stop"
 
 
 def test_workers_start_once_per_loader_and_stop_on_close(written_build):
     source = spyx_data.open_split(written_build, "train")
-    before = worker_pids()
+    before = set(workers())
     loader = spyx_data.GrainLoader(source, 32, shuffle=True, seed=1, worker_count=2)
     started = []
     for _ in range(3):
         assert len(list(loader)) == len(loader)
-        started.append(worker_pids() - before)
-    assert len(started[0]) >= 2 and started[0] == started[1] == started[2]
+        started.append({pid: p for pid, p in workers().items() if pid not in before})
+    assert len(started[0]) >= 2 and started[0].keys() == started[1].keys() == started[2].keys()
     loader.close()
-    assert not worker_pids() & started[0]
+    assert_stop(started[0].values())
     collected = spyx_data.GrainLoader(source, 32, shuffle=True, seed=1, worker_count=2)
     next(iter(collected))
-    theirs = worker_pids() - before
+    theirs = [p for pid, p in workers().items() if pid not in before]
     assert len(theirs) >= 2
     del collected
     gc.collect()
-    assert not worker_pids() & theirs  # a loader collected stops its workers
+    assert_stop(theirs)  # a loader collected stops its workers
 
 
 #: What a script leaves unfinished when it exits, after a whole epoch with 2 workers (their
