@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import fcntl
 import json
 import logging
 import os
@@ -36,7 +37,7 @@ from runners.worker import WORKERS_ENV
 from spyx_data import errors, paths
 from spyx_data.build import inputs as spyx_inputs
 from spyx_data.build.contracts import BuildSpec
-from spyx_data.cli import FlagParser, run_command
+from spyx_data.cli import FlagParser, run_command, synthetic_note
 from spyx_data.errors import BuildError, Interrupted, UsageError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import plan
@@ -102,6 +103,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def finite_float(text: str) -> float:
+    """A finite number (``nan``, ``inf`` and numbers beyond float64's range are refused)."""
+    value = float(text)
+    if not -float("inf") < value < float("inf"):  # also False for NaN
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
 def boolean(text: str) -> bool:
     """``true`` / ``false`` (also ``1`` / ``0``, ``yes`` / ``no``), any case."""
     value = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(text.lower())
@@ -110,11 +119,21 @@ def boolean(text: str) -> bool:
     return value
 
 
+def build_path(text: str) -> str:
+    """A path a build can use (:func:`spyx_data.paths.beam_filesystems`), as a flag's type."""
+    try:
+        paths.beam_filesystems(text)
+    except UsageError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     """Where and how every build writes. Anything a parser does not know goes to Beam."""
     parser.add_argument(
         "--output_dir",
         required=True,
+        type=build_path,
         help="root of the builds (any Beam path): each build goes to <output_dir>/<dataset>-<config hash>",
     )
     parser.add_argument(
@@ -124,7 +143,8 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
         "--num_shards",
         type=positive_int,
         default=None,
-        help="shards per split (default: about 8 MiB each, at least 8 when the split has 2,048 samples)"
+        help="shards per split (default: about 8 MiB each, at least 8 when the split has 2,048 samples, at most "
+        "one per sample)"
     )
     parser.add_argument(
         "--compression",
@@ -172,7 +192,8 @@ def build(
     a staging folder of its own under ``output_root`` and a private temporary folder; the commit
     moves the shards into the build's folder and writes the manifest last. A failed or
     interrupted run (Ctrl-C) removes both and publishes nothing; the next run removes what runs
-    killed on this machine left. Two runs of one build at once both finish with the same bytes.
+    killed on this host left (:func:`remove_stale_runs`: liveness is a lock the run holds, not
+    its pid). Two runs of one build at once both finish with the same bytes.
 
     With ``--dry_run=True`` (Dataflow) the pipeline is only translated: nothing is read (not
     even fingerprinted: the folder it names is not the real build's) or written, and None is
@@ -181,11 +202,14 @@ def build(
     Raises:
         BuildError: the output folder cannot be written, holds a manifest that is not this
             build's, or the runner cannot run the build.
-        UsageError: synthetic and real splits in one build.
+        UsageError: synthetic and real splits in one build; a remote path with a character
+            URLs or listings misread, or of a scheme Beam has no filesystem for here.
         InputError: a source is missing or unreadable, or bad data inside it.
         MachineError: a write failed (a full disk, say).
         Interrupted: Ctrl-C.
     """
+    for path in (output_root, *inputs.values()):  # before any work: a remote path the build cannot use
+        paths.beam_filesystems(path)
     options = local.pipeline_options(beam_argv)
     dry_run = options.view_as(TestOptions).dry_run
     sources = {} if dry_run else {s: spyx_inputs.fingerprint(p, spec.source_suffix) for s, p in inputs.items()}
@@ -210,7 +234,8 @@ def build(
             return existing
         check_writable(output_root)
     started = time.perf_counter()
-    with held_beam_errors(), _private_temp() as temp, _cleaned_up_on_failure(transform, temp, dry_run):
+    with held_beam_errors(), _private_temp() as temp, _staging(transform.staging_dir, dry_run), \
+            _cleaned_up_on_failure(transform, temp, dry_run):
         try:
             pipeline = local.pipeline(options)
         except ValueError as e:  # an unknown or uninstalled runner
@@ -246,28 +271,66 @@ def build(
 #: Staging folders (``<output_root>/.staging-<build>-<run>``) and private temporary folders
 #: (``$TMPDIR/<run>``) of a run are named ``<RUN_PREFIX><host>-<pid>-<random>``.
 RUN_PREFIX = "spyx-run-"
+#: The file in each folder of a run that the run holds an ``flock`` on for its whole life.
+RUN_LOCK = ".spyx-run.lock"
 
 
 @contextlib.contextmanager
 def _private_temp() -> Iterator[str]:
     """A temporary folder of this run that every temporary file of the build goes into (ours,
     Beam's, and those of local worker processes, which inherit ``TMPDIR``, and leave their pids
-    in its ``workers`` folder); removed at the end."""
+    in its ``workers`` folder); locked (:func:`_locked`) while the run lives, removed at the end."""
     folder = tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{socket.gethostname()}-{os.getpid()}-")
-    os.mkdir(os.path.join(folder, "workers"))
-    saved = {name: os.environ.get(name) for name in ("TMPDIR", WORKERS_ENV)}, tempfile.tempdir
-    os.environ.update({"TMPDIR": folder, WORKERS_ENV: os.path.join(folder, "workers")})
-    tempfile.tempdir = folder
+    with _locked(folder):
+        os.mkdir(os.path.join(folder, "workers"))
+        saved = {name: os.environ.get(name) for name in ("TMPDIR", WORKERS_ENV)}, tempfile.tempdir
+        os.environ.update({"TMPDIR": folder, WORKERS_ENV: os.path.join(folder, "workers")})
+        tempfile.tempdir = folder
+        try:
+            yield folder
+        finally:
+            for name, value in saved[0].items():
+                if value is None:
+                    del os.environ[name]
+                else:
+                    os.environ[name] = value
+            tempfile.tempdir = saved[1]
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _staging(staging_dir: str, dry_run: bool) -> Iterator[None]:
+    """The run's staging folder, made and locked (:func:`_locked`) before the pipeline runs and
+    for as long as it does (the commit removes it, as does a failure). A dry run makes none; on a
+    remote output root (``gs://``: no locks there) the folder is only made by the writes into it."""
+    if dry_run or paths.is_remote(staging_dir):
+        yield
+        return
+    os.makedirs(staging_dir)
+    with _locked(staging_dir):
+        yield
+
+
+@contextlib.contextmanager
+def _locked(folder: str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``folder/RUN_LOCK`` while the block runs: what tells a
+    live run's folder from a dead one's (:func:`remove_stale_runs`), whatever PID namespace or
+    container either runs in; the kernel releases it when this process ends, however it ends.
+
+    The lock file is created under a temporary name and locked before it is renamed into place,
+    so ``RUN_LOCK`` is never there unlocked while the run lives. Worker processes do not hold it
+    (they do not inherit the descriptor): the launcher's life is the run's. Where the filesystem
+    has no locks, the file is there unlocked; clean-up, which cannot lock it either, leaves the
+    folder alone.
+    """
+    fd, partial = tempfile.mkstemp(dir=folder, prefix=f"{RUN_LOCK}-")
     try:
-        yield folder
+        with contextlib.suppress(OSError):  # a filesystem without flock (see above)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(partial, os.path.join(folder, RUN_LOCK))
+        yield
     finally:
-        for name, value in saved[0].items():
-            if value is None:
-                del os.environ[name]
-            else:
-                os.environ[name] = value
-        tempfile.tempdir = saved[1]
-        shutil.rmtree(folder, ignore_errors=True)
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -331,33 +394,40 @@ def _cleaned_up_on_failure(transform: BuildShards, temp: str, dry_run: bool = Fa
 
 
 def remove_stale_runs(output_root: str) -> list[str]:
-    """Remove what runs killed on this machine left (their processes are gone): staging folders
-    under a local ``output_root`` and private temporary folders; return them."""
-    run = f"{re.escape(RUN_PREFIX)}{re.escape(socket.gethostname())}"
-    pattern = re.compile(rf"(?:\.staging-.*-)?{run}-(\d+)-[0-9a-z_]+$")
+    """Remove what runs on this host that ended without cleaning up (killed) left: staging
+    folders under a local ``output_root`` and private temporary folders; return them.
+
+    A folder is removed only if its lock can be taken (:func:`_locked`): never while its run
+    lives, in whatever PID namespace. Folders without a lock file (left by versions before the
+    lock, or a run in the instant between making its folder and locking it) are left alone;
+    so are the staging folders on a remote output root, where there are no locks.
+    """
+    pattern = re.compile(rf"(?:\.staging-.*-)?{re.escape(RUN_PREFIX)}{re.escape(socket.gethostname())}-\d+-[0-9a-z_]+$")
     folders = [tempfile.gettempdir()]
     if not paths.is_remote(output_root) and os.path.isdir(output_root):
         folders.append(output_root)
-    removed = []
-    for folder in folders:
-        for name in os.listdir(folder):
-            found = pattern.match(name)
-            if found and not _alive(int(found.group(1))):
-                removed.append(os.path.join(folder, name))
-                shutil.rmtree(removed[-1], ignore_errors=True)
+    removed = [os.path.join(folder, name) for folder in folders for name in os.listdir(folder)
+               if pattern.match(name) and _removed_if_dead(os.path.join(folder, name))]
     if removed:
         log.info("removed %d folders left by killed runs", len(removed))
     return removed
 
 
-def _alive(pid: int) -> bool:
+def _removed_if_dead(folder: str) -> bool:
+    """Remove a run's ``folder`` if its lock file is there and can be locked (its run is over)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        fd = os.open(os.path.join(folder, RUN_LOCK), os.O_RDONLY)  # never made here: no lock file, no removal
+    except OSError:
         return False
-    except PermissionError:  # another user's process
-        pass
-    return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # held: the run lives (or the filesystem has no locks)
+        return False
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 class _HeldRecords(logging.Handler, logging.Filter):
@@ -514,10 +584,11 @@ def check_writable(directory: str) -> None:
 
 
 def summary(manifest: manifest_lib.Manifest, output_dir: str) -> str:
-    """A few lines saying where the build is and what it holds."""
+    """A few lines saying where the build is, which of its splits are synthetic data, and what it holds."""
     layout = manifest.layout
     lines = [
         f"{manifest.dataset} shards in {output_dir}",
+        *[f"  {note}" for note in [synthetic_note(manifest)] if note],
         f"  obs uint8 {list(layout.packed_shape)} per sample (sample_T={layout.sample_T}, "
         f"packed along time), {layout.record_bytes} bytes per record, {manifest.writer_options}",
     ]

@@ -4,10 +4,17 @@
         --seed=0 --output_dir=./shards/dense [--split=train] [--num_shards=N] [Beam options...]
 
 ``dense.npz`` holds ``x`` (float values in [0, 1], shape ``[N, ...]``) and ``y`` (integer labels
-``[N]``). The result is one split whose record ``i`` is sample ``i`` encoded, time first and
-bit-packed along time, with the same manifest, readers and loaders as the event datasets.
-Encoders: ``rate`` (``--num_steps``, ``--max_r``), ``latency`` (``--num_steps``,
-``--threshold``), ``angle`` (``--neuron_count``, ``--min_val``, ``--max_val``; one time step).
+``[N]``, each in 0..2**31-1). The result is one split whose record ``i`` is sample ``i`` encoded,
+time first and bit-packed along time, with the same manifest, readers and loaders as the event
+datasets. Encoders and the ranges of their options (checked before any work; NaN and inf are
+refused everywhere):
+
+* ``rate``: ``--num_steps`` >= 1, ``--max_r`` in (0, 1], the spike probability per step at x = 1
+  (default 0.75);
+* ``latency``: ``--num_steps`` >= 1, ``--threshold`` in [0, 1): x <= threshold never fires
+  (default 0.01);
+* ``angle``: ``--neuron_count`` >= 1, ``--min_val`` < ``--max_val``, finite float32 numbers; one
+  time step.
 """
 
 from __future__ import annotations
@@ -24,20 +31,27 @@ from spyx_data.format import manifest as manifest_lib
 
 ENCODER_FLAGS = {"rate": ("num_steps", "max_r"), "latency": ("num_steps", "threshold"),
                  "angle": ("neuron_count", "min_val", "max_val")}
+#: The flags each encoder cannot do without (the others have defaults).
+REQUIRED_FLAGS = {"rate": ("num_steps",), "latency": ("num_steps",), "angle": ("neuron_count", "min_val", "max_val")}
 
 
 def parse_args(
     argv: Sequence[str] | None, prog: str = "python -m pipelines.encode"
 ) -> tuple[argparse.Namespace, list[str]]:
     parser = build_lib.flag_parser(prog, __doc__)
-    parser.add_argument("--input", required=True, help=".npz with x [N, ...] in [0, 1] and y [N]")
+    parser.add_argument("--input", required=True, help=".npz with x [N, ...] in [0, 1] and integer labels y [N]")
     parser.add_argument("--encoder", required=True, choices=sorted(dense.ENCODERS))
-    parser.add_argument("--num_steps", type=build_lib.positive_int, default=None, help="rate, latency: time steps")
-    parser.add_argument("--max_r", type=float, default=None, help="rate: spike probability at x = 1 (0.75)")
-    parser.add_argument("--threshold", type=float, default=None, help="latency: x <= threshold never fires (0.01)")
-    parser.add_argument("--neuron_count", type=build_lib.positive_int, default=None, help="angle: neurons")
-    parser.add_argument("--min_val", type=float, default=None, help="angle: lower end of the range")
-    parser.add_argument("--max_val", type=float, default=None, help="angle: upper end of the range")
+    parser.add_argument("--num_steps", type=build_lib.positive_int, default=None,
+                        help="rate, latency: time steps, >= 1")
+    parser.add_argument("--max_r", type=build_lib.finite_float, default=None,
+                        help="rate: spike probability per step at x = 1, in (0, 1] (default 0.75)")
+    parser.add_argument("--threshold", type=build_lib.finite_float, default=None,
+                        help="latency: x <= threshold never fires, in [0, 1) (default 0.01)")
+    parser.add_argument("--neuron_count", type=build_lib.positive_int, default=None, help="angle: neurons, >= 1")
+    parser.add_argument("--min_val", type=build_lib.finite_float, default=None,
+                        help="angle: lower end of the range, below --max_val")
+    parser.add_argument("--max_val", type=build_lib.finite_float, default=None,
+                        help="angle: upper end of the range, above --min_val")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random encoders")
     parser.add_argument("--split", default="train", help="name of the split written (letters, digits, - and _)")
     build_lib.add_output_arguments(parser)
@@ -47,6 +61,9 @@ def parse_args(
     foreign = sorted(given - set(ENCODER_FLAGS[args.encoder]))
     if foreign:
         parser.error(f"--encoder={args.encoder} takes no {', '.join('--' + f for f in foreign)}")
+    missing = [f for f in REQUIRED_FLAGS[args.encoder] if f not in given]
+    if missing:
+        parser.error(f"--encoder={args.encoder} needs {', '.join('--' + f for f in missing)}")
     if not manifest_lib.SPLIT_NAME.fullmatch(args.split):
         parser.error(f"--split={args.split}: a split name is letters, digits, '-' and '_'")
     return args, beam_argv

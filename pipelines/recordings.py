@@ -9,8 +9,10 @@ split: train and test), DIR/<class>/<recording>. Recordings are .aedat4, .dat, .
 3.0), .npy, .bin, .es or .csv files (see spyx_data.build.recordings); the label of a recording
 is the position of its class folder among all class folders, sorted. Each recording is timed
 from its first event; frames are [t, p, y, x] over a fixed window, binary, bit-packed, as the
-camera datasets'. An event off the sensor, an unknown suffix or a class folder without
-recordings stops the build with one line naming the file.
+camera datasets'. Hidden files and folders (.DS_Store, .ipynb_checkpoints) are skipped. An
+event off the sensor, a file cut short, an unknown suffix or a class folder without recordings
+stops the build with one line naming the file; so do an --output_dir inside --data_dir and the
+seeded flags on a DIR/<split>/<class>/ layout.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import sys
 from collections.abc import Sequence
 
 from pipelines import build as build_lib
+from spyx_data import paths
 from spyx_data.build import recordings
 from spyx_data.errors import UsageError
 from spyx_data.format import manifest as manifest_lib
@@ -55,7 +58,15 @@ def parse_args(argv: Sequence[str] | None, prog: str | None = None) -> tuple[arg
 
 
 def build_recordings(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifest_lib.Manifest | None:
-    """Build the recordings in ``args.data_dir`` (or find them already built); the manifest."""
+    """Build the recordings in ``args.data_dir`` (or find them already built); the manifest.
+
+    Raises:
+        UsageError: ``--output_dir`` is ``--data_dir`` or inside it (its builds would be listed
+            as recordings on the next run), or the layout and the flags disagree.
+    """
+    if paths.within(args.output_dir, args.data_dir):
+        raise UsageError(f"--output_dir={args.output_dir} is inside --data_dir={args.data_dir}: the builds would be "
+                         "read as recordings; put the output outside the recordings")
     seeded = args.test_fraction is not None or args.split_seed is not None
     inputs, classes = recordings.locate(args.data_dir, seeded)
     options = {"spatial_factor": args.spatial_factor, "merge_polarity": args.merge_polarity}

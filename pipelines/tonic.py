@@ -28,6 +28,7 @@ from pipelines import build as build_lib
 from spyx_data import paths
 from spyx_data.build import registry, synthetic
 from spyx_data.build.contracts import BuildSpec, options_of
+from spyx_data.cli import FlagParser
 from spyx_data.errors import BuildError, UsageError
 from spyx_data.format import manifest as manifest_lib
 
@@ -40,11 +41,13 @@ def parse_args(
     """Parse build flags; ``dataset`` fixes the dataset (for the short entry points); ``prog``
     is the command the user typed (default ``python -m pipelines.<dataset>``)."""
     prog = prog or (f"python -m pipelines.{dataset}" if dataset else "python -m pipelines.tonic")
-    parser = build_lib.flag_parser(prog, __doc__)
+    named = dataset or _dataset_named(argv)
+    parser = build_lib.flag_parser(prog, _description(named))
     if dataset is None:
         parser.add_argument("--dataset", required=True, choices=sorted(registry.REGISTRY), help="what to build")
     parser.add_argument("--data_dir", default="./data", help="tonic's save_to folder")
-    parser.add_argument("--splits", default=None, help="comma-separated splits (default: all of the dataset)")
+    splits = f" of {', '.join(registry.REGISTRY[named].splits)}" if named in registry.REGISTRY else ""
+    parser.add_argument("--splits", default=None, help=f"comma-separated splits{splits} (default: all of the dataset)")
     parser.add_argument(
         "--synthetic",
         type=build_lib.positive_int,
@@ -53,13 +56,19 @@ def parse_args(
         help="when data_dir holds no real data, first write N synthetic samples per split there",
     )
     for name, field in option_fields().items():
-        if field.metadata["kind"] == "switch":
-            parser.add_argument(f"--{name}", action="store_const", const=True, help=field.metadata["help"])
+        # Every option is a flag (so that another dataset's is refused naming the dataset), but
+        # the help of a dataset lists only its own; without a dataset, each says whose it is.
+        takers = [info.name for info in registry.REGISTRY.values() if name in info.options]
+        if named in registry.REGISTRY:
+            help_text = field.metadata["help"] if name in registry.REGISTRY[named].options else argparse.SUPPRESS
         else:
-            parse = {"positive_int": build_lib.positive_int, "int": int, "float": float, "bool": build_lib.boolean}[
-                field.metadata["kind"]
-            ]
-            parser.add_argument(f"--{name}", type=parse, default=None, help=field.metadata["help"])
+            help_text = f"{field.metadata['help']}; taken by {', '.join(takers)}"
+        if field.metadata["kind"] == "switch":
+            parser.add_argument(f"--{name}", action="store_const", const=True, help=help_text)
+        else:
+            parse = {"positive_int": build_lib.positive_int, "int": int, "float": build_lib.finite_float,
+                     "bool": build_lib.boolean}[field.metadata["kind"]]
+            parser.add_argument(f"--{name}", type=parse, default=None, help=help_text)
     build_lib.add_window_arguments(parser)
     build_lib.add_output_arguments(parser)
     args, beam_argv = build_lib.parse_flags(parser, argv)
@@ -73,6 +82,27 @@ def parse_args(
     return args, beam_argv
 
 
+def _dataset_named(argv: Sequence[str] | None) -> str | None:
+    """The ``--dataset`` that ``argv`` names, if any (to make that dataset's help)."""
+    pre = FlagParser("", add_help=False)
+    pre.add_argument("--dataset")
+    try:
+        return pre.parse_known_args(list(sys.argv[1:] if argv is None else argv))[0].dataset
+    except UsageError:  # the parser proper says what is wrong
+        return None
+
+
+def _description(dataset: str | None) -> str:
+    """The first lines of a build command's help."""
+    beam = "Flags not listed here go to Beam (--runner, --direct_num_workers, ...)."
+    if dataset not in registry.REGISTRY:
+        return __doc__.split("\n\n")[0] + " " + beam
+    info = registry.get(dataset)
+    return (f"Build {info.name} (tonic's {info.tonic_class}; splits {', '.join(info.splits)}) into shards. Its own "
+            f"options: {', '.join('--' + o for o in info.options) or 'none'}; the window and output flags are every "
+            f"dataset's. {beam}")
+
+
 def option_fields() -> dict[str, Any]:
     """The option fields of every family in the registry, by name (a flag each)."""
     fields: dict[str, Any] = {}
@@ -82,11 +112,13 @@ def option_fields() -> dict[str, Any]:
 
 
 def ensure_synthetic(name: str, data_dir: str, splits: Sequence[str], num_samples: int) -> None:
-    """Write synthetic data for ``splits`` unless real data, or this same synthetic data, is there.
+    """Write synthetic data for ``splits`` unless real data, or this same synthetic data, is there
+    (:func:`spyx_data.build.synthetic.write`: synthetic data of other parameters is replaced).
 
     Raises:
         UsageError: some of the splits hold real data and others not: writing synthetic data
-            beside real data would mix them in one build.
+            beside real data would mix them in one build; or the dataset's folder holds other
+            files than synthetic data (naming one).
         InputError: a file there cannot be read (naming it).
     """
     if paths.is_remote(data_dir):
@@ -104,9 +136,8 @@ def ensure_synthetic(name: str, data_dir: str, splits: Sequence[str], num_sample
     if real:
         log.warning("%s holds real %s data; --synthetic ignored", data_dir, name)
         return
-    for split, state in status.items():
-        if state != {"num_samples": num_samples, "seed": 0}:
-            synthetic.write(name, data_dir, split, num_samples)
+    synthetic.write_splits(name, data_dir, [s for s, state in status.items()
+                                            if state != {"num_samples": num_samples, "seed": 0}], num_samples)
 
 
 def _status(name: str, data_dir: str, split: str) -> str | dict:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import errno
 import functools
 import gc
 import hashlib
@@ -31,12 +32,13 @@ import json
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import apache_beam as beam
 from apache_beam.io.filesystem import BeamIOError, CompressionTypes
@@ -57,6 +59,8 @@ COUNTERS = "spyx_data"
 PARTIAL = ".incomplete-"
 #: Set by the launcher on Ctrl-C: shard tasks running in its process stop at their next group of samples.
 STOP = threading.Event()
+#: Test hook, never set outside tests: the path of a Unix socket (:func:`hold_for_tests`).
+HOLD_ENV = "SPYX_DATA_TEST_HOLD"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +112,7 @@ class PlanShards(beam.DoFn):
             if num_shards > n:
                 raise UsageError(f"{path}: --num_shards={num_shards} is more than the {n} samples of split {split!r}")
             if part == 0:  # for the launcher's progress log
-                with FileSystems.create(paths.join(self.staging_dir, plan_name(split))) as f:
+                with create(paths.join(self.staging_dir, plan_name(split))) as f:
                     f.write(json.dumps({"num_records": n, "num_shards": num_shards}).encode())
             for shard, (start, stop) in enumerate(plan.shard_ranges(n, num_shards)):
                 if (dealt + shard) % parts == part:
@@ -117,12 +121,9 @@ class PlanShards(beam.DoFn):
 
 
 def read_existing(output_dir: str) -> manifest_lib.Manifest | None:
-    """The manifest already in ``output_dir`` (any Beam path), or None."""
-    path = paths.join(output_dir, manifest_lib.MANIFEST_NAME)
-    if not FileSystems.exists(path):
-        return None
-    with FileSystems.open(path) as f:
-        return manifest_lib.Manifest.from_json(f.read(), where=path)
+    """The manifest already in ``output_dir``, or None (:func:`spyx_data.format.manifest.manifest_in`:
+    every remote call bounded); whether it is this build's, the caller checks."""
+    return manifest_lib.manifest_in(output_dir)
 
 
 def different_build_message(output_dir: str, existing: manifest_lib.Manifest) -> str:
@@ -137,15 +138,13 @@ def publish(local_path: str, destination: str) -> tuple[str, int]:
 
     The copy goes to a unique temporary name (``<destination>.incomplete-<uuid>``) and is renamed
     into place, so a crash, a retried or a duplicated bundle never leaves a partly written file
-    under ``destination``. A failed copy deletes its temporary file.
+    under ``destination``. A failed copy deletes its temporary file. See :func:`create`.
     """
     digest = hashlib.sha256()
     size = 0
     partial = f"{destination}{PARTIAL}{uuid.uuid4().hex}"
     try:
-        with open(local_path, "rb") as src, FileSystems.create(
-            partial, compression_type=CompressionTypes.UNCOMPRESSED
-        ) as dst:
+        with open(local_path, "rb") as src, create(partial) as dst:
             while chunk := src.read(1 << 22):
                 digest.update(chunk)
                 dst.write(chunk)
@@ -155,6 +154,22 @@ def publish(local_path: str, destination: str) -> tuple[str, int]:
         _delete_quietly(partial)
         raise
     return digest.hexdigest(), size
+
+
+def create(path: str) -> BinaryIO:
+    """A file at ``path`` (any Beam path), created or truncated, open for writing, uncompressed.
+
+    A local file's folder must be there (Beam's ``create`` would make it): a run's staging
+    folder is made and locked by its launcher, and one that is gone was removed with its run,
+    which a worker left running must not bring back, unlocked.
+
+    Raises:
+        FileNotFoundError: a local file's folder is not there.
+    """
+    folder = os.path.dirname(path)
+    if not paths.is_remote(path) and not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, "no such folder (removed with its run?)", folder)
+    return FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 def _delete_quietly(path: str) -> None:
@@ -184,6 +199,20 @@ def keep_freed_memory(mmap_threshold: int = 64 << 20, trim_threshold: int = 256 
         return False
     m_trim_threshold, m_mmap_threshold = -1, -3
     return bool(libc.mallopt(m_mmap_threshold, mmap_threshold)) and bool(libc.mallopt(m_trim_threshold, trim_threshold))
+
+
+def hold_for_tests(task: ShardTask) -> None:
+    """Where ``$SPYX_DATA_TEST_HOLD`` names a Unix socket, connect to it, send
+    ``"<pid> <shard name>\\n"`` and wait until the other end closes the connection; nothing when
+    nobody listens there. Tests use it to act on a build at a known point (a shard task started,
+    nothing of it written): kill it, interrupt it, race another build with it."""
+    address = os.environ.get(HOLD_ENV)
+    if not address:
+        return
+    with socket.socket(socket.AF_UNIX) as held, contextlib.suppress(OSError):
+        held.connect(address)
+        held.sendall(f"{os.getpid()} {task.name}\n".encode())
+        held.recv(1)
 
 
 class WriteShard(beam.DoFn):
@@ -232,6 +261,7 @@ class WriteShard(beam.DoFn):
         return self._sources[key]
 
     def process(self, task: ShardTask) -> Iterator[ShardResult]:
+        hold_for_tests(task)
         self.task_start.update(int(time.time() * 1000))
         source = self._source(task)
         if len(source) != task.split_size:

@@ -1,14 +1,15 @@
 """``spyx-data``: build, inspect, verify, plot, and write synthetic data. Also ``python -m spyx_data``.
 
     spyx-data build DATASET [flags...]     run the pipeline (DATASET from the registry, encode, or recordings);
-                                           flags it does not know go to Beam
+                                           flags it does not know go to Beam; build [DATASET] --help
     spyx-data info DIR                     the manifest as a table, with spike density per class; on an
                                            output root of several builds, a line for each
     spyx-data verify DIR                   recompute checksums and record counts, decode every record
     spyx-data plot DIR --split S (--index I | --class K) --output FILE.png
+                                           a picture of a sample or a class average, any record layout
+    spyx-data synthetic DATASET --data_dir DIR --samples N [--splits a,b] [--seed S]
 
 DIR is a build's folder, or the folder given as --output_dir when it holds one build.
-    spyx-data synthetic DATASET --data_dir DIR --samples N [--splits a,b] [--seed S]
 
 A mistake (a wrong path, an option out of range, missing data) prints one line and exits 2; a
 failing machine or damaged build one line and exits 1; Ctrl-C exits 130. ``SPYX_DATA_DEBUG=1``
@@ -43,12 +44,32 @@ class FlagParser(argparse.ArgumentParser):
         raise errors.UsageError(f"{message}; see {self.prog} --help")
 
 
+def build_help() -> str:
+    """What ``spyx-data build --help`` prints."""
+    return "\n".join([
+        "usage: spyx-data build DATASET [flags]",
+        "",
+        "Run the build pipeline of DATASET, one of:",
+        f"  {', '.join(sorted(registry.REGISTRY))}",
+        "      a registry dataset (python -m pipelines.tonic --dataset=DATASET)",
+        "  encode       dense .npz data through a spike encoder (python -m pipelines.encode)",
+        "  recordings   your own event recordings (python -m pipelines.recordings)",
+        "",
+        "spyx-data build DATASET --help lists the flags DATASET takes; a flag that the pipeline does",
+        "not define goes to Beam (--runner, --preset=processes:2, ...).",
+    ])
+
+
 def build(argv: Sequence[str]) -> int:
     """``spyx-data build DATASET ...``: ``pipelines.tonic`` (or ``pipelines.encode``, ``pipelines.recordings``)
     with the rest of argv."""
+    if argv and argv[0] in ("-h", "--help"):
+        print(build_help())
+        return 0
     if not argv or argv[0].startswith("-"):
         names = ", ".join([*sorted(registry.REGISTRY), "encode", "recordings"])
-        raise errors.UsageError(f"say what to build: spyx-data build DATASET [flags], DATASET one of {names}")
+        raise errors.UsageError(f"say what to build: spyx-data build DATASET [flags], DATASET one of {names} "
+                                "(spyx-data build --help)")
     try:
         from pipelines import encode, recordings, tonic
     except ImportError as e:
@@ -130,23 +151,24 @@ def info(directory: str) -> str:
     manifest = manifest_lib.read_manifest(directory)
     layout = manifest.layout
     config = " ".join(f"{k}={v}" for k, v in sorted(manifest.config.items()) if k not in ("classes", "inputs"))
+    # Builds from events count them; a dense build (values through an encoder) counts none.
+    events = any(split.counts.get(k, 0) for split in manifest.splits.values() for k, _ in EVENT_COLUMNS)
     lines = [
         f"{manifest.dataset} build in {directory}",
+        *[f"  {note}" for note in [synthetic_note(manifest)] if note],
         f"  config: {config}",
         f"  inputs: {manifest.config.get('inputs')}",
         f"  record: {layout.record_bytes} bytes, obs uint8 {list(layout.packed_shape)} "
         f"(sample_T={layout.sample_T}, bit-packed along time), {manifest.writer_options}",
-        f"  {'split':8s} {'samples':>8s} {'shards':>6s} {'MiB':>8s} {'events':>12s} {'outside':>10s} "
-        f"{'non-finite':>10s} {'empty':>6s}",
+        f"  {'split':8s} {'samples':>8s} {'shards':>6s} {'MiB':>8s}"
+        + ("".join(f" {title:>{width}s}" for _, (title, width) in EVENT_COLUMNS) if events else ""),
     ]
     density: dict[str, dict[int, float]] = {}
     for name, split in manifest.splits.items():
-        c = split.counts
         mib = sum(s.num_bytes for s in split.shards) / 2**20
         lines.append(
-            f"  {name:8s} {split.num_records:8d} {len(split.shards):6d} {mib:8.1f} "
-            f"{c.get('events', 0):12d} {c.get('dropped_outside_window', 0):10d} {c.get('dropped_nonfinite', 0):10d} "
-            f"{c.get('empty_samples', 0):6d}"
+            f"  {name:8s} {split.num_records:8d} {len(split.shards):6d} {mib:8.1f}"
+            + ("".join(f" {split.counts.get(k, 0):{width}d}" for k, (_, width) in EVENT_COLUMNS) if events else "")
         )
         obs, labels = load_split(directory, name, manifest=manifest)
         per_sample = spike_density(obs, layout.sample_T)
@@ -162,36 +184,85 @@ def info(directory: str) -> str:
     return "\n".join(lines)
 
 
+#: The columns of ``info``'s split table for builds from events: the count, its title and width.
+EVENT_COLUMNS = (("events", ("events", 12)), ("dropped_outside_window", ("outside", 10)),
+                 ("dropped_nonfinite", ("non-finite", 10)), ("empty_samples", ("empty", 6)))
+
+
+def synthetic_note(manifest: manifest_lib.Manifest) -> str | None:
+    """A line naming the splits of ``manifest`` that hold synthetic data (its splits'
+    ``source.synthetic``), in words a user cannot miss; None when none does."""
+    synthetic = [name for name, info in manifest.splits.items() if info.source.synthetic]
+    if not synthetic:
+        return None
+    which = synthetic[0] if len(synthetic) == 1 else f"{', '.join(synthetic[:-1])} and {synthetic[-1]}"
+    return (f"SYNTHETIC DATA: {which} {'is' if len(synthetic) == 1 else 'are'} synthetic data written by spyx-data, "
+            f"not the real {manifest.dataset} dataset")
+
+
 def plot(directory: str, split: str, output: str, index: int | None, label: int | None) -> str:
-    """Write a PNG of sample ``index``, or of the average raster of class ``label`` (audio)."""
+    """Write a PNG of sample ``index``, or of the average of the samples of class ``label``, to
+    exactly ``output`` (drawn as :func:`spyx_data.plots.picture_kind` says, for every layout).
+
+    Raises:
+        UsageError: matplotlib missing (saying what to install), ``output`` not a ``.png`` in a
+            local folder that exists and can be written, no such sample or no sample of the
+            class; checked in this order, before the split is read.
+    """
     from spyx_data import plots
     from spyx_data.build.raster import unpack_time
 
+    plots.require_matplotlib()
+    check_output(output, ".png")
     directory = build_folder(directory)
     manifest = manifest_lib.read_manifest(directory)
+    sample_T = manifest.layout.sample_T
     obs, labels = load_split(directory, split, manifest=manifest)
     if index is not None:
         if not 0 <= index < len(labels):
             raise errors.UsageError(f"--index {index} is not a sample of {split!r} (0..{len(labels) - 1})")
-        plots.plot_sample(obs[index], manifest, f"{manifest.dataset} {split}[{index}], label {labels[index]}", output)
+        plots.plot_sample(unpack_time(obs[index], sample_T), manifest,
+                          f"{manifest.dataset} {split}[{index}], label {labels[index]}", output)
         return f"wrote {output}: {split}[{index}]"
-    if len(manifest.layout.dims) != 1:
-        raise errors.UsageError("class averages are drawn for audio datasets; pick a sample with --index")
-    members = obs[labels == label]
+    members = np.flatnonzero(labels == label)
     if not len(members):
         raise errors.UsageError(f"class {label} has no samples in {split!r}")
-    average = unpack_time(members, manifest.layout.sample_T, axis=1).mean(axis=0)
-    plots.plot_sample(average, manifest, f"{manifest.dataset} {split}: mean of {len(members)} samples of class {label}",
-                      output)
+    total = np.zeros((sample_T, *manifest.layout.dims), np.int64)
+    for start in range(0, len(members), 256):  # unpacked a few at a time: a camera split would not fit unpacked
+        total += unpack_time(obs[members[start:start + 256]], sample_T, axis=1).sum(axis=0, dtype=np.int64)
+    plots.plot_sample(total / len(members), manifest,
+                      f"{manifest.dataset} {split}: mean of {len(members)} samples of class {label}", output)
     return f"wrote {output}: class {label} average of {len(members)} samples"
 
 
+def check_output(output: str, suffix: str) -> None:
+    """Refuse, as a :class:`~spyx_data.errors.UsageError`, an output file that could not be
+    written as asked: not ending in ``suffix`` (any case), not local, a folder, or in a folder
+    that does not exist or cannot be written."""
+    if not output.lower().endswith(suffix):
+        raise errors.UsageError(f"--output {output}: the picture is a {suffix[1:].upper()}; give a name ending in "
+                                f"{suffix} (such as {os.path.splitext(output)[0] or 'picture'}{suffix})")
+    if paths.is_remote(output):
+        raise errors.UsageError(f"--output {output}: pictures are written to a local file")
+    folder = os.path.dirname(os.path.abspath(output))
+    if os.path.isdir(output):
+        raise errors.UsageError(f"--output {output} is a folder; give a file name ending in {suffix}")
+    if not os.path.isdir(folder):
+        raise errors.UsageError(f"--output {output}: the folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise errors.UsageError(f"--output {output}: the folder {folder} cannot be written")
+
+
 def synthetic(dataset: str, data_dir: str, samples: int, splits: Sequence[str] | None, seed: int) -> str:
+    """Write synthetic data (:func:`spyx_data.build.synthetic.write`), replacing synthetic data
+    written there before; refused where the dataset's folder holds anything else."""
     from spyx_data.build import synthetic as synthetic_lib
 
     info_ = registry.get(dataset)
-    written = [synthetic_lib.write(dataset, data_dir, split, samples, seed) for split in (splits or info_.splits)]
-    return "wrote " + ", ".join(sorted(set(written)))
+    unknown = sorted(set(splits or ()) - set(info_.splits))
+    if unknown:
+        raise errors.UsageError(f"unknown split(s) {unknown}; {dataset} has {list(info_.splits)}")
+    return "wrote " + ", ".join(synthetic_lib.write_splits(dataset, data_dir, splits or info_.splits, samples, seed))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -206,13 +277,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("directory")
     p = commands.add_parser("verify", help="recompute checksums and counts, decode every record")
     p.add_argument("directory")
-    p = commands.add_parser("plot", help="a PNG of a sample, or of a class average (audio)")
+    p = commands.add_parser("plot", help="a PNG of a sample, or of a class average (any record layout)")
     p.add_argument("directory")
     p.add_argument("--split", default="train")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--index", type=int, help="the sample to draw")
-    which.add_argument("--class", dest="label", type=int, help="draw the average raster of this class")
-    p.add_argument("--output", required=True, help="the PNG to write")
+    which.add_argument("--class", dest="label", type=int, help="draw the mean of this class's samples")
+    p.add_argument("--output", required=True, help="the PNG to write: a name ending in .png, in a folder that exists")
     p = commands.add_parser("synthetic", help="write format-exact synthetic data that tonic reads")
     p.add_argument("dataset", choices=sorted(registry.REGISTRY))
     p.add_argument("--data_dir", required=True)

@@ -34,7 +34,8 @@ def rate_code(num_steps: int, max_r: float = 0.75):
     spyx.data, a new time axis is added after the batch axis (spyx.data's ``jnp.repeat(...,
     axis=1)`` interleaved copies along an existing axis) and probabilities are float32 (spyx.data
     drew in float16, rounding them to multiples of 1/1024). ``key``: a ``jax.random`` key; the
-    whole batch draws from it. Jit-compiled.
+    whole batch draws from it. Jit-compiled. ``max_r`` must be in (0, 1] (``ValueError``
+    otherwise, see :class:`spyx_data.functional.Rate`).
     """
     F.Rate(num_steps, max_r)
 
@@ -50,7 +51,8 @@ def latency_code(num_steps: int, threshold: float = 0.01):
     As spyx.data: ``x = clip(data, 0, 1)`` fires once at ``t = round((1 - x) * (num_steps - 1))``,
     so larger values fire earlier, and ``x <= threshold`` never fires. NaN input raises
     ``checkify.JaxRuntimeError`` (spyx.data's Grain version raised IndexError); the check waits
-    for the result. Jit-compiled.
+    for the result. Jit-compiled. ``threshold`` must be in [0, 1) (``ValueError`` otherwise, see
+    :class:`spyx_data.functional.Latency`).
     """
     F.Latency(num_steps, threshold)
 
@@ -73,7 +75,8 @@ def angle_code(neuron_count: int, min_val: float, max_val: float):
 
     ``[min_val, max_val]`` is cut into ``neuron_count`` equal bins, so every neuron is reachable
     (spyx.data's top neuron fired only at ``x >= max_val``); values outside go to the end
-    neurons. Returns uint8 (spyx.data: float32). Jit-compiled.
+    neurons. Returns uint8 (spyx.data: float32). Jit-compiled. ``min_val < max_val``, both finite
+    float32 numbers (``ValueError`` otherwise, see :class:`spyx_data.functional.Angle`).
     """
     F.Angle(neuron_count, min_val, max_val)
 
@@ -140,11 +143,11 @@ class _RandomTransform(grain.transforms.Map, grain.transforms.RandomMap):
     an integer: the same draws every run, in the order ``map`` is called)."""
 
     def __init__(self, seed: int | None):
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
+        # Private: a GrainLoader draws from its own generators, so its state leaves this one out.
+        self._rng = np.random.default_rng(seed)
 
     def map(self, record: dict) -> dict:
-        return self.random_map(record, self.rng)
+        return self.random_map(record, self._rng)
 
 
 class RateCode(_RandomTransform):
@@ -160,13 +163,13 @@ class RateCode(_RandomTransform):
     def __init__(self, sample_T: int, max_r: float = 0.75, input_key: str = "obs", output_key: str = "obs",
                  packed: bool = True, seed: int | None = None):
         super().__init__(seed)
-        self.encoder = F.Rate(sample_T, max_r)
+        self._encoder = F.Rate(sample_T, max_r)
         self.sample_T, self.max_r = sample_T, max_r
         self.input_key, self.output_key, self.packed = input_key, output_key, packed
 
     def random_map(self, record: dict, rng: np.random.Generator) -> dict:
         key = rng.integers(0, 2**32, size=2, dtype=np.uint32)
-        spikes = self.encoder(np, np.asarray(record[self.input_key]), key)
+        spikes = self._encoder(np, np.asarray(record[self.input_key]), key)
         return {**record, self.output_key: _emit(spikes, self.packed)}
 
 
@@ -179,14 +182,14 @@ class LatencyCode(grain.transforms.Map):
 
     def __init__(self, sample_T: int, threshold: float = 0.01, input_key: str = "obs", output_key: str = "obs",
                  packed: bool = True):
-        self.encoder = F.Latency(sample_T, threshold)
+        self._encoder = F.Latency(sample_T, threshold)
         self.sample_T, self.threshold = sample_T, threshold
         self.input_key, self.output_key, self.packed = input_key, output_key, packed
 
     def map(self, record: dict) -> dict:
         data = np.asarray(record[self.input_key], dtype=np.float32)
         F.check_finite(data, f"LatencyCode: record {record.get('index', '?')}")
-        return {**record, self.output_key: _emit(self.encoder(np, data), self.packed)}
+        return {**record, self.output_key: _emit(self._encoder(np, data), self.packed)}
 
 
 class AngleCode(grain.transforms.Map):
@@ -196,12 +199,12 @@ class AngleCode(grain.transforms.Map):
 
     def __init__(self, neuron_count: int, min_val: float, max_val: float, input_key: str = "obs",
                  output_key: str = "obs", packed: bool = False):
-        self.encoder = F.Angle(neuron_count, min_val, max_val)
+        self._encoder = F.Angle(neuron_count, min_val, max_val)
         self.neuron_count, self.min_val, self.max_val = neuron_count, min_val, max_val
         self.input_key, self.output_key, self.packed = input_key, output_key, packed
 
     def map(self, record: dict) -> dict:
-        spikes = self.encoder(np, np.asarray(record[self.input_key]))
+        spikes = self._encoder(np, np.asarray(record[self.input_key]))
         return {**record, self.output_key: pack_time(spikes) if self.packed else spikes[0]}
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from spyx_data.errors import InputError
 
 MODES = ("roll", "zero")
+_TINY = float(np.finfo(np.float32).tiny)  # float32's smallest normal number: XLA flushes smaller ones to 0
 
 
 def key_words(key: Any) -> Any:
@@ -154,7 +155,12 @@ def shifted(
 
 @dataclasses.dataclass(frozen=True)
 class Rate:
-    """The rate code of one sample: ``[...] -> [num_steps, ...]``."""
+    """The rate code of one sample: ``[...] -> [num_steps, ...]``.
+
+    ``num_steps`` >= 1; ``max_r``, the spike probability per step at ``x = 1``, in ``(0, 1]``
+    (at least float32's smallest normal number, 1.2e-38: below it nothing fires; NaN, inf and
+    other values outside are refused).
+    """
 
     num_steps: int
     max_r: float = 0.75
@@ -164,8 +170,9 @@ class Rate:
 
     def __post_init__(self) -> None:
         _check_steps(self.num_steps)
-        if not self.max_r >= 0:
-            raise ValueError(f"max_r must be >= 0, got {self.max_r}")
+        if not _TINY <= self.max_r <= 1:  # also False for NaN
+            raise ValueError(f"max_r must be in (0, 1] (the spike probability per step at x = 1; in float32, so "
+                             f"at least {_TINY:.3g}), got {self.max_r}")
 
     def __call__(self, xp: Any, x: Any, key: Any) -> Any:
         return rate_spikes(xp, x[None], key, self.num_steps, self.max_r)[0]
@@ -173,7 +180,12 @@ class Rate:
 
 @dataclasses.dataclass(frozen=True)
 class Latency:
-    """The latency code of one sample: ``[...] -> [num_steps, ...]``."""
+    """The latency code of one sample: ``[...] -> [num_steps, ...]``.
+
+    ``num_steps`` >= 1; ``threshold`` in ``[0, 1)`` (and below 1 in float32): inputs are
+    clipped to ``[0, 1]`` and ``x <= threshold`` never fires, so from 1 up nothing would fire,
+    and every value below 0 would mean the same (every unit fires, 0 at the last step).
+    """
 
     num_steps: int
     threshold: float = 0.01
@@ -183,6 +195,9 @@ class Latency:
 
     def __post_init__(self) -> None:
         _check_steps(self.num_steps)
+        if not (0 <= self.threshold and _float32(self.threshold) < 1):  # also False for NaN
+            raise ValueError(f"threshold must be in [0, 1), also in float32 (x is clipped to [0, 1] and x <= threshold "
+                             f"never fires), got {self.threshold}")
 
     def __call__(self, xp: Any, x: Any, key: Any = None) -> Any:
         return latency_spikes(xp, x, self.num_steps, self.threshold)
@@ -190,7 +205,13 @@ class Latency:
 
 @dataclasses.dataclass(frozen=True)
 class Angle:
-    """The angle code of one sample with a single time step: ``[...] -> [1, ..., neuron_count]``."""
+    """The angle code of one sample with a single time step: ``[...] -> [1, ..., neuron_count]``.
+
+    ``neuron_count`` >= 1; ``min_val < max_val``, both finite float32 numbers (the code runs in
+    float32: they must differ there too), and ``neuron_count / (max_val - min_val)``, the bins
+    per unit, a normal float32 (a range narrower than about ``neuron_count * 3e-39`` or wider
+    than about ``neuron_count * 8e37`` is refused).
+    """
 
     neuron_count: int
     min_val: float
@@ -200,8 +221,16 @@ class Angle:
     random = False
 
     def __post_init__(self) -> None:
-        if self.neuron_count < 1 or not self.max_val > self.min_val:
-            raise ValueError(f"need neuron_count >= 1 and max_val > min_val, got {self}")
+        if not isinstance(self.neuron_count, (int, np.integer)) or self.neuron_count < 1:
+            raise ValueError(f"neuron_count must be a positive integer, got {self.neuron_count!r}")
+        low, high = _float32(self.min_val), _float32(self.max_val)
+        if not (np.isfinite(low) and np.isfinite(high) and low < high):
+            raise ValueError(f"min_val and max_val must be finite float32 numbers with min_val < max_val, "
+                             f"got min_val={self.min_val}, max_val={self.max_val}")
+        scale = self.neuron_count / (float(high) - float(low))
+        if not _TINY <= scale <= float(np.finfo(np.float32).max):
+            raise ValueError(f"[min_val, max_val] = [{self.min_val}, {self.max_val}] is too "
+                             f"{'narrow' if scale > 1 else 'wide'} for {self.neuron_count} bins in float32")
 
     def __call__(self, xp: Any, x: Any, key: Any = None) -> Any:
         return angle_spikes(xp, x, self.neuron_count, self.min_val, self.max_val)[None]
@@ -212,6 +241,12 @@ def check_finite(data: np.ndarray, where: str) -> None:
     nan = np.isnan(data)
     if nan.any():
         raise InputError(f"{where}: NaN at position {tuple(int(i) for i in np.argwhere(nan)[0])}")
+
+
+def _float32(value: float) -> np.float32:
+    """``value`` as float32: inf where it is beyond float32's range, NaN where it is not a number."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.float32(value)
 
 
 def _check_steps(num_steps: int) -> None:

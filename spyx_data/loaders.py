@@ -40,8 +40,11 @@ class ShardLoader:
     built from.
 
     ``train_epoch()`` shuffles (seed ``key``, reshuffled each epoch) and drops the last partial
-    batch, as spyx.data; ``test_epoch()`` keeps source order and, unlike spyx.data, every
-    sample: its last batch is short unless ``test_drop_remainder=True``. Labels are int32.
+    batch, as spyx.data; like ``iter`` of a :class:`GrainLoader` it gives the rest of the current
+    epoch. ``test_epoch()`` keeps source order, always starts at the first sample and, unlike
+    spyx.data, keeps every sample: its last batch is short unless ``test_drop_remainder=True``
+    (on several JAX processes every batch is whole, padded with all-zero ``obs`` and label
+    ``-1``, so that the hosts stay in lockstep; ``labels >= 0`` is the mask). Labels are int32.
     """
 
     def __init__(
@@ -80,12 +83,14 @@ class ShardLoader:
         self._test_dl = GrainLoader(test, batch_size, False, key, worker_count, drop_remainder=test_drop_remainder)
 
     def train_epoch(self) -> Iterator[State]:
-        """One shuffled pass over the train split."""
-        return iter(self._train_dl)
+        """One shuffled pass over the train split (the rest of the current epoch, as ``iter`` of
+        a :class:`GrainLoader`: the ``train_epoch()`` iterator before it ends)."""
+        return self._train_dl._iter("a newer train_epoch()")
 
     def test_epoch(self) -> Iterator[State]:
-        """One pass over the test split in source order."""
-        return iter(self._test_dl)
+        """One whole pass over the test split in source order, from its first sample even where
+        the last ``test_epoch()`` was left before its end (that iterator ends)."""
+        return self._test_dl._iter("a newer test_epoch()", from_start=True)
 
     def get_state(self) -> dict[str, Any]:
         """Where the train stream stands (:meth:`GrainLoader.get_state`); save it with the model."""

@@ -1,20 +1,46 @@
-"""Pictures of built samples: spike rasters for audio, time slices for camera frames (needs matplotlib)."""
+"""Pictures of built samples as PNG files (needs matplotlib: ``pip install "spyx-data[plot]"``).
+
+A sample unpacked is ``[T, *dims]`` (0/1; a class average holds spike probabilities in [0, 1]).
+How it is drawn depends on its dims (:func:`picture_kind`):
+
+* ``raster``, one feature dim (audio, a dense vector): time left to right, channel bottom to top;
+* ``frames``, a camera build's ``[P, H, W]``: a row of time slices, ON events red, OFF blue
+  (purple where both), merged polarities black;
+* ``image``, two feature dims (a dense image ``[H, W]``): a row of time slices in grey;
+* ``flattened``, any other number of dims (``[H, W, C]``, an angle code of images ``[H, W, N]``): a
+  raster whose channels are the dims flattened in C order.
+
+A time slice shows, per cell, the largest value over the bins it spans: whether the cell spiked
+in the slice, or for a class average its highest spike probability there. Time is in
+milliseconds of the build's window where the build has one (``duration_ms``), else in steps.
+"""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
-from spyx_data.build.raster import unpack_time
+from spyx_data.errors import UsageError
 from spyx_data.format.manifest import Manifest
 
 DPI = 100
+PLOT_EXTRA = 'pip install "spyx-data[plot]"'
+#: The colours of OFF (polarity 0) and ON (polarity 1) events.
+OFF, ON = (0.1, 0.3, 1.0), (1.0, 0.2, 0.1)
+
+
+def require_matplotlib() -> None:
+    """Raise :class:`UsageError` saying what to install unless matplotlib can be imported."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError(f"drawing needs matplotlib, which is not installed: {PLOT_EXTRA}") from None
 
 
 def _figure(width_in: float, height_in: float):
-    try:
-        import matplotlib
-    except ImportError:
-        raise ValueError("drawing needs matplotlib: pip install 'spyx-data[plot]'") from None
+    require_matplotlib()
+    import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -22,67 +48,103 @@ def _figure(width_in: float, height_in: float):
     return plt, plt.figure(figsize=(width_in, height_in), dpi=DPI)
 
 
-def audio_png(
-    raster: np.ndarray, manifest: Manifest, title: str, output: str, size: tuple[float, float] = (8, 4)
-) -> None:
+def _save(plt, fig, output: str) -> None:
+    """Write ``fig`` as a PNG to exactly ``output``, whole or not at all (a temporary file beside
+    it, renamed into place)."""
+    partial = os.path.join(os.path.dirname(output) or ".", f".{os.path.basename(output)}.{os.getpid()}.partial")
+    try:
+        fig.savefig(partial, dpi=DPI, format="png")
+        os.replace(partial, output)
+    finally:
+        plt.close(fig)
+        if os.path.exists(partial):
+            os.remove(partial)
+
+
+def picture_kind(manifest: Manifest) -> str:
+    """How samples of ``manifest``'s build are drawn: ``raster``, ``frames``, ``image`` or
+    ``flattened`` (see the module's docstring). Camera builds are told by their ``sensor``."""
+    dims = manifest.layout.dims
+    if len(dims) == 1:
+        return "raster"
+    if len(dims) == 3 and "sensor" in manifest.config:
+        return "frames"
+    return "image" if len(dims) == 2 else "flattened"
+
+
+def _time_axis(manifest: Manifest, sample_T: int) -> tuple[float, str]:
+    """The window's length and unit: ``duration_ms`` in ms, or ``sample_T`` steps."""
+    duration_ms = manifest.config.get("duration_ms")
+    return (float(duration_ms), "ms") if isinstance(duration_ms, (int, float)) else (float(sample_T), "step")
+
+
+def raster_png(raster: np.ndarray, manifest: Manifest, title: str, output: str, channel_label: str = "channel",
+               size: tuple[float, float] = (8, 4)) -> None:
     """Write a spike raster (``[T, channels]``, 0/1 or a class average in [0, 1]) as a PNG.
 
-    Time runs left to right in milliseconds of the build's window, channels bottom to top.
+    Time runs left to right (ms of the build's window, or steps), channels bottom to top.
     """
     plt, fig = _figure(*size)
-    duration_ms = manifest.config.get("duration_ms", raster.shape[0])
+    length, unit = _time_axis(manifest, raster.shape[0])
     ax = fig.add_subplot(1, 1, 1)
     image = ax.imshow(raster.T, aspect="auto", origin="lower", cmap="Greys", interpolation="nearest",
-                      extent=(0, duration_ms, 0, raster.shape[1]), vmin=0, vmax=max(float(raster.max()), 1e-9))
-    ax.set_xlabel("time (ms)")
-    ax.set_ylabel("channel")
+                      extent=(0, length, 0, raster.shape[1]), vmin=0, vmax=max(float(raster.max()), 1e-9))
+    ax.set_xlabel(f"time ({unit})")
+    ax.set_ylabel(channel_label)
     ax.set_title(title)
-    if raster.max() < 1 or raster.dtype.kind == "f":
+    if raster.dtype.kind == "f":
         fig.colorbar(image, ax=ax, label="spike probability")
     fig.tight_layout()
-    fig.savefig(output, dpi=DPI)
-    plt.close(fig)
+    _save(plt, fig, output)
 
 
-def frames_png(frames: np.ndarray, manifest: Manifest, title: str, output: str, slices: int = 8,
-               size: tuple[float, float] = (12, 3)) -> None:
-    """Write camera frames (``[T, P, H, W]`` of 0/1) as a PNG grid of ``slices`` time slices.
-
-    Each slice merges the bins it spans; ON events (polarity 1) are red, OFF (polarity 0) blue,
-    merged polarities black.
-    """
-    plt, fig = _figure(*size)
-    sample_T, polarities, height, width = frames.shape
+def slices_png(frames: np.ndarray, manifest: Manifest, title: str, output: str, slices: int = 8,
+               height_in: float = 3) -> None:
+    """Write ``[T, H, W]`` images (grey) or ``[T, P, H, W]`` camera frames (ON red, OFF blue,
+    purple where both; one polarity black) as a PNG row of ``slices`` time slices (fewer if
+    ``T`` is smaller), each showing the largest value of every cell over the bins it spans."""
+    sample_T = frames.shape[0]
     slices = min(slices, sample_T)
+    plt, fig = _figure(max(1.5 * slices, 3), height_in)
     edges = np.linspace(0, sample_T, slices + 1).astype(int)
-    duration_ms = manifest.config.get("duration_ms", sample_T)
+    length, unit = _time_axis(manifest, sample_T)
     for k in range(slices):
-        part = frames[edges[k]:edges[k + 1]].max(axis=0)  # [P, H, W]
-        image = np.ones((height, width, 3))
-        if polarities == 1:
-            image[part[0] > 0] = 0
-        else:
-            image[part[0] > 0] = (0.1, 0.3, 1.0)
-            image[part[1] > 0] = (1.0, 0.2, 0.1)
+        part = frames[edges[k]:edges[k + 1]].max(axis=0).astype(np.float64)  # [H, W] or [P, H, W] in [0, 1]
         ax = fig.add_subplot(1, slices, k + 1)
-        ax.imshow(image, interpolation="nearest")
+        if part.ndim == 2:
+            ax.imshow(part, cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+        else:
+            ax.imshow(_polarity_colours(part), interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
-        start, stop = (duration_ms * edges[k] / sample_T, duration_ms * edges[k + 1] / sample_T)
-        ax.set_title(f"{start:.0f}-{stop:.0f} ms", fontsize=8)
+        start, stop = length * edges[k] / sample_T, length * edges[k + 1] / sample_T
+        ax.set_title(f"{start:.0f}-{stop:.0f} {unit}" if unit == "ms" else f"steps {edges[k]}-{edges[k + 1] - 1}",
+                     fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(output, dpi=DPI)
-    plt.close(fig)
+    _save(plt, fig, output)
 
 
-def plot_sample(obs: np.ndarray, manifest: Manifest, title: str, output: str) -> None:
-    """A PNG of one packed sample (or, for audio, a float class average of unpacked rasters)."""
-    layout = manifest.layout
-    dense = obs if obs.dtype.kind == "f" else unpack_time(obs, layout.sample_T)
-    if len(layout.dims) == 1:
-        audio_png(dense, manifest, title, output)
-    elif len(layout.dims) == 3:
-        frames_png(dense, manifest, title, output)
+def _polarity_colours(part: np.ndarray) -> np.ndarray:
+    """RGB ``[H, W, 3]`` of ``[P, H, W]`` values in [0, 1]: white shaded, by the larger value,
+    towards black (one polarity) or towards OFF's blue, ON's red, or their mix by value (purple
+    where both spiked)."""
+    if len(part) == 1:
+        return np.repeat(1 - part[0][..., None], 3, axis=-1)
+    off, on = part[0][..., None], part[1][..., None]
+    colour = (off * np.array(OFF) + on * np.array(ON)) / np.maximum(off + on, 1e-12)
+    return 1 - np.maximum(off, on) * (1 - colour)
+
+
+def plot_sample(sample: np.ndarray, manifest: Manifest, title: str, output: str) -> None:
+    """A PNG of one unpacked sample ``[T, *dims]`` (0/1) or class average (float in [0, 1]),
+    drawn as :func:`picture_kind` says."""
+    kind = picture_kind(manifest)
+    if kind == "raster":
+        raster_png(sample, manifest, title, output)
+    elif kind in ("frames", "image"):
+        slices_png(sample, manifest, title, output)
     else:
-        raise ValueError(f"no picture for samples of dims {layout.dims}: 1 (audio) or 3 (camera frames) only")
+        dims = list(manifest.layout.dims)
+        raster_png(sample.reshape(len(sample), -1), manifest, title, output,
+                   channel_label=f"channel: the dims {dims} flattened in C order")

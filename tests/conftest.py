@@ -8,6 +8,7 @@ import shutil
 import socket
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from spyx_data.build import inputs, synthetic
 
@@ -15,6 +16,11 @@ TRAIN, TEST = 300, 120  # synthetic samples per split in the shared build
 NUM_SHARDS = 3
 
 _network_attempts: list[str] = []
+
+# Property tests judge results only: no per-example deadline, no health check on the time taken
+# to generate examples (both fail at random on a loaded machine).
+settings.register_profile("steady", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("steady")
 
 
 def _is_local(host: object) -> bool:
@@ -85,24 +91,31 @@ def network_refused():
     _network_attempts.clear()
 
 
-BLOCK_APITOOLS = """
+BLOCK_IMPORTS = """
 import sys
-class Block:  # as where Beam's gcp extra is not installed (the README's first command)
+class Block:  # as where these modules are not installed
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "apitools":
-            raise ImportError("blocked: " + name)
+        if any(name == b or name.startswith(b + ".") for b in BLOCKED):
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked)", name=name)
 sys.meta_path.insert(0, Block())
 """
 
 
+def without_modules(folder, *names: str) -> dict[str, str]:
+    """The environment of a process, and of every process it starts (Beam's workers too), in
+    which the modules ``names`` and those below them cannot be imported, as where they are not
+    installed: a ``sitecustomize`` in ``folder`` (made), put on ``PYTHONPATH``, blocks them."""
+    os.makedirs(folder)
+    with open(os.path.join(folder, "sitecustomize.py"), "w") as f:
+        f.write(f"BLOCKED = {names!r}\n{BLOCK_IMPORTS}")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))}
+
+
 @pytest.fixture
 def without_apitools(tmp_path):
-    """The environment of a process, and of every process it starts (Beam's workers too), in
-    which ``apitools`` cannot be imported: a ``sitecustomize`` on ``PYTHONPATH`` blocks it."""
-    folder = tmp_path / "without-apitools"
-    folder.mkdir()
-    (folder / "sitecustomize.py").write_text(BLOCK_APITOOLS)
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))}
+    """The environment of a process, and of every process it starts, in which ``apitools``
+    cannot be imported, as where Beam's gcp extra is not installed (the README's first command)."""
+    return without_modules(tmp_path / "without-apitools", "apitools")
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -17,8 +18,12 @@ from spyx_data import cli
 from spyx_data.build import synthetic
 
 from .conftest import TEST, TRAIN, build_dir
+from .hold import HANG_S, Holds
+from .test_refusals import SPYX_DATA, assert_one_line, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: A build's progress line (pipelines.build.ProgressLog): how many a build logs depends on how long it runs.
+PROGRESS = re.compile(r"  (train|test): \d+/\d+ samples written \(\d+/\d+ shards\), \d+ samples/s")
 
 
 def png_size(path):
@@ -62,6 +67,10 @@ def test_plot_camera_frames_as_time_slices(tmp_path):
     command = ["plot", build_dir(tmp_path, manifest), "--split", "test", "--index", "2", "--output", str(out)]
     assert cli.main(command) == 0
     assert png_size(out) == (1200, 300) and 0.01 < ink(out) < 0.9
+    label = int(cli.load_split(build_dir(tmp_path, manifest), "test")[1][2])
+    average = tmp_path / "average.png"
+    assert cli.main([*command[:4], "--class", str(label), "--output", str(average)]) == 0  # was refused for cameras
+    assert png_size(average) == (1200, 300) and 0.01 < ink(average) < 0.9
 
 
 def test_mistakes_are_one_line_without_a_traceback(shd_build, tmp_path, capsys):
@@ -89,16 +98,42 @@ def test_build_and_synthetic_subcommands(tmp_path, capsys):
 
 
 def test_a_build_logs_progress_and_a_summary_from_its_counters(shd_data, tmp_path, caplog, monkeypatch):
-    monkeypatch.setattr(build_lib.ProgressLog, "EVERY_S", 0.02)  # this small build is over in a moment
+    monkeypatch.setattr(build_lib.ProgressLog, "EVERY_S", 0.02)
     caplog.set_level(logging.INFO, logger="pipelines.build")
-    shd.run([f"--data_dir={shd_data}", f"--output_dir={tmp_path}", "--num_shards=3", "--sample_T=16"])
+    # The first shard task is held (tests/hold.py) until the progress log has read the plan
+    # (it logs 0 samples written), however long that takes; then the build runs on.
+    planned, held = threading.Event(), []
+
+    class Planned(logging.Handler):
+        def emit(self, record):
+            if f"train: 0/{TRAIN} samples written" in record.getMessage():
+                planned.set()
+
+    def hold_until_planned():
+        held.append(holds.next())
+        assert planned.wait(HANG_S), f"no progress line in {HANG_S} s"
+        holds.close()
+
+    (tmp_path / "hold").mkdir()
+    holds, watcher, out = Holds(tmp_path / "hold"), Planned(), tmp_path / "out"
+    logging.getLogger("pipelines.build").addHandler(watcher)
+    for name, value in holds.env.items():  # the build runs in this process
+        monkeypatch.setenv(name, value)
+    holding = threading.Thread(target=hold_until_planned)
+    holding.start()
+    try:
+        manifest = shd.run([f"--data_dir={shd_data}", f"--output_dir={out}", "--num_shards=3", "--sample_T=16"])
+    finally:
+        logging.getLogger("pipelines.build").removeHandler(watcher)
+        holds.ended()  # lets the holding thread end, should the build not have reached a shard task
+        holding.join()
+        holds.close()
+    assert held and planned.is_set()
     progress = [r.getMessage() for r in caplog.records if "samples written" in r.getMessage()]
     assert any(f"train: {TRAIN}/{TRAIN} samples written (3/3 shards)" in line for line in progress), progress
     summary = [r.getMessage() for r in caplog.records if r.getMessage().startswith("built in")]
     assert len(summary) == 1 and f"{TRAIN + TEST} samples" in summary[0] and "events" in summary[0]
-    assert not [n for n in os.listdir(build_dir(tmp_path, shd.run([f"--data_dir={shd_data}", f"--output_dir={tmp_path}",
-                                                                  "--num_shards=3", "--sample_T=16"])))
-                if n.startswith(".")]  # no plan or temporary files left
+    assert not [n for n in os.listdir(build_dir(out, manifest)) if n.startswith(".")]  # no plan or temporary files
 
 
 def test_the_console_script_is_installed():
@@ -128,9 +163,11 @@ def test_the_first_command_logs_its_summary_and_no_import_warning(tmp_path, with
         capture_output=True, text=True, timeout=300, env=without_apitools,
     )
     assert result.returncode == 0, result.stderr
-    assert "shd shards in" in result.stdout
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("built in ") and "60 samples" in lines[0], result.stderr
+    assert "shd shards in" in result.stdout and result.stdout.splitlines()[1] == f"  {SYNTHETIC_SHD}"
+    assert result.stderr, "no summary"
+    *progress, last = result.stderr.splitlines()  # progress lines: as many as the build's seconds
+    assert all(PROGRESS.fullmatch(line) for line in progress), result.stderr
+    assert last.startswith("built in ") and "60 samples" in last, result.stderr
     again = subprocess.run(
         [sys.executable, "-m", "pipelines.shd", "--synthetic=30", f"--data_dir={tmp_path / 'data'}",
          f"--output_dir={tmp_path / 'shards'}"],
@@ -156,8 +193,9 @@ def test_a_build_on_two_worker_processes_prints_no_beam_noise(tmp_path, without_
         capture_output=True, text=True, timeout=300, env=without_apitools,
     )
     assert result.returncode == 0, result.stderr
-    lines = result.stderr.splitlines()  # the progress lines and the summary, nothing of Beam's workers
-    assert lines[-1].startswith("built in ") and all("samples written" in line for line in lines[:-1]), result.stderr
+    assert result.stderr, "no summary"
+    *progress, last = result.stderr.splitlines()  # the progress lines and the summary, nothing of Beam's workers
+    assert last.startswith("built in ") and all(PROGRESS.fullmatch(line) for line in progress), result.stderr
 
 
 def test_commands_take_the_output_root_of_one_build_and_say_so(shd_build, capsys, tmp_path):
@@ -192,3 +230,141 @@ def test_a_root_of_several_builds_is_listed_by_info_and_named_by_the_rest(shd_bu
     for read in (lambda: spyx_data.open_split(str(root), "test"), lambda: spyx_data.prestage(str(root), "test", 8)):
         with pytest.raises(FileNotFoundError, match=f"holds 2 below it \\({names[0]}, {names[1]}\\)"):
             read()
+
+
+# Every layout a build can have, drawn; plot's mistakes; help; synthetic data said.
+
+
+@pytest.fixture(scope="module")
+def dense_builds(tmp_path_factory):
+    """Encoded builds of each layout the record format allows beyond audio and camera frames:
+    ``{kind: build folder}`` (3 classes, 30 samples each)."""
+    from pipelines import encode
+
+    root = tmp_path_factory.mktemp("dense-builds")
+    rng = np.random.default_rng(0)
+    made = {}
+    for kind, shape, flags in [("image", (28, 28), ["--encoder=rate", "--num_steps=8"]),
+                               ("rgb", (6, 5, 3), ["--encoder=latency", "--num_steps=12"]),
+                               ("angle", (6,), ["--encoder=angle", "--neuron_count=5", "--min_val=0", "--max_val=1"]),
+                               ("vector", (10,), ["--encoder=rate", "--num_steps=20"])]:
+        path = str(root / f"{kind}.npz")
+        np.savez(path, x=rng.random((30, *shape)).astype(np.float32), y=np.arange(30) % 3)
+        out = root / kind
+        made[kind] = build_dir(out, encode.run([f"--input={path}", *flags, f"--output_dir={out}"]))
+    return made
+
+
+def test_plot_draws_a_2d_encoded_build(dense_builds, tmp_path):
+    out = tmp_path / "digit.png"
+    code, stdout, err = run([SPYX_DATA, "plot", dense_builds["image"], "--index", "3", "--output", str(out)])
+    assert code == 0 and err == "" and stdout == f"wrote {out}: train[3]\n"
+    assert png_size(out) == (1200, 300) and 0.05 < ink(out) < 0.9  # 8 time slices of the 28 x 28 image
+
+
+@pytest.mark.parametrize("kind, size", [("image", (1200, 300)), ("rgb", (800, 400)), ("angle", (300, 300)),
+                                        ("vector", (800, 400))])
+def test_plot_draws_every_layout_as_a_sample_and_as_a_class_average(dense_builds, tmp_path, capsys, kind, size):
+    from spyx_data import plots
+
+    manifest = cli.manifest_lib.read_manifest(dense_builds[kind])
+    expected = {"image": "image", "rgb": "flattened", "angle": "image", "vector": "raster"}[kind]
+    assert plots.picture_kind(manifest) == expected  # rgb: [6, 5, 3] is 3-D but no camera's; angle: [6, 5], T=1
+    for which in (["--index", "4"], ["--class", "2"]):
+        out = tmp_path / f"{kind}-{which[0][2:]}.png"
+        assert cli.main(["plot", dense_builds[kind], *which, "--output", str(out)]) == 0
+        assert png_size(out) == size and 0.005 < ink(out) < 0.95, (kind, which)
+    assert "class 2 average of 10 samples" in capsys.readouterr().out
+
+
+BLOCK_MATPLOTLIB = "import sys\nsys.modules['matplotlib'] = None  # as where the plot extra is not installed\n"
+
+
+def test_plot_without_matplotlib_says_what_to_install(dense_builds, tmp_path):
+    folder = tmp_path / "without-matplotlib"
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(BLOCK_MATPLOTLIB)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))}
+    out = tmp_path / "x.png"
+    code, stdout, err = run([SPYX_DATA, "plot", dense_builds["vector"], "--index", "0", "--output", str(out)], env=env)
+    assert code == 2 and not stdout
+    assert_one_line(err, 'drawing needs matplotlib, which is not installed: pip install "spyx-data[plot]"')
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name, message", [
+    ("noext", "the picture is a PNG; give a name ending in .png (such as {tmp}/noext.png)"),
+    ("x.pdf", "the picture is a PNG; give a name ending in .png"),
+    ("missing/x.png", "the folder {tmp}/missing does not exist; create it first"),
+    ("a-folder.png", "is a folder; give a file name ending in .png"),
+])
+def test_plot_refuses_an_output_it_cannot_write_as_named(dense_builds, tmp_path, capsys, name, message):
+    (tmp_path / "a-folder.png").mkdir()
+    output = str(tmp_path / name)
+    argv = ["plot", dense_builds["vector"], "--index", "0", "--output", output]
+    if name == "noext":  # the issue's case, as a user runs it; the rest in this process
+        code, stdout, err = run([SPYX_DATA, *argv])
+    else:
+        code = cli.main(argv)
+        stdout, err = capsys.readouterr()
+    assert code == 2 and not stdout
+    assert_one_line(err, f"--output {output}", message.format(tmp=tmp_path))
+    assert sorted(os.listdir(tmp_path)) == ["a-folder.png"]  # nothing written (matplotlib would add .png)
+
+
+def test_build_help_lists_what_can_be_built(capsys):
+    code, stdout, err = run([SPYX_DATA, "build", "--help"])
+    assert code == 0 and err == ""
+    assert stdout.startswith("usage: spyx-data build DATASET [flags]")
+    assert "shd, smnist, ssc" in stdout and "encode " in stdout and "recordings " in stdout
+    assert "spyx-data build DATASET --help lists the flags DATASET takes" in stdout
+
+
+@pytest.mark.parametrize("argv, own, others", [
+    (["build", "shd", "--help"], ["--channels"], ["--spatial_factor", "--dt", "--split_seed", "--first_saccade_only"]),
+    (["build", "nmnist", "--help"], ["--spatial_factor", "--merge_polarity", "--first_saccade_only"],
+     ["--channels", "--split_seed", "--test_fraction", "--num_neurons"]),
+    (["build", "ncaltech101", "--help"], ["--split_seed", "--test_fraction", "--spatial_factor"],
+     ["--channels", "--first_saccade_only", "--duplicate"]),
+])
+def test_a_datasets_help_lists_only_the_options_it_takes(capsys, argv, own, others):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0 and f"usage: spyx-data build {argv[1]}" in out
+    assert all(f"{flag} " in out for flag in own + ["--sample_T", "--output_dir", "--synthetic"]), out
+    assert not [flag for flag in others if flag in out], out
+
+
+def test_the_tonic_pipelines_help_says_which_dataset_takes_each_option(capsys):
+    from pipelines import tonic
+
+    with pytest.raises(SystemExit):
+        tonic.main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--first_saccade_only only events before 100 ms (N-MNIST's first saccade); taken by nmnist" in out
+    with pytest.raises(SystemExit):
+        tonic.main(["--dataset=smnist", "--help"])
+    out = capsys.readouterr().out
+    assert "--num_neurons" in out and "--channels" not in out and "taken by" not in out
+
+
+SYNTHETIC_SHD = "SYNTHETIC DATA: test and train are synthetic data written by spyx-data, not the real shd dataset"
+
+
+def test_info_says_which_splits_are_synthetic_and_a_dense_build_has_no_event_columns(shd_build, dense_builds):
+    code, stdout, _ = run([SPYX_DATA, "info", shd_build])
+    assert code == 0 and stdout.splitlines()[1] == f"  {SYNTHETIC_SHD}"
+    code, stdout, _ = run([SPYX_DATA, "info", dense_builds["image"]])
+    assert code == 0 and "SYNTHETIC" not in stdout
+    header = next(line for line in stdout.splitlines() if line.strip().startswith("split"))
+    assert header.split() == ["split", "samples", "shards", "MiB"]  # an encoded build counts no events
+    assert re.search(r"^\s+train\s+30\s+1\s+[0-9.]+$", stdout, re.M) and "spike density per class" in stdout
+
+
+def test_a_manifest_holding_nan_is_refused_in_one_line(copy):
+    text = (copy / "manifest.json").read_text()
+    (copy / "manifest.json").write_text(text.replace('"sample_T": 128,', '"sample_T": 128, "threshold": NaN,', 1))
+    code, stdout, err = run([SPYX_DATA, "info", str(copy)])
+    assert code == 1 and not stdout
+    assert_one_line(err, f"{copy}/manifest.json: NaN is not JSON (a manifest is strict JSON")

@@ -1,5 +1,7 @@
 """Spike encoders: semantics, and parity of the JAX, Grain and Beam versions."""
 
+import json
+import os
 
 import apache_beam as beam
 import jax
@@ -20,6 +22,7 @@ from spyx_data import functional as F
 from spyx_data.build import raster
 
 from .conftest import build_dir, files, manifests_under
+from .test_refusals import SPYX_DATA, assert_one_line, run
 
 unit_floats = hnp.arrays(
     np.float32,
@@ -34,12 +37,49 @@ def grain_key(seed):
 
 
 @settings(max_examples=12, deadline=None)
-@given(data=unit_floats, num_steps=st.integers(1, 20), max_r=st.floats(0, 1.5), seed=st.integers(0, 2**31))
+@given(data=unit_floats, num_steps=st.integers(1, 20), max_r=st.floats(1e-6, 1), seed=st.integers(0, 2**31))
 def test_rate_code_shapes_and_values(data, num_steps, max_r, seed):
     spikes = np.asarray(spyx_data.rate_code(num_steps, max_r)(data, jax.random.key(seed)))
     assert spikes.shape == (data.shape[0], num_steps, *data.shape[1:]) and spikes.dtype == np.uint8
     assert set(np.unique(spikes)) <= {0, 1}
     assert not spikes[np.broadcast_to((data == 0)[:, None], spikes.shape)].any()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda v: spyx_data.rate_code(4, v), r"max_r must be in \(0, 1\]"),
+    (lambda v: spyx_data.RateCode(4, v), r"max_r must be in \(0, 1\]"),
+    (lambda v: spyx_data.latency_code(4, v), r"threshold must be in \[0, 1\)"),
+    (lambda v: spyx_data.LatencyCode(4, v), r"threshold must be in \[0, 1\)"),
+    (lambda v: spyx_data.angle_code(4, 0.0, v), "min_val and max_val must be finite float32 numbers"),
+    (lambda v: spyx_data.AngleCode(4, v, 1.0), "min_val and max_val must be finite float32 numbers"),
+])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_encoder_settings_must_be_finite_in_every_version(make, message, value):
+    with pytest.raises(ValueError, match=message):
+        make(value)
+
+
+@pytest.mark.parametrize("encoder, kwargs, message", [
+    (F.Rate, dict(num_steps=4, max_r=0.0), r"max_r must be in \(0, 1\]"),  # never fires
+    (F.Rate, dict(num_steps=4, max_r=1.5), r"max_r must be in \(0, 1\]"),  # a probability
+    (F.Rate, dict(num_steps=4, max_r=1e-39), "at least 1.18e-38"),  # 0 once flushed in float32
+    (F.Latency, dict(num_steps=4, threshold=1.0), r"threshold must be in \[0, 1\)"),  # nothing fires
+    (F.Latency, dict(num_steps=4, threshold=0.999999999), "also in float32"),  # 1.0 in float32
+    (F.Latency, dict(num_steps=4, threshold=-0.5), r"threshold must be in \[0, 1\)"),
+    (F.Angle, dict(neuron_count=4, min_val=1.0, max_val=1.0), "min_val < max_val"),
+    (F.Angle, dict(neuron_count=4, min_val=0.0, max_val=1e39), "finite float32"),  # inf in float32
+    (F.Angle, dict(neuron_count=4, min_val=0.0, max_val=1e-44), "too narrow for 4 bins"),  # inf bins per unit
+    (F.Angle, dict(neuron_count=2.5, min_val=0.0, max_val=1.0), "neuron_count must be a positive integer"),
+])
+def test_encoder_settings_outside_their_range_are_refused(encoder, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        encoder(**kwargs)
+
+
+def test_the_ends_of_each_encoder_range_are_taken():
+    assert F.Rate(4, 1.0).max_r == 1.0 and F.Rate(4, 1.2e-38).max_r == 1.2e-38
+    assert F.Latency(4, 0.0).threshold == 0.0 and F.Latency(4, 0.99).threshold == 0.99
+    assert F.Angle(1, -4e37, 4e37).max_val == 4e37  # 1 bin per 8e37: still a normal float32
 
 
 def test_rate_code_fires_at_the_clipped_probability():
@@ -267,3 +307,75 @@ def test_grain_loader_randomness_is_a_function_of_seed_index_and_epoch(written_b
     first_a, first_b = epoch_by_index(a), epoch_by_index(b)
     assert first_a == first_b  # same records, same spikes: order and workers do not matter
     assert epoch_by_index(a) != first_a  # the next epoch draws fresh shifts
+
+
+# What a user of `spyx-data build encode` meets: options that cannot work, labels a record cannot hold.
+
+
+ENCODE = [SPYX_DATA, "build", "encode"]
+
+
+def encode_command(argv, capsys):
+    """``spyx-data build encode ARGV`` in this process (what the command runs, less its start-up):
+    ``(exit status, stdout, stderr)``."""
+    from spyx_data import cli
+
+    code = cli.main(["build", "encode", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--encoder=latency", "--num_steps=8", "--threshold=nan"], "--threshold: must be a finite number, got nan"),
+    (["--encoder=latency", "--num_steps=8", "--threshold=1.5"], "threshold must be in [0, 1)"),
+    (["--encoder=latency", "--num_steps=8", "--threshold=inf"], "--threshold: must be a finite number, got inf"),
+    (["--encoder=rate", "--num_steps=8", "--max_r=inf"], "argument --max_r: must be a finite number, got inf"),
+    (["--encoder=rate", "--num_steps=8", "--max_r=0"], "max_r must be in (0, 1]"),
+    (["--encoder=angle", "--neuron_count=4", "--min_val=1", "--max_val=0"], "with min_val < max_val"),
+    (["--encoder=angle", "--neuron_count=4", "--min_val=0", "--max_val=1e39"], "must be finite float32 numbers"),
+    (["--encoder=angle", "--neuron_count=4"], "--encoder=angle needs --min_val, --max_val"),
+])
+def test_an_encode_option_that_cannot_work_is_refused_before_any_work(dense_npz, tmp_path, capsys, flags, message):
+    out = tmp_path / "out"
+    argv = [f"--input={dense_npz}", *flags, f"--output_dir={out}"]
+    first = flags[-1] == "--threshold=nan"  # the issue's case, as a user runs it; the rest in this process
+    code, stdout, err = run([*ENCODE, *argv]) if first else encode_command(argv, capsys)
+    assert code == 2 and not stdout
+    assert_one_line(err, message)
+    assert not out.exists()  # refused before the output folder was made
+
+
+def npz_with_labels(tmp_path, y):
+    path = str(tmp_path / "labels.npz")
+    np.savez(path, x=np.random.default_rng(0).random((len(y), 3)).astype(np.float32), y=np.asarray(y))
+    return path
+
+
+@pytest.mark.parametrize("y, message", [
+    (np.array([0, 1, 2**31, 2**40, 1], np.int64), "label 2147483648 of sample 2 is outside 0..2147483647"),
+    (np.array([0, 2**64 - 1, 1], np.uint64), "label 18446744073709551615 of sample 1 is outside 0..2147483647"),
+    (np.array([0, 1, -3, -7], np.int64), "label -3 of sample 2 is outside 0..2147483647"),
+    (np.array([0.0, 1.0, 1.5]), "labels y must be an integer array, got float64 (label 1.5 of sample 2 is not a whole"),
+    (np.array([0.0, 1.0, 2.0]), "labels y must be an integer array, got float64; they are whole numbers: save "
+                                "y.astype(np.int64)"),
+    (np.array([True, False]), "labels y must be an integer array, got bool"),
+])
+def test_labels_a_record_cannot_hold_are_named_with_the_file(tmp_path, capsys, y, message):
+    path, out = npz_with_labels(tmp_path, y), tmp_path / "out"
+    argv = [f"--input={path}", "--encoder=rate", "--num_steps=4", f"--output_dir={out}"]
+    first = y.dtype == np.int64 and y.max() == 2**40  # the issue's case, as a user runs it; the rest in this process
+    code, stdout, err = run([*ENCODE, *argv]) if first else encode_command(argv, capsys)
+    assert code == 2 and not stdout
+    assert_one_line(err, f"error: {path}: {message}")
+    assert not out.exists() or os.listdir(out) == []  # nothing published, no staging folder left
+
+
+def test_an_encoded_manifest_is_strict_json(dense_npz, tmp_path):
+    def refuse(token):
+        raise AssertionError(f"{token} in the manifest")
+
+    manifest = encode.run([f"--input={dense_npz}", "--encoder=latency", "--num_steps=4", "--threshold=0.2",
+                           f"--output_dir={tmp_path}"])
+    with open(os.path.join(build_dir(tmp_path, manifest), "manifest.json")) as f:
+        doc = json.load(f, parse_constant=refuse)
+    assert doc["config"]["threshold"] == 0.2

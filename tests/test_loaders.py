@@ -26,6 +26,11 @@ def test_shd_loader_builds_once_then_reads(shd_data, tmp_path):
     assert len(train) == TRAIN // 32 and train[0].obs.shape == (32, 8, 32) and train[0].labels.shape == (32,)
     test = list(loader.test_epoch())
     assert sum(len(b.labels) for b in test) == TEST  # every test sample, last batch short
+    left = loader.test_epoch()  # a test pass left early: the next is still the whole split
+    next(left)
+    assert [b.obs.tobytes() for b in loader.test_epoch()] == [b.obs.tobytes() for b in test]
+    with pytest.raises(UsageError, match=r"ended by a newer test_epoch\(\)"):
+        next(left)
     assert loader.obs_shape == (32,) and loader.act_shape == (20,)
     # The train stream resumes from its state (the test stream starts afresh each time).
     it = loader.train_epoch()
@@ -37,6 +42,12 @@ def test_shd_loader_builds_once_then_reads(shd_data, tmp_path):
     assert [b.obs.tobytes() for b in resumed.train_epoch()] == [b.obs.tobytes() for b in loader.train_epoch()]
     with pytest.raises(UsageError, match="batch_size"):
         spyx_data.SHD_loader(batch_size=16, sample_T=64, channels=32, download_dir=download_dir).set_state(state)
+    first = loader.train_epoch()
+    next(first)
+    rest = loader.train_epoch()  # the rest of that epoch; the first iterator ends
+    with pytest.raises(UsageError, match=r"ended by a newer train_epoch\(\)"):
+        next(first)
+    assert len(list(rest)) == TRAIN // 32 - 1
     mtime = os.stat(os.path.join(loader.shards_dir, "manifest.json")).st_mtime_ns
     again = spyx_data.SHD_loader(batch_size=32, sample_T=64, channels=32, download_dir=download_dir)
     assert os.stat(os.path.join(again.shards_dir, "manifest.json")).st_mtime_ns == mtime

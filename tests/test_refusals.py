@@ -180,6 +180,30 @@ def test_a_shard_of_another_build_is_refused_by_every_reader(copy, other_build, 
     assert any("another build" in p.message for p in verify(str(copy))[1])
 
 
+@pytest.mark.parametrize("how", ["moved", "copied", "symlinked"])
+def test_a_folder_holding_another_build_is_refused_by_every_reader(written_build, copy, tmp_path, how):
+    name = os.path.basename(written_build)
+    folder = tmp_path / "shards" / "shd-0123456789ab"  # the naming rule's, another build's name
+    folder.parent.mkdir()
+    {"moved": lambda: os.rename(copy, folder), "copied": lambda: shutil.copytree(written_build, folder),
+     "symlinked": lambda: os.symlink(written_build, folder)}[how]()
+    said = f"holds build {name}, not shd-0123456789ab as its name says"
+    for argv in (["verify", str(folder)], ["info", str(folder)]):
+        code, out, err = run([SPYX_DATA, *argv])
+        assert code == 2 and not out
+        assert_one_line(err, f"{folder} {said}", f"rename it {name} or a name of your own")
+    from spyx_data.errors import UsageError
+
+    for read in (lambda: spyx_data.open_split(str(folder), "train"), lambda: spyx_data.prestage(str(folder), "train", 10),
+                 lambda: spyx_data.load_split(f"{folder}/", "test"),
+                 lambda: spyx_data.SHD_loader(download_dir=str(tmp_path / "dl"), shards_dir=str(folder))):
+        with pytest.raises(UsageError, match=said):
+            read()
+    mine = tmp_path / "my-shd"  # a name of the user's own: served as it is
+    os.rename(folder, mine)
+    assert len(spyx_data.open_split(str(mine), "train")) == TRAIN and run([SPYX_DATA, "verify", str(mine)])[0] == 0
+
+
 def test_a_shard_swapped_under_an_open_source_is_refused_when_read(copy, other_build):
     source = spyx_data.open_split(str(copy), "train")
     loader = spyx_data.GrainLoader(source, 10, shuffle=False)
@@ -189,6 +213,28 @@ def test_a_shard_swapped_under_an_open_source_is_refused_when_read(copy, other_b
         source[shard.first_index]
     with pytest.raises(ShardError, match="a shard of another build"):
         list(loader)
+
+
+def test_a_shard_cut_under_an_open_source_is_a_shard_error_naming_it(copy):
+    source = spyx_data.open_split(str(copy), "train")
+    loader = spyx_data.GrainLoader(source, 10, shuffle=False)
+    source.read_batch(range(len(source)))  # every shard's reader open and read
+    shard = source.info.shards[1]
+    os.truncate(copy / shard.path, 5000)  # cut after its second record
+    for read in (lambda: source[shard.first_index + 50], lambda: source.read_batch(range(shard.first_index, 300))):
+        with pytest.raises(ShardError) as refused:
+            read()
+        assert str(refused.value).startswith(f"{copy / shard.path}: record ") and "of 'train'): 0 bytes read, a " \
+            "record has 2104 (the file was cut" in str(refused.value) and "\n" not in str(refused.value)
+    assert f"record 50 (source index {shard.first_index + 50} of 'train')" in str(_raised(lambda: source[150]))
+    with pytest.raises(ShardError, match=f"{shard.path}: record 2 .*0 bytes read"):
+        list(loader)
+
+
+def _raised(call) -> BaseException:
+    with pytest.raises(ShardError) as raised:
+        call()
+    return raised.value
 
 
 def test_a_manifest_whose_counts_were_edited_consistently_drops_no_record_silently(copy):
@@ -201,6 +247,29 @@ def test_a_manifest_whose_counts_were_edited_consistently_drops_no_record_silent
                  lambda: spyx_data.open_split(str(copy), "train")):
         with pytest.raises(ShardError, match="records, manifest says 90"):
             read()
+
+
+@pytest.mark.parametrize("also_bytes", [False, True], ids=["records", "records-and-bytes"])
+def test_a_manifest_claiming_2_40_records_is_refused_before_anything_is_allocated(copy, tmp_path, also_bytes):
+    doc = json.loads((copy / "manifest.json").read_text())
+    split = doc["splits"]["train"]
+    last = split["shards"][-1]
+    last["num_records"] += 2**40  # 2 PiB of records claimed in a 320 KiB file
+    split["num_records"] += 2**40
+    if also_bytes:  # the size claimed is not the file's either: the count ArrayRecord finds is compared
+        last["num_bytes"] = (2**40 + 100) * 2104
+    (copy / "manifest.json").write_text(json.dumps(doc))
+    claim = f"{copy / last['path']}: " + ("100 records" if also_bytes else "its 327680 bytes hold at most 152 records "
+                                         "of 2104 bytes") + f", manifest says {2**40 + 100}"
+    for argv in (["info", str(copy)], ["plot", str(copy), "--index", "0", "--output", str(tmp_path / "x.png")]):
+        code, out, err = run([SPYX_DATA, *argv])
+        assert code == 1 and not out
+        assert_one_line(err, claim)
+    for read in (lambda: spyx_data.load_split(str(copy), "train"), lambda: spyx_data.prestage(str(copy), "train", 10),
+                 lambda: spyx_data.prestage(str(copy), "train", 10, drop_remainder=False)):
+        with pytest.raises(ShardError, match=claim):
+            read()
+    assert not (tmp_path / "x.png").exists()
 
 
 # 5. Labels out of range.
@@ -250,7 +319,8 @@ def test_synthetic_data_is_never_mixed_with_real_data(tmp_path):
     assert code == 2
     assert_one_line(err, "holds real shd data for train but not for test", "would mix synthetic and real splits")
     assert not os.path.exists(synthetic.shd_path(str(data), "test")) and not out.exists()
-    synthetic.write_shd(str(data), "test", 10)  # written by hand: a synthetic test beside a real train
+    # Put there by hand (spyx-data never writes it beside real data): a synthetic test beside a real train.
+    shutil.copy(synthetic.write_shd(str(tmp_path / "elsewhere"), "test", 10), synthetic.shd_path(str(data), "test"))
     code, _, err = run([SPYX_DATA, "build", "shd", f"--data_dir={data}", f"--output_dir={out}"])
     assert code == 2
     assert_one_line(err, "shd_test.h5 hold synthetic data (written by spyx-data)", "must not mix")
@@ -321,6 +391,28 @@ def test_a_symlinked_class_folder_is_followed(nmnist_data, tmp_path):
     assert len(labels) == 30 and (labels == 5).sum() == 3  # the class is there, not dropped
 
 
+def test_hidden_folders_among_a_datasets_recordings_are_skipped(nmnist_data, tmp_path):
+    """A JupyterLab ``.ipynb_checkpoints`` folder (holding a copy of a recording) in the split and
+    in a class folder, and ``.DS_Store`` files: the same build (no extra class, no duplicate
+    sample, the same fingerprint), still marked synthetic by the marker beside the folder."""
+    from pipelines import nmnist
+
+    data, split = nmnist_data
+    argv = [f"--data_dir={data}", f"--output_dir={tmp_path / 'out'}", "--splits=test"]
+    clean = nmnist.run(argv)
+    some = sorted((split / "3").glob("*.bin"))[0]
+    for folder in (split, split / "3"):
+        (folder / ".ipynb_checkpoints").mkdir()
+        shutil.copy(some, folder / ".ipynb_checkpoints" / some.name)
+        (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    hidden = nmnist.run([*argv[:1], f"--output_dir={tmp_path / 'out2'}", *argv[2:]])
+    assert hidden.build_name == clean.build_name and hidden.splits["test"].source == clean.splits["test"].source
+    assert hidden.splits["test"].num_records == 30 and hidden.splits["test"].source.synthetic
+    for name in os.listdir(tmp_path / "out" / clean.build_name):
+        assert (open(tmp_path / "out" / clean.build_name / name, "rb").read()
+                == open(tmp_path / "out2" / hidden.build_name / name, "rb").read())
+
+
 # 9. A full disk, while writing and while copying shards.
 
 
@@ -377,3 +469,22 @@ def test_verify_refuses_a_manifest_with_a_bad_value_in_one_line(copy, edit, mess
     (copy / "manifest.json").write_text(json.dumps(doc))
     code, out, err = run([SPYX_DATA, "verify", str(copy)])
     assert code == 1 and not out and err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+# The default shard count of a split of few, large records.
+
+
+def test_the_default_shard_count_never_exceeds_a_splits_samples(tmp_path):
+    data, out, tmp = tmp_path / "data", tmp_path / "out", tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    # 8.75 MB records (12,500 packed time steps x 700 channels): more than one 8 MiB shard each.
+    build = [SPYX_DATA, "build", "shd", f"--data_dir={data}", f"--output_dir={out}", "--synthetic=3",
+             "--splits=train", "--sample_T=100000", "--channels=700"]
+    code, _, err = run([*build, "--num_shards=4"], env=env)  # asked for: refused, as ever
+    assert code == 2
+    assert_one_line(err, "--num_shards=4 is more than the 3 samples of split 'train'")
+    assert os.listdir(out) == [] and os.listdir(tmp) == []
+    code, text, err = run(build, env=env)  # not asked for: one shard per sample, not the 4 the size gives
+    assert code == 0, err
+    assert "train: 3 samples in 3 shards" in text and "--num_shards" not in err

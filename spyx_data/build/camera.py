@@ -1,10 +1,11 @@
 """Camera datasets stored as one event file per recording: listing, labelling, rasterising.
 
 A split is a folder (``NMNIST/Train``, ``DVSGesture/ibmGestureTrain``, ...), local or on any
-Beam filesystem. Its samples are the files with the format's suffix below it, in the order of
-their path components sorted (:func:`spyx_data.paths.list_files`; where recordings sit in
-leaf folders, as in every registry dataset, that is tonic's ``os.walk`` order with sorted
-folders and files), so sample ``i`` is the same file on every machine and filesystem.
+Beam filesystem. Its samples are the files with the format's suffix below it (hidden files and
+folders skipped), in the order of their path components sorted
+(:func:`spyx_data.paths.list_files`; where recordings sit in leaf folders, as in every registry
+dataset, that is tonic's ``os.walk`` order with sorted folders and files), so sample ``i`` is
+the same file on every machine and filesystem.
 """
 
 from __future__ import annotations

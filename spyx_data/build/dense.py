@@ -69,8 +69,9 @@ def read_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)`` of a dense ``.npz``, checked.
 
     Raises:
-        ValueError: naming ``path``: missing arrays, mismatched lengths, non-integer labels,
-            non-numeric or NaN values (naming the first bad sample).
+        InputError: naming ``path``: missing arrays, mismatched lengths, labels that are not
+            integers or not in ``0..2**31-1`` (a record's label is an int32; naming the first bad
+            one and its position), non-numeric or NaN values (naming the first bad sample).
     """
     try:
         with paths.open_read(path) as raw, np.load(raw, allow_pickle=False) as f:
@@ -79,14 +80,29 @@ def read_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(f"{path}: not a .npz with arrays x and y ({e})") from e
     if x.ndim < 1 or y.shape != (len(x),):
         raise InputError(f"{path}: x {x.shape} and y {y.shape} must be [N, ...] and [N]")
-    if y.dtype.kind not in "iu":
-        raise InputError(f"{path}: labels y must be integers, got {y.dtype}")
-    if y.size and y.min() < 0:
-        raise InputError(f"{path}: label {y.min()} of sample {int(np.argmin(y))} is negative; labels are 0, 1, ...")
+    check_labels(y, path)
     if x.dtype.kind not in "fiub":
         raise InputError(f"{path}: x must be numeric, got {x.dtype}")
     F.check_finite(x, path)
     return x, y
+
+
+def check_labels(y: np.ndarray, path: str) -> None:
+    """Raise :class:`InputError` naming ``path`` unless every label of ``y`` is an integer in
+    ``0..2**31-1`` (what a record's int32 label holds): the first bad label, its position and value.
+    """
+    if y.dtype.kind not in "iu":
+        hint = ""
+        if y.dtype.kind == "f":
+            fraction = np.flatnonzero(~(np.isfinite(y) & (y == np.round(y))))
+            hint = (f" (label {y[fraction[0]]} of sample {fraction[0]} is not a whole number)" if len(fraction)
+                    else "; they are whole numbers: save y.astype(np.int64)")
+        raise InputError(f"{path}: labels y must be an integer array, got {y.dtype}{hint}")
+    bad = (y < 0) | (y > np.iinfo(np.int32).max)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(f"{path}: label {y[i]} of sample {i} is outside 0..{np.iinfo(np.int32).max}; labels are "
+                         "class numbers 0, 1, ... (a record's label is an int32)")
 
 
 class DenseReader(GroupedReader):

@@ -99,18 +99,28 @@ def encode_atis_bin(t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray) 
 
 
 def faery_bytes(
-    t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray, dimensions: tuple[int, int], suffix: str, **options
+    t: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    p: np.ndarray,
+    dimensions: tuple[int, int],
+    suffix: str,
+    packets_per_s: float | None = None,
+    **options,
 ) -> bytes:
     """Events written by ``faery`` (the event-camera library) as the file type of ``suffix``
     (``.aedat4``, ``.dat``, ``.raw``, ``.es``, ``.csv``); ``dimensions`` is ``(width, height)``,
     times are kept as given (no shift to 0), ``options`` go to faery's ``to_file`` (such as
-    ``version="evt3"``). Needs faery."""
+    ``version="evt3"``). ``packets_per_s``: the stream cut into packets of ``1 / packets_per_s``
+    seconds (AEDAT4 stores one packet each; otherwise all events are one packet). Needs faery."""
     import faery
 
     events = np.zeros(len(t), dtype=faery.EVENTS_DTYPE)
     events["t"], events["x"], events["y"], events["on"] = t, x, y, np.asarray(p).astype(bool)
     file_type = {".aedat4": "aedat", ".raw": "evt"}.get(suffix, suffix.lstrip("."))
     stream = faery.events_stream_from_array(events, dimensions=dimensions)
+    if packets_per_s is not None:
+        stream = stream.regularize(frequency_hz=packets_per_s)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "events" + suffix)
         stream.to_file(path, zero_t0=False, file_type=file_type, **options)
@@ -130,14 +140,13 @@ def marker_attrs(num_samples: int, seed: int) -> dict:
 
 
 def write_recordings(root: str, recordings: Iterator[tuple[tuple[str, ...], bytes]]) -> None:
-    """Write ``(path parts, bytes)`` files below ``root`` (parts ``()``: ``root`` is the file),
-    each to a temporary name first, so a crash leaves no half-written file."""
+    """Write ``(path parts, bytes)`` files below ``root`` (parts ``()``: ``root`` is the file);
+    ``root`` is a temporary name, renamed into place by the caller once every file is written."""
     for parts, data in recordings:
         path = os.path.join(root, *parts)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path + ".tmp", "wb") as f:
+        with open(path, "wb") as f:
             f.write(data)
-        os.replace(path + ".tmp", path)
 
 
 def write_heidelberg(

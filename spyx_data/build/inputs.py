@@ -1,8 +1,8 @@
 """Content fingerprints of a build's inputs, with a cache of file digests on this machine.
 
 A split's source is one file (an h5, a ``.npz``) or a folder of recordings (the files with one
-suffix below it, :func:`spyx_data.paths.list_files`). Its :class:`Fingerprint` holds the number
-of files, their bytes and a ``sha256``:
+suffix below it, hidden ones skipped: :func:`spyx_data.paths.list_files`). Its
+:class:`Fingerprint` holds the number of files, their bytes and a ``sha256``:
 
 * one file: the sha256 of its bytes (what ``sha256sum`` prints);
 * a folder: the sha256 of its listing, a line ``<relative path>\\t<size>\\t<sha256>\\n`` per file
@@ -61,14 +61,29 @@ def fingerprint(location: str, suffix: str | None = None) -> Fingerprint:
         InputError: the location is missing or unreadable, or holds no such files (naming it).
     """
     files = _files(location, suffix)
-    digests = _digests([(path, stamp) for _, path, stamp in files])
-    if suffix is None:
-        digest = digests[0]
-    else:
-        listing = "".join(f"{rel}\t{stamp.split(':')[0]}\t{d}\n" for (rel, _, stamp), d in zip(files, digests))
-        digest = hashlib.sha256(listing.encode()).hexdigest()
+    digest = _digests([(path, stamp) for _, path, stamp in files])[0] if suffix is None else _listing_digest(files)
     return Fingerprint(len(files), sum(int(stamp.split(":")[0]) for _, _, stamp in files), digest,
                        _stamps_digest(files))
+
+
+def listing_digest(files: list[tuple[str, str]]) -> str:
+    """The sha256 of a listing of ``(relative path, path)`` files (a line ``<relative
+    path>\\t<size>\\t<sha256>\\n`` each, in the order given), the rule of a folder's fingerprint;
+    digests are cached.
+
+    Raises:
+        InputError: a file is missing or unreadable (naming it).
+    """
+    try:
+        return _listing_digest([(rel, path, _stamp(path)) for rel, path in files])
+    except OSError as e:
+        raise InputError(f"{e.filename}: cannot read it ({e.strerror or e})") from e
+
+
+def _listing_digest(files: list[tuple[str, str, str]]) -> str:
+    digests = _digests([(path, stamp) for _, path, stamp in files])
+    listing = "".join(f"{rel}\t{stamp.split(':')[0]}\t{d}\n" for (rel, _, stamp), d in zip(files, digests))
+    return hashlib.sha256(listing.encode()).hexdigest()
 
 
 def stamps(location: str, suffix: str | None = None) -> str:
@@ -90,7 +105,7 @@ def _files(location: str, suffix: str | None) -> list[tuple[str, str, str]]:
         parts = paths.list_files(location, suffix)
         found = [("/".join(p), paths.join(location, *p)) for p in parts]
         if paths.is_remote(location):
-            sizes = _remote_metadata(location.rstrip("/") + "/**" + suffix)
+            sizes = _remote_metadata(location.rstrip("/"), "/**" + suffix)
             return [(rel, path, sizes[path]) for rel, path in found]
         return [(rel, path, _stamp(path)) for rel, path in found]
     except OSError as e:
@@ -106,10 +121,11 @@ def _stamp(path: str) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
-def _remote_metadata(pattern: str) -> dict[str, str]:
-    from apache_beam.io.filesystems import FileSystems
-
-    (match,) = FileSystems.match([pattern])
+def _remote_metadata(location: str, below: str = "") -> dict[str, str]:
+    """``size:last update`` of the remote file ``location``, or of the files ``location + below``
+    (a pattern such as ``/**.bin``) matches, by path."""
+    filesystems = paths.beam_filesystems(location)
+    (match,) = paths.bounded(location, lambda: filesystems.match([location + below]))
     return {m.path: f"{m.size_in_bytes}:{m.last_updated_in_seconds}" for m in match.metadata_list}
 
 

@@ -24,7 +24,11 @@ holds no dataset. Readers find shards only through the manifest (never a glob). 
 
 The build's identity (:class:`BuildKey`) is everything its bytes depend on: dataset, config,
 record layout, writer options and the content digest of each split's source. Its hash names the
-build's folder and is written into every record, so a shard of another build is refused.
+build's folder and is written into every record, so a shard of another build is refused, and
+so is a folder named as a build that holds another (:func:`check_folder_name`).
+
+A manifest is strict JSON (RFC 8259): no ``NaN`` or ``Infinity``. Writing one, or naming a build
+whose config holds such a value, is refused, and so is reading one.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ import dataclasses
 import functools
 import hashlib
 import json
+import math
+import os
 import posixpath
 import re
 from collections.abc import Mapping
@@ -50,6 +56,8 @@ MANIFEST_VERSION = 2
 #: What a split may be called (it names shard files).
 SPLIT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+#: The names :attr:`BuildKey.name` gives builds' folders: ``<dataset>-<12 hex digits>``.
+BUILD_NAME = re.compile(r".+-[0-9a-f]{12}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,12 +121,12 @@ class BuildKey:
             "writer_options": self.writer_options,
             "sources": dict(self.sources),
         }
-        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).digest()
+        return hashlib.sha256(strict_json(identity, UsageError, "build option").encode()).digest()
 
     @property
     def name(self) -> str:
-        """``<dataset>-<12 hex digits of the digest>``: the folder the build lives in, under the
-        output root, so a different build never touches another's folder."""
+        """``<dataset>-<12 hex digits of the digest>`` (:data:`BUILD_NAME`): the folder the build
+        lives in, under the output root, so a different build never touches another's folder."""
         return f"{self.dataset}-{self.digest.hex()[:12]}"
 
     @property
@@ -198,7 +206,7 @@ class Manifest:
                 for name, info in self.splits.items()
             },
         }
-        return json.dumps(doc, indent=1, sort_keys=True) + "\n"
+        return strict_json(doc, ManifestError, "manifest value", indent=1) + "\n"
 
     @classmethod
     def from_json(cls, text: str | bytes, where: str = "manifest") -> Manifest:
@@ -210,7 +218,7 @@ class Manifest:
                 record counts that do not add up.
         """
         try:
-            doc = json.loads(text)
+            doc = json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
             if doc.get("format") != FORMAT or doc.get("manifest_version") != MANIFEST_VERSION:
                 raise ManifestError(
                     f"not a {FORMAT} manifest of version {MANIFEST_VERSION} "
@@ -236,14 +244,56 @@ class Manifest:
             raise ManifestError(f"{where}: malformed manifest ({type(e).__name__}: {e})") from None
 
 
+def strict_json(doc: Any, error: type[Exception], what: str, **kwargs: Any) -> str:
+    """``doc`` as strict JSON text with sorted keys (``json.dumps``' other ``kwargs``).
+
+    Raises:
+        error: ``doc`` holds NaN or an infinity (no JSON number), naming where (``what`` at
+            ``config.threshold``, say).
+    """
+    try:
+        return json.dumps(doc, sort_keys=True, allow_nan=False, **kwargs)
+    except ValueError:
+        found = _non_finite(doc)
+        if found is None:  # not a number's fault (a circular reference)
+            raise
+        raise error(f"{what} {found[0]} is {found[1]}, not a finite number; a manifest is strict JSON") from None
+
+
+def _non_finite(doc: Any, where: str = "") -> tuple[str, float] | None:
+    """``(place, value)`` of the first non-finite float in ``doc`` (dicts, lists, tuples), or None."""
+    if isinstance(doc, float) and not math.isfinite(doc):
+        return where or "(the document)", doc
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, (list, tuple)) else ()
+    for key, value in items:
+        found = _non_finite(value, f"{where}.{key}" if where else str(key))
+        if found:
+            return found
+    return None
+
+
+def _not_json(token: str) -> None:
+    """For ``json.loads``: ``NaN``, ``Infinity`` and ``-Infinity`` are no JSON."""
+    raise ManifestError(f"{token} is not JSON (a manifest is strict JSON: finite numbers only)")
+
+
+def _finite_float(text: str) -> float:
+    """For ``json.loads``: a number beyond float64's range (``1e400``) would read as infinity."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ManifestError(f"the number {text} is beyond float64's range (a manifest holds finite numbers only)")
+    return value
+
+
 def build_key(
     spec: Any, inputs: Mapping[str, str], sources: Mapping[str, str], num_shards: int | None, writer_options: str
 ) -> BuildKey:
     """The key of building ``spec`` (a build spec: ``dataset``, ``config()``, ``layout``) from
     ``{split: source path}`` whose content digests are ``sources``; ``config`` holds the spec's
     parameters, the shard count asked for (None: by size) and the file or folder name of each
-    split's source. The one rule: the pipelines and the loaders both name builds with it."""
-    names = {split: posixpath.basename(path.rstrip("/")) for split, path in sorted(inputs.items())}
+    split's source (:func:`spyx_data.paths.base_name`: the same however the path is spelled).
+    The one rule: the pipelines and the loaders both name builds with it."""
+    names = {split: paths.base_name(path) for split, path in sorted(inputs.items())}
     config = {**spec.config(), "num_shards": num_shards, "inputs": names}
     return BuildKey(spec.dataset, config, spec.layout, writer_options, dict(sorted(sources.items())))
 
@@ -296,23 +346,55 @@ def _parse_split(name: str, doc: dict) -> SplitInfo:
     )
 
 
+def manifest_in(directory: str) -> Manifest | None:
+    """The manifest in ``directory`` (a local path or a URL, see :mod:`spyx_data.paths`: every
+    remote call bounded), parsed and validated; None where there is none.
+
+    Raises:
+        ManifestError: the manifest is invalid.
+    """
+    path = paths.join(str(directory), MANIFEST_NAME)
+    if not paths.exists(path):
+        return None
+    return Manifest.from_json(paths.read_bytes(path), where=path)
+
+
 def read_manifest(directory: str) -> Manifest:
-    """Read and validate ``directory/manifest.json`` (a local path or a URL, see :mod:`spyx_data.paths`).
+    """Read and validate ``directory/manifest.json`` (a local path or a URL, see :mod:`spyx_data.paths`),
+    the build of ``directory`` (:func:`check_folder_name`).
 
     Raises:
         NoBuild: no manifest there (no finished build in ``directory``); when there are builds
             in the folders below it (an output root), the message names them.
         ManifestError: the manifest is invalid.
+        UsageError: the folder bears the name of another build.
     """
-    path = paths.join(str(directory), MANIFEST_NAME)
-    if not paths.exists(path):
+    manifest = manifest_in(directory)
+    if manifest is None:
         below = builds_below(str(directory))
         if below:
             names = ", ".join(b.rstrip("/").rsplit("/", 1)[-1] for b in below)
             raise NoBuild(f"{directory} is not a build but holds {len(below)} below it ({names}); "
                           "pass the folder of the one to use")
-        raise NoBuild(f"{path}: no manifest, so no finished build in {directory}")
-    return Manifest.from_json(paths.read_bytes(path), where=path)
+        raise NoBuild(f"{paths.join(str(directory), MANIFEST_NAME)}: no manifest, so no finished build in {directory}")
+    check_folder_name(str(directory), manifest)
+    return manifest
+
+
+def check_folder_name(directory: str, manifest: Manifest) -> None:
+    """Refuse a folder named as a build (:data:`BUILD_NAME`) that holds another build: one moved,
+    copied or linked in under another build's name. A folder of any other name (``./my-shd``)
+    passes: the user named it.
+
+    Raises:
+        UsageError: naming the folder, its name and the build it holds.
+    """
+    name = directory.rstrip("/").rsplit("/", 1)[-1] if paths.is_remote(directory) else \
+        os.path.basename(os.path.abspath(directory))
+    if BUILD_NAME.fullmatch(name) and name != manifest.build_name:
+        raise UsageError(f"{directory} holds build {manifest.build_name}, not {name} as its name says (it was moved, "
+                         f"copied or linked there); rename it {manifest.build_name} or a name of your own, or remove "
+                         "it")
 
 
 def builds_below(root: str) -> list[str]:

@@ -31,10 +31,11 @@ def writer_options(compression: str = "uncompressed") -> str:
 def default_num_shards(num_records: int, record_bytes: int, shard_bytes: int = DEFAULT_SHARD_BYTES) -> int:
     """Shards for a split when none is asked for: about ``shard_bytes`` each, but at least
     ``MIN_SHARDS`` of at least ``MIN_SHARD_RECORDS`` samples when the split has that many, so that
-    the workers of a build (and the reading threads of prestage) have work to share; at least 1."""
+    the workers of a build (and the reading threads of prestage) have work to share; at least 1,
+    and never more than ``num_records`` (records over ``shard_bytes`` get a shard each)."""
     by_size = math.ceil(num_records * record_bytes / shard_bytes)
     by_work = min(MIN_SHARDS, num_records // MIN_SHARD_RECORDS)
-    return max(1, by_size, by_work)
+    return max(1, min(num_records, max(by_size, by_work)))
 
 
 def shard_ranges(num_records: int, num_shards: int) -> list[tuple[int, int]]:

@@ -71,6 +71,13 @@ def chunk_prefix(record_bytes: int) -> bytes:
     return header + data
 
 
+def max_records(file_bytes: int, record_bytes: int) -> int:
+    """The most records of ``record_bytes`` a file of ``file_bytes`` in this layout can hold
+    (every byte after the file signature spent on their chunks)."""
+    chunk_bytes = len(chunk_prefix(record_bytes)) + record_bytes
+    return max(0, _stream_bytes(file_bytes) - CHUNK_HEADER_BYTES) // chunk_bytes
+
+
 def _stream_bytes(read: int) -> int:
     """Bytes of chunks in ``read`` bytes from a block boundary (the block headers left out)."""
     blocks, rest = divmod(read, BLOCK_BYTES)

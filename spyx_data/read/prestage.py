@@ -11,7 +11,7 @@ import numpy as np
 
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import plan
-from spyx_data.read.shards import check_checksum, iter_shard, shard_path
+from spyx_data.read.shards import check_checksum, check_fits, iter_shard, shard_path
 
 #: Records a reading thread is started for.
 BYTES_PER_THREAD = 32 << 20
@@ -31,7 +31,9 @@ def load_split(
     Only the shards overlapping the range are read (:func:`spyx_data.read.shards.iter_shard`:
     record headers are checked, and the records' place in the split; Riegeli's hashes are not
     on the direct path), in a thread per ``BYTES_PER_THREAD`` of records, up to one per core
-    (starting threads costs more than it gains on smaller reads).
+    (starting threads costs more than it gains on smaller reads). Each is first checked to hold
+    the records the manifest claims (:func:`spyx_data.read.shards.check_fits`), so a manifest
+    claiming more than its files hold fails before memory is allocated for them.
 
     Args:
         num_rows: rows to allocate, at least ``stop - start``; rows past that are padding
@@ -54,19 +56,20 @@ def load_split(
     num_rows = stop - start if num_rows is None else num_rows
     if num_rows < stop - start:
         raise ValueError(f"num_rows={num_rows} is less than the {stop - start} records asked for")
-    obs = _aligned_empty((num_rows, *layout.packed_shape))
-    obs[stop - start :] = 0
-    labels = np.full(num_rows, -1, dtype=np.int32)
     overlapping = [
         s for s in info.shards if s.first_index < stop and s.first_index + s.num_records > start
     ]
 
-    def fill(shard: manifest_lib.ShardInfo) -> manifest_lib.ShardInfo:
-        begin = max(start, shard.first_index) - shard.first_index
-        end = min(stop, shard.first_index + shard.num_records) - shard.first_index
+    def locate(shard: manifest_lib.ShardInfo) -> str:
         path = shard_path(directory, shard)
         if verify:
             check_checksum(path, shard)
+        check_fits(path, shard, manifest)  # before anything is allocated for what the manifest claims
+        return path
+
+    def fill(shard: manifest_lib.ShardInfo, path: str) -> manifest_lib.ShardInfo:
+        begin = max(start, shard.first_index) - shard.first_index
+        end = min(stop, shard.first_index + shard.num_records) - shard.first_index
         row = shard.first_index + begin - start
         for k, records in iter_shard(path, shard, manifest, begin, end):
             rows = slice(row + k, row + k + len(records))
@@ -75,9 +78,15 @@ def load_split(
         return shard
 
     threads = min(len(overlapping), os.cpu_count() or 1, -(-(stop - start) * layout.record_bytes // BYTES_PER_THREAD))
-    with ThreadPoolExecutor(max(1, threads)) as pool, progress_bar(stop - start, split) as bar:
-        for shard in (pool.map if threads > 1 else map)(fill, overlapping):
-            bar.update(min(stop, shard.first_index + shard.num_records) - max(start, shard.first_index))
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        each = pool.map if threads > 1 else map
+        located = list(each(locate, overlapping))
+        obs = _aligned_empty((num_rows, *layout.packed_shape))
+        obs[stop - start :] = 0
+        labels = np.full(num_rows, -1, dtype=np.int32)
+        with progress_bar(stop - start, split) as bar:
+            for shard in each(fill, overlapping, located):
+                bar.update(min(stop, shard.first_index + shard.num_records) - max(start, shard.first_index))
     return obs, labels
 
 

@@ -140,6 +140,27 @@ def check_shard(path: str, shard: manifest_lib.ShardInfo, manifest: manifest_lib
         reader.close()
 
 
+def check_fits(
+    path: str, shard: manifest_lib.ShardInfo, manifest: manifest_lib.Manifest, writer_options: str | None = None
+) -> None:
+    """Refuse a shard whose manifest entry claims more records than its file holds, before
+    anything is allocated for them: a shard :func:`iter_shard` reads directly by the room its
+    size gives (:func:`spyx_data.format.riegeli.max_records`, no read), any other by the count
+    ArrayRecord's reader finds.
+
+    Raises:
+        ShardError: naming ``path``.
+    """
+    writer_options = manifest.writer_options if writer_options is None else writer_options
+    if not _readable_directly(path, shard, writer_options):
+        _open_shard(path, shard).close()
+        return
+    room = riegeli.max_records(shard.num_bytes, manifest.layout.record_bytes)
+    if shard.num_records > room:
+        raise ShardError(f"{path}: its {shard.num_bytes} bytes hold at most {room} records of "
+                         f"{manifest.layout.record_bytes} bytes, manifest says {shard.num_records}")
+
+
 def check_checksum(path: str, shard: manifest_lib.ShardInfo) -> None:
     """Recompute a shard's sha256 (reads the whole file).
 

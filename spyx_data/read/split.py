@@ -73,14 +73,19 @@ class SplitSource:
         }
 
     def _records(self, indices: Sequence[int]) -> np.ndarray:
-        """Records ``indices``, each checked to hold its own source index."""
+        """Records ``indices``, each checked to be whole and to hold its own source index."""
         indices = [int(i) for i in indices]
         try:
-            buffer = b"".join(self._source.__getitems__(indices))
+            found = self._source.__getitems__(indices)
         except RuntimeError as e:  # how ArrayRecord reports a corrupt chunk
             raise self._name_corrupt_record(indices, e) from e
+        size = self.layout.record_bytes
+        short = next((k for k, record in enumerate(found) if len(record) != size), None)
+        if short is not None:  # what ArrayRecord's open reader gives for records cut off the file
+            raise ShardError(f"{self._where(indices[short])}: {len(found[short])} bytes read, a record has {size} "
+                             "(the file was cut or replaced since the split was opened)")
         try:
-            records = self.manifest.decode(buffer)
+            records = self.manifest.decode(b"".join(found))
         except RecordError as e:  # another build's record, a label out of range, ...
             raise ShardError(f"{self._where(indices[e.record])}: {e.reason}") from e
         if not np.array_equal(records["index"], indices):
@@ -110,7 +115,8 @@ class SplitSource:
 def open_split(directory: str, split: str, verify: bool = False) -> SplitSource:
     """Open ``split`` of the build in ``directory`` (the folder holding ``manifest.json``).
 
-    Opening checks the record schema and that every shard exists with the manifest's record
-    count; ``verify=True`` also recomputes every shard's sha256 (reading all of it).
+    Opening checks that a folder named as a build holds that build, the record schema and that
+    every shard exists with the manifest's record count; ``verify=True`` also recomputes every
+    shard's sha256 (reading all of it).
     """
     return SplitSource(directory, split, verify=verify)

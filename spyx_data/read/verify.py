@@ -64,6 +64,8 @@ def verify(directory: str) -> tuple[manifest_lib.Manifest | None, list[Problem]]
 
     Raises:
         NoBuild: ``directory`` holds no manifest (no build to check).
+        UsageError: ``directory`` is named as another build than it holds
+            (:func:`~spyx_data.format.manifest.check_folder_name`).
     """
     try:
         manifest = manifest_lib.read_manifest(directory)

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import os
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -211,9 +212,32 @@ def test_a_file_cut_short_is_refused_naming_it_after_the_chunks_before_the_cut(t
     t, x, y, p = columns(30, seed=3)
     cut = tmp_path / "r.bin"
     cut.write_bytes(fixtures.encode_atis_bin(t % 2**13, x, y, p)[:-2])
-    with pytest.raises(InputError, match=r"r\.bin: 148 bytes is not a whole number of 5-byte events"):
+    with pytest.raises(InputError, match=r"r\.bin: 148 bytes is not a whole number of 5-byte events \(truncated "):
         list(events.atis_bin_chunks(str(cut), "r.bin", 7))
     short = tmp_path / "r.npy"  # the header says 30 rows, the file holds 29
     short.write_bytes(structured(t, x, y, p)[:-13])
-    with pytest.raises(InputError, match=r"r\.npy: its header says \[30\] .* 377 bytes of data \(truncated\?\)"):
+    says = r"r\.npy: its header says shape \(30,\) .* \(390 bytes\), but 377 bytes follow it \(truncated file\?\)"
+    with pytest.raises(InputError, match=says):
         list(events.npy_structured_chunks(str(short), "r.npy", 7))
+
+
+@pytest.mark.parametrize("name", ["aedat4", "dat", "es", "evt2", "evt3", "npy columns", "npy structured"])
+def test_a_file_cut_short_is_refused_before_its_first_chunk(tmp_path, name):
+    """Where a format's size or layout tells a cut (all but .bin and .csv), the decoder checks
+    the whole file, a bounded piece at a time, before it yields any events."""
+    file_name, writer = WRITERS[name]
+    path = tmp_path / file_name
+    whole = writer(tmp_path, *columns(3000, seed=4))
+    path.write_bytes(whole[:-1])
+    with pytest.raises(InputError, match=rf"{re.escape(str(path))}: .* \(truncated file\?\); copy it again"):
+        next(recordings.decode(str(path), str(path), 1))
+
+
+def test_a_float_column_that_is_not_whole_is_named_by_its_row_in_the_file_not_in_its_chunk(tmp_path):
+    t, x, y, p = columns(3000, seed=5)
+    array = np.stack([x, y, p, t / 1000], 1)  # DVSGesture-style float columns, t in ms
+    array[700, 0] += 0.5
+    path = tmp_path / "r.npy"
+    path.write_bytes(fixtures.npy_bytes(array))
+    with pytest.raises(InputError, match=rf"r\.npy: column x holds {array[700, 0]} in row 700, not a whole number"):
+        list(recordings.decode(str(path), "r.npy", 13))

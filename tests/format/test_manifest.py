@@ -86,6 +86,27 @@ def test_the_build_key_names_the_build_and_covers_the_sources():
     assert m.BuildKey(key.dataset, dict(key.config), key.layout, key.writer_options, dict(key.sources)) == key
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_writing_refuses_a_value_that_is_not_json(value):
+    manifest = example()
+    bad = m.Manifest(manifest.dataset, {**manifest.config, "threshold": value}, manifest.num_classes,
+                     manifest.layout, manifest.writer_options, manifest.splits)
+    with pytest.raises(m.ManifestError, match=f"manifest value config.threshold is {value}, not a finite number"):
+        bad.to_json()
+    with pytest.raises(m.UsageError, match=f"build option config.threshold is {value}, not a finite number"):
+        bad.build_name  # noqa: B018 (the build cannot even be named, so no work starts)
+
+
+@pytest.mark.parametrize("token, message", [("NaN", "NaN is not JSON"), ("Infinity", "Infinity is not JSON"),
+                                            ("-Infinity", "-Infinity is not JSON"),
+                                            ("1e400", "the number 1e400 is beyond float64's range")])
+def test_the_parser_refuses_what_strict_json_does_not_hold(token, message):
+    text = example().to_json().replace('"channels": 4', f'"channels": 4, "threshold": {token}')
+    assert token in text
+    with pytest.raises(m.ManifestError, match=f"^x/manifest.json: {re.escape(message)}"):
+        m.Manifest.from_json(text, where="x/manifest.json")
+
+
 def test_read_manifest_without_a_build(tmp_path):
     with pytest.raises(FileNotFoundError, match="no finished build"):
         m.read_manifest(str(tmp_path))
@@ -110,4 +131,5 @@ def test_default_shard_count_targets_the_shard_size_and_enough_work():
     assert plan.default_num_shards(600, 2096) == 2  # two shards of 300 samples
     assert plan.default_num_shards(8156, 2096) == 8  # 17 MB of SHD train: 8 shards, not 3 of 8 MiB
     assert plan.default_num_shards(60000, 11608) == 84  # N-MNIST train: 8 MiB shards
+    assert plan.default_num_shards(3, 8750056) == 3  # records over 8 MiB: one each, not 4 shards for 3
     assert plan.shard_name("train", 3, 8) == "train-00003-of-00008.array_record"

@@ -3,6 +3,8 @@ writer library, decoded as that library's reader decodes it, built to frames com
 
 import os
 import re
+import subprocess
+import sys
 
 import aedat
 import expelliarmus
@@ -15,6 +17,7 @@ import spyx_data
 from pipelines import recordings as pipeline
 from spyx_data import cli
 from spyx_data.build import events, fixtures, raster, recordings
+from spyx_data.errors import InputError
 
 from ..conftest import build_dir, manifests_under
 
@@ -210,7 +213,7 @@ def test_an_event_off_the_sensor_fails_naming_the_file(tmp_path):
     ("unknown suffix", r"notes\.txt: unknown suffix '\.txt'; recordings are \.aedat4, \.dat"),
     ("empty class folder", r"train/pedestrians: folder holds no recordings"),
     ("flat layout", r"holds recordings outside class folders: .* pass --test_fraction=F"),
-    ("undecodable", r"obj_0000_td\.dat: not a readable DAT file"),
+    ("undecodable", r"obj_0000_td\.dat: DAT events of 2 bytes are not read \(8-byte events are\)"),
 ])
 def test_a_wrong_folder_is_one_line_naming_what(tmp_path, capsys, case, message):
     written = ncars(tmp_path)
@@ -240,3 +243,346 @@ def test_a_bad_sensor_size_is_refused(tmp_path, capsys):
 def test_an_evt_version_it_cannot_read_is_named():
     with pytest.raises(Exception, match=r"x\.raw: EVT 2\.1 is not read \(EVT 2\.0 and 3\.0 are\)"):
         events.decode_bytes(events.prophesee_chunks, b"% evt 2.1\n% end\n", "x.raw")
+
+
+# Refusals and skips, each made as a user makes it: the command line on a folder they laid out.
+
+
+def snapshot(root) -> dict[str, bytes | None]:
+    """Every file (its bytes) and folder (None) below ``root``, hidden ones too, by relative path:
+    the user's files, to compare."""
+    found: dict[str, bytes | None] = {}
+    for folder, dirs, files in os.walk(root):
+        found.update({os.path.relpath(os.path.join(folder, d), root): None for d in dirs})
+        found.update({os.path.relpath(os.path.join(folder, f), root): open(os.path.join(folder, f), "rb").read()
+                      for f in files})
+    return found
+
+
+def refused(capsys, data, out, *flags) -> str:
+    """``python -m pipelines.recordings`` on ``data`` (with ``flags``), run as a user runs it:
+    asserts exit 2, one line (progress lines aside), no traceback, nothing published, nothing
+    left in the output root and the user's files unchanged; the line."""
+    before = snapshot(data)
+    code = pipeline.main([f"--data_dir={data}", "--sensor_size=120,100,2", f"--output_dir={out}", *flags])
+    err = capsys.readouterr().err
+    lines = [line for line in err.strip().splitlines() if "samples written" not in line]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    assert snapshot(data) == before  # with an output root inside the data: nothing made there either
+    assert not os.path.exists(out) or not os.listdir(out) or out == data  # no build, no staging folder
+    return lines[0]
+
+
+def built(capsys, data, out, *flags) -> str:
+    """The same, for a build that succeeds: the folder of the build it printed."""
+    code = pipeline.main([f"--data_dir={data}", "--sensor_size=120,100,2", f"--output_dir={out}", *flags])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    return os.path.join(str(out), re.search(r"recordings-[0-9a-f]{12}", printed.out).group())
+
+
+def packet_starts(data: bytes) -> list[int]:
+    """Where each packet of an AEDAT4 file starts, walked from the end of its header up to its
+    file data table (whose position faery's writer puts in the header's flatbuffer)."""
+    position = 18 + int.from_bytes(data[14:18], "little")
+    table = int(np.frombuffer(data, "<i8", 1, _table_position_offset(data))[0])
+    starts = []
+    while position < table:
+        starts.append(position)
+        position += 8 + int.from_bytes(data[position + 4 : position + 8], "little")
+    return starts
+
+
+def _table_position_offset(data: bytes) -> int:
+    """Where the IOHeader's dataTablePosition (flatbuffer field 1, an int64) lies in the file."""
+    header = 18
+    table = header + int.from_bytes(data[header : header + 4], "little")
+    vtable = table - int.from_bytes(data[table : table + 4], "little", signed=True)
+    return table + int.from_bytes(data[vtable + 6 : vtable + 8], "little")
+
+
+def _last_packet_dropped(data: bytes) -> bytes:
+    return data[: packet_starts(data)[-1]]
+
+
+#: name -> (suffix, writer, cut(bytes) -> bytes, what the line says, the library's own reader of
+#: the cut file, which reads it without a word (the events before the cut); None where that
+#: reader hangs (expelliarmus, on a header without its newline) or fails (aedat, on a file that
+#: ends before its data table: there the line is ours instead of aedat's "failed to fill whole
+#: buffer").
+CUT_SHORT = {
+    "dat (expelliarmus), cut inside an event": (
+        ".dat", FORMATS["dat (expelliarmus)"][1], lambda d: d[:-3],
+        r"it ends part-way through a DAT event: 5 of its 8 bytes",
+        lambda path: expelliarmus.Wizard(encoding="dat").read(path)),
+    "evt2 (expelliarmus), cut inside a word": (
+        ".raw", FORMATS["evt2 (expelliarmus)"][1], lambda d: d[:-1],
+        r"it ends part-way through an EVT 2\.0 word: 3 of its 4 bytes",
+        lambda path: expelliarmus.Wizard(encoding="evt2").read(path)),
+    "evt3 (expelliarmus), cut inside a word": (
+        ".raw", FORMATS["evt3 (expelliarmus)"][1], lambda d: d[:-1],
+        r"it ends part-way through an EVT 3\.0 word: 1 of its 2 bytes",
+        lambda path: expelliarmus.Wizard(encoding="evt3").read(path)),
+    "evt2 (faery), cut inside its header": (
+        ".raw", FORMATS["evt2 (faery)"][1], lambda d: d[:30], r"it ends inside its header", None),
+    "es (faery), cut inside an event": (
+        ".es", lambda tmp, t, *xyp: fixtures.faery_bytes(t - CLOCK_US, *xyp, SENSOR[:2], ".es"), lambda d: d[:-2],
+        r"it ends part-way through an event: 3 of its 5 bytes",
+        lambda path: np.concatenate(list(faery.events_stream_from_file(path)))),
+    "aedat4 (faery), cut inside its file data table": (
+        ".aedat4", FORMATS["aedat4 (faery)"][1], lambda d: d[:-1],
+        r"its file data table \(from byte \d+\) is cut short",
+        lambda path: np.concatenate([k["events"] for k in aedat.Decoder(path)])),
+    "aedat4 (faery), cut between two packets": (
+        ".aedat4", lambda tmp, *ev: fixtures.faery_bytes(*ev, SENSOR[:2], ".aedat4", packets_per_s=50),
+        _last_packet_dropped, r"it ends at byte \d+, before its file data table at byte \d+: packets are missing",
+        None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CUT_SHORT))
+def test_a_recording_cut_short_is_refused_naming_it(tmp_path, capsys, case):
+    suffix, writer, cut, says, library_reads = CUT_SHORT[case]
+    written = write_layout(str(tmp_path / "data"), suffix, writer, tmp_path, per_class=1)
+    path = sorted(written)[0]
+    whole = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(cut(whole))
+    if library_reads is not None:  # what let it through: the library reads the events before the cut
+        assert 0 < len(library_reads(path)) <= len(written[path][0])
+    line = refused(capsys, tmp_path / "data", tmp_path / "out")
+    assert re.fullmatch(rf"error: {re.escape(path)}: {says} \(truncated file\?\); copy it again, or move it out", line)
+
+
+def test_a_recording_cut_short_is_one_line_from_the_command_line(tmp_path):
+    written = ncars(tmp_path, per_class=1)
+    path = sorted(written)[-1]
+    data = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(data[:-5])  # the last event's first 3 bytes left
+    spyx_data_command = os.path.join(os.path.dirname(sys.executable), "spyx-data")
+    result = subprocess.run([spyx_data_command, "build", "recordings", f"--data_dir={tmp_path / 'ncars'}",
+                             "--sensor_size=120,100,2", f"--output_dir={tmp_path / 'out'}"],
+                            capture_output=True, text=True, timeout=600)
+    lines = [line for line in result.stderr.splitlines() if "samples written" not in line]  # progress, if slow
+    assert result.returncode == 2 and not result.stdout and "Traceback" not in result.stderr
+    assert lines == [f"error: {path}: it ends part-way through a DAT event: 3 of its 8 bytes (truncated file?); "
+                     "copy it again, or move it out"], result.stderr
+    assert not manifests_under(tmp_path / "out") and open(path, "rb").read() == data[:-5]
+
+
+def decode_aedat4(data: bytes, where: str) -> events.Events:
+    return events.decode_bytes(events.aedat4_chunks, data, where)
+
+
+@pytest.mark.parametrize("compression", [None, ("lz4", 1), ("zstd", 1)])
+def test_an_aedat4_file_is_checked_whole_by_its_own_end_of_file_information(tmp_path, compression):
+    t, x, y, p = recording(3)
+    data = fixtures.faery_bytes(t, x, y, p, SENSOR[:2], ".aedat4", packets_per_s=50, compression=compression)
+    starts = packet_starts(data)
+    assert len(starts) > 2
+    np.testing.assert_array_equal(decode_aedat4(data, "w.aedat4").t, t)
+    table = int(np.frombuffer(data, "<i8", 1, _table_position_offset(data))[0])
+    # cut inside the table, between two packets, inside a packet, inside a packet's header, inside the IOHeader
+    for end in [*range(table, len(data)), *starts[1:], table - 1, starts[-1] + 5, 100]:
+        with pytest.raises(InputError, match=r"w\.aedat4: .* \(truncated file\?\)"):
+            decode_aedat4(data[:end], "w.aedat4")
+    # Without a file data table (dataTablePosition -1, as a recorder that stopped early leaves it):
+    # the packets must end at the end of the file; a cut between two packets cannot be told.
+    at = _table_position_offset(data)
+    untabled = data[:at] + (-1).to_bytes(8, "little", signed=True) + data[at + 8 : table]
+    np.testing.assert_array_equal(decode_aedat4(untabled, "w.aedat4").t, t)
+    with pytest.raises(InputError, match=r"w\.aedat4: it ends part-way through a packet \(truncated file\?\)"):
+        decode_aedat4(untabled[:-7], "w.aedat4")
+    assert len(decode_aedat4(untabled[: starts[-1]], "w.aedat4").t) < len(t)
+
+
+def npy_with_header(array: np.ndarray, shape: tuple[int, ...]) -> bytes:
+    """``array`` saved by numpy, its header then rewritten to claim ``shape`` (padded to the
+    header's length, as numpy pads it)."""
+    data = fixtures.npy_bytes(array)
+    length = int.from_bytes(data[8:10], "little")
+    header = repr({"descr": np.lib.format.dtype_to_descr(array.dtype), "fortran_order": False, "shape": shape})
+    return data[:10] + header.encode().ljust(length - 1) + b"\n" + data[10 + length :]
+
+
+@pytest.mark.parametrize("claimed, layout",
+                         [((10**12, 4), "columns"), ((10**12,), "structured"), ((590, 4), "columns")])
+def test_a_npy_whose_header_claims_another_shape_is_refused_before_allocating(tmp_path, capsys, claimed, layout):
+    write = (lambda tmp, t, x, y, p: fixtures.npy_bytes(np.stack([x, y, p, t // 1000], 1))) if layout == "columns" \
+        else (lambda tmp, *ev: structured_npy(*ev))
+    written = write_layout(str(tmp_path / "data"), ".npy", write, tmp_path, per_class=1)
+    path = sorted(written)[0]
+    array = np.load(path)
+    with open(path, "wb") as f:
+        f.write(npy_with_header(array, claimed))
+    expected = int(np.prod(claimed)) * array.dtype.itemsize
+    line = refused(capsys, tmp_path / "data", tmp_path / "out")
+    assert line == (f"error: {path}: its header says shape {claimed} of {array.dtype} ({expected} bytes), but "
+                    f"{array.nbytes} bytes follow it (truncated file?); copy it again, or move it out")
+
+
+def test_float_fields_of_a_structured_npy_are_refused_naming_the_field(tmp_path, capsys):
+    written = write_layout(str(tmp_path / "data"), ".npy", lambda tmp, *ev: structured_npy(*ev), tmp_path, per_class=1)
+    path = sorted(written)[0]
+    t, x, y, p = written[path]
+    seconds = np.zeros(len(t), dtype=[("t", np.float64), ("x", np.int16), ("y", np.int16), ("p", np.int8)])
+    seconds["t"], seconds["x"], seconds["y"], seconds["p"] = (t - t[0]) / 1e6, x, y, p  # times in seconds
+    with open(path, "wb") as f:
+        f.write(fixtures.npy_bytes(seconds))
+    line = refused(capsys, tmp_path / "data", tmp_path / "out")
+    assert line == (f"error: {path}: field t is float64, not integers; a structured .npy holds integer t "
+                    "(microseconds), x, y and p: save t as np.round(seconds * 1e6).astype(np.int64), and x, y, p as "
+                    "integers")
+    floats = np.zeros(len(t), dtype=[("t", np.int64), ("x", np.float32), ("y", np.float32), ("p", np.int8)])
+    floats["t"], floats["x"], floats["y"], floats["p"] = t, x + 0.5, y, p
+    with open(path, "wb") as f:
+        f.write(fixtures.npy_bytes(floats))
+    assert "field x is float32, not integers" in refused(capsys, tmp_path / "data", tmp_path / "out")
+
+
+def test_float_columns_keep_tonics_times_and_refuse_coordinates_that_are_not_whole(tmp_path, capsys):
+    """DVSGesture-style float columns x, y, p, t (ms): fractional milliseconds are read as tonic
+    reads them (scaled, then truncated); a fractional x is refused, not truncated."""
+    def columns(tmp, t, x, y, p):
+        return fixtures.npy_bytes(np.stack([x, y, p, (t - t[0]) / 1000 + 0.25], 1).astype(np.float64))
+
+    written = write_layout(str(tmp_path / "data"), ".npy", columns, tmp_path, per_class=1)
+    folder = built(capsys, tmp_path / "data", tmp_path / "out", f"--sample_T={SAMPLE_T}",
+                   f"--duration_ms={DURATION_MS}")
+    for split in ("train", "test"):
+        obs, _ = spyx_data.load_split(folder, split)
+        for o, path in zip(obs, sorted(p for p in written if f"{os.sep}{split}{os.sep}" in p)):
+            t, x, y, p = written[path]
+            t_us = (((t - t[0]) / 1000 + 0.25) * 1000).astype(np.int64)  # tonic's: ms * 1000, truncated
+            np.testing.assert_array_equal(raster.unpack_time(o, SAMPLE_T), expected_frames(t_us, x, y, p))
+    path = sorted(written)[0]
+    array = np.load(path)
+    array[7, 0] += 0.5
+    with open(path, "wb") as f:
+        f.write(fixtures.npy_bytes(array))
+    line = refused(capsys, tmp_path / "data", tmp_path / "out2")
+    assert line == f"error: {path}: column x holds {array[7, 0]} in row 7, not a whole number (x, y and p must be)"
+
+
+def test_a_csv_with_a_byte_order_mark_is_read_and_one_naming_polarity_twice_is_refused(tmp_path, capsys):
+    written = write_layout(str(tmp_path / "data"), ".csv", FORMATS["csv (faery)"][1], tmp_path, per_class=1)
+    path = sorted(written)[0]
+    data = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(b"\xef\xbb\xbf" + data)  # what Excel and Windows editors put before UTF-8 text
+    decoded = events.decode_bytes(recordings.decode, open(path, "rb").read(), path)
+    for ours, theirs in zip(decoded, _fields(np.concatenate(list(faery.events_stream_from_file(path))), "on")):
+        np.testing.assert_array_equal(ours, theirs)
+    built(capsys, tmp_path / "data", tmp_path / "out")
+    header, rest = data.split(b"\n", 1)
+    with open(path, "wb") as f:
+        f.write(header + b",p\n" + b"".join(row + b",1\n" for row in rest.splitlines()))
+    line = refused(capsys, tmp_path / "data", tmp_path / "out2")
+    assert line == (f"error: {path}: its header {(header.decode() + ',p')!r} names the polarity (p or on) column "
+                    "twice; keep one")
+
+
+def hide_things_in(root) -> None:
+    """What JupyterLab and macOS leave among recordings: a ``.ipynb_checkpoints`` folder (with a
+    copy of a recording) in every folder that holds folders or recordings, and ``.DS_Store`` files."""
+    for folder, dirs, files in list(os.walk(root)):
+        recordings_here = sorted(f for f in files if not f.startswith("."))
+        checkpoints = os.path.join(folder, ".ipynb_checkpoints")
+        os.makedirs(checkpoints, exist_ok=True)
+        for name in recordings_here[:1] or ["notes-checkpoint.ipynb"]:
+            source = os.path.join(folder, name)
+            with open(os.path.join(checkpoints, name), "wb") as f:
+                f.write(open(source, "rb").read() if os.path.exists(source) else b"{}")
+        with open(os.path.join(folder, ".DS_Store"), "wb") as f:
+            f.write(b"\x00\x00\x00\x01Bud1")
+
+
+@pytest.mark.parametrize("seeded", [False, True])
+def test_hidden_files_and_folders_are_skipped_not_classes_or_samples(tmp_path, capsys, seeded):
+    flags = ["--test_fraction=0.5"] if seeded else []
+    ncars(tmp_path, splits=(None,) if seeded else ("train", "test"), per_class=2)
+    clean = built(capsys, tmp_path / "ncars", tmp_path / "out", *flags)
+    hide_things_in(tmp_path / "ncars")
+    assert os.path.exists(tmp_path / "ncars" / ("cars" if seeded else "train/cars") / ".ipynb_checkpoints" /
+                          "obj_0000_td.dat")
+    hidden = built(capsys, tmp_path / "ncars", tmp_path / "out2", *flags)
+    assert os.path.basename(hidden) == os.path.basename(clean)  # the same build: classes, samples and fingerprint
+    assert snapshot(clean) == snapshot(hidden)
+    manifest = spyx_data.read_manifest(hidden)
+    assert manifest.config["classes"] == ["background", "cars"] and manifest.num_classes == 2
+    assert sum(info.num_records for info in manifest.splits.values()) == (4 if seeded else 8)
+
+
+def test_hidden_entries_are_skipped_on_a_beam_filesystem_too(tmp_path):
+    from spyx_data.build import inputs
+
+    from .. import memfs
+
+    written = ncars(tmp_path)
+    clean = {f"memtest://clean/{os.path.relpath(p, tmp_path / 'ncars')}": open(p, "rb").read() for p in written}
+    hidden = {path.replace("memtest://clean/", "memtest://hidden/"): data for path, data in clean.items()}
+    hidden.update({"memtest://hidden/.DS_Store": b"x", "memtest://hidden/train/.DS_Store": b"x",
+                   "memtest://hidden/train/.ipynb_checkpoints/obj_0000_td.dat": next(iter(clean.values())),
+                   "memtest://hidden/train/cars/.ipynb_checkpoints/obj_0000_td.dat": next(iter(clean.values())),
+                   "memtest://hidden/.git/objects/ab": b"x"})
+    memfs.FILES.update({**clean, **hidden})
+    try:
+        assert recordings.locate("memtest://hidden", seeded=False) == (
+            {"test": "memtest://hidden/test", "train": "memtest://hidden/train"}, ("background", "cars"))
+        for split in ("train", "test"):
+            assert (inputs.fingerprint(f"memtest://hidden/{split}", "").sha256
+                    == inputs.fingerprint(f"memtest://clean/{split}", "").sha256)
+    finally:
+        for path in [*clean, *hidden]:
+            memfs.FILES.pop(path, None)
+            memfs.WRITTEN.pop(path, None)
+
+
+@pytest.mark.parametrize("flag, splits", [("--test_fraction=0.2", ("train", "test")),
+                                          ("--split_seed=3", ("n-cars_train", "n-cars_test"))])
+def test_the_seeded_flags_on_a_layout_of_split_folders_are_refused(tmp_path, capsys, flag, splits):
+    ncars(tmp_path, splits=splits, per_class=1)
+    line = refused(capsys, tmp_path / "ncars", tmp_path / "out", flag)
+    names = ", ".join(sorted(splits))
+    assert line == (f"error: {tmp_path / 'ncars'} holds split folders ({names}) of class folders, which "
+                    "--test_fraction and --split_seed would take for classes: drop those flags to build these splits, "
+                    f"or pass --data_dir={tmp_path / 'ncars' / sorted(splits)[0]} to split one of them by seed")
+
+
+def test_a_seeded_layout_with_recordings_in_subfolders_is_not_taken_for_splits(tmp_path, capsys):
+    for name in ("background", "cars", "test"):  # "test" is a class here: not every folder has a split's name
+        for session in ("day1", "day2"):
+            folder = tmp_path / "data" / name / session
+            folder.mkdir(parents=True)
+            (folder / "obj.dat").write_bytes(fixtures.faery_bytes(*recording(len(name)), SENSOR[:2], ".dat"))
+    manifest = spyx_data.read_manifest(built(capsys, tmp_path / "data", tmp_path / "out", "--test_fraction=0.5"))
+    assert manifest.config["classes"] == ["background", "cars", "test"]
+
+
+def test_an_output_dir_inside_the_data_dir_is_refused(tmp_path, capsys):
+    ncars(tmp_path, per_class=1)
+    for out in (tmp_path / "ncars" / "shards", tmp_path / "ncars", tmp_path / "ncars" / "train" / "cars" / "x"):
+        line = refused(capsys, tmp_path / "ncars", out)
+        assert line == (f"error: --output_dir={out} is inside --data_dir={tmp_path / 'ncars'}: the builds would be "
+                        "read as recordings; put the output outside the recordings")
+    os.symlink(tmp_path / "ncars", tmp_path / "link")  # the same folder by another name
+    assert "is inside --data_dir" in refused(capsys, tmp_path / "link", tmp_path / "ncars" / "shards")
+
+
+def test_the_same_folder_spelled_two_ways_is_one_build(tmp_path, capsys, monkeypatch):
+    ncars(tmp_path, splits=(None,), per_class=2)
+    absolute = built(capsys, tmp_path / "ncars", tmp_path / "out", "--test_fraction=0.5")
+    monkeypatch.chdir(tmp_path / "ncars")
+    for spelling in (".", "./", "../ncars", f"{tmp_path / 'ncars'}/"):
+        assert built(capsys, spelling, tmp_path / "out", "--test_fraction=0.5") == absolute
+    assert os.listdir(tmp_path / "out") == [os.path.basename(absolute)]
+
+
+@pytest.mark.parametrize("suffix", [".es", ".aedat4"])
+def test_a_whole_file_of_no_events_is_not_taken_for_one_cut_short(suffix):
+    none = np.zeros(0, np.int64)
+    data = fixtures.faery_bytes(none, none, none, none, SENSOR[:2], suffix)  # a header (and a data table) only
+    assert all(len(column) == 0 for column in events.decode_bytes(recordings.decode, data, "empty" + suffix))
+    with pytest.raises(InputError, match=rf"empty{re.escape(suffix)}: "):  # cut inside the header (or table)
+        events.decode_bytes(recordings.decode, data[:-1], "empty" + suffix)

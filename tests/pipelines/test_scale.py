@@ -17,6 +17,7 @@ from spyx_data.build import registry
 
 from .. import memfs
 from ..conftest import NUM_SHARDS, TRAIN, build_dir, files
+from ..hold import HANG_S, Holds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATAFLOW = ["--project=my-project-123", "--region=us-central1", "--temp_location=gs://my-bucket/tmp", "--dry_run=True"]
@@ -163,7 +164,8 @@ def local_cluster(tmp_path, **options):
     from distributed import LocalCluster
 
     with dask.config.set({"temporary-directory": str(tmp_path / "dask-space")}), \
-            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, **options) as cluster:
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                         **options) as cluster:
         yield cluster
 
 
@@ -176,19 +178,16 @@ def test_dask_cluster_build_is_byte_identical(shd_build, shd_data, tmp_path):
     assert files(build_dir(tmp_path, manifest)) == files(shd_build)
 
 
-def test_a_dask_build_survives_a_worker_killed_while_it_writes_shards(tmp_path):
-    """One of two LocalCluster workers is SIGKILLed once the first shard reaches the run's
-    staging folder; the build finishes with the local build's bytes (Dask recomputes the lost
-    tasks, shards are renamed into place whole), or fails in one line and a re-run gives them."""
+def test_a_dask_build_survives_a_worker_killed_while_it_writes_shards(tmp_path, monkeypatch):
+    """The LocalCluster worker running a shard task is SIGKILLed while that task is held at its
+    start (:mod:`tests.hold`); the build finishes with the local build's bytes (Dask recomputes
+    the lost task elsewhere, shards are renamed into place whole), or fails in one line and a
+    re-run gives them."""
     import signal
     import subprocess
     import sys
-    import time
 
     from spyx_data.build import synthetic
-
-    def shards_written(folder):
-        return [f for _, _, names in os.walk(folder) for f in names if f.endswith(".array_record")]
 
     data = str(tmp_path / "data")
     synthetic.write_shd(data, "train", 4000)
@@ -199,28 +198,33 @@ def test_a_dask_build_survives_a_worker_killed_while_it_writes_shards(tmp_path):
     log = tmp_path / "build.log"
     workers_tmp = tmp_path / "workers-tmp"  # the workers' TMPDIR, where they write shards before copying them
     workers_tmp.mkdir()
-    with local_cluster(tmp_path, env={"TMPDIR": str(workers_tmp)}) as cluster:
-        victim = next(iter(cluster.workers.values())).process.pid
-        dask = [*flags, f"--output_dir={out}", "--preset=dask:2", f"--dask_client_address={cluster.scheduler_address}"]
-        with open(log, "w") as err:
-            build = subprocess.Popen([sys.executable, "-m", "pipelines.shd", *dask], stderr=err, cwd=ROOT)
-            while not shards_written(out) and build.poll() is None:
-                time.sleep(0.01)
-            assert build.poll() is None, "the build ended before a shard was written: " + log.read_text()[-2000:]
-            os.kill(victim, signal.SIGKILL)
-            build.wait(600)
-        rest = log.read_text()
-        if build.returncode:
-            errors = [line for line in rest.splitlines() if line.startswith("error:")]
-            assert len(errors) == 1 and "Traceback" not in rest, rest[-3000:]
-            again = subprocess.run([sys.executable, "-m", "pipelines.shd", *dask], capture_output=True, text=True,
-                                   cwd=ROOT, timeout=600)
-            assert again.returncode == 0, again.stderr[-3000:]
-        assert victim not in [n.process.pid for n in cluster.workers.values() if n.process]  # it was lost
+    with Holds(tmp_path) as holds:
+        for name, value in holds.env.items():  # for the workers the cluster starts, and the launcher
+            monkeypatch.setenv(name, value)
+        with local_cluster(tmp_path, env={"TMPDIR": str(workers_tmp)}) as cluster:
+            workers = {n.process.pid for n in cluster.workers.values()}
+            dask = [*flags, f"--output_dir={out}", "--preset=dask:2",
+                    f"--dask_client_address={cluster.scheduler_address}"]
+            with open(log, "w") as err:
+                build = subprocess.Popen([sys.executable, "-m", "pipelines.shd", *dask], stderr=err, cwd=ROOT)
+                holds.watch(build)
+                victim, shard = holds.next(log)
+                assert victim in workers, f"{shard} was written by process {victim}, not a worker in {workers}"
+                os.kill(victim, signal.SIGKILL)
+                holds.wait_until_held_tasks_end()
+                holds.close()  # the other tasks, the lost one's rerun included, go on unheld
+                build.wait(HANG_S)
+            rest = log.read_text()
+            if build.returncode:
+                errors = [line for line in rest.splitlines() if line.startswith("error:")]
+                assert len(errors) == 1 and "Traceback" not in rest, rest[-3000:]
+                again = subprocess.run([sys.executable, "-m", "pipelines.shd", *dask], capture_output=True,
+                                       text=True, cwd=ROOT, timeout=HANG_S)
+                assert again.returncode == 0, again.stderr[-3000:]
+            assert victim not in [n.process.pid for n in cluster.workers.values() if n.process]  # it was lost
     assert files(os.path.join(out, os.path.basename(local))) == files(local)
-    # The killed worker may leave the shard it was writing in its TMPDIR (nothing else is left).
-    left = os.listdir(workers_tmp)
-    assert len(left) <= 1 and all(name.startswith("spyx-shard-") for name in left), left
+    # The killed worker was held before its task wrote anything: nothing is left in the workers' TMPDIR.
+    assert os.listdir(workers_tmp) == []
 
 
 def test_a_build_on_a_dask_local_cluster_prints_only_its_own_lines(tmp_path, without_apitools):

@@ -38,20 +38,43 @@ def test_grain_loader_hosts_split_each_epoch_disjointly(written_build):
     source = spyx_data.open_split(written_build, "test")
     obs_all, _ = spyx_data.load_split(written_build, "test")
     rows = {o.tobytes(): i for i, o in enumerate(obs_all)}
-    for drop_remainder in (True, False):
-        per_host = []
-        for host in range(4):
-            loader = spyx_data.GrainLoader(source, 7, shuffle=True, seed=2, drop_remainder=drop_remainder,
-                                           process_index=host, process_count=4)
-            batches = list(loader)
-            assert len(batches) == len(loader)
-            per_host.append([rows[o.tobytes()] for b in batches for o in b.obs])
-        union = [i for h in per_host for i in h]
-        assert len(union) == len(set(union))
-        if not drop_remainder:
-            assert sorted(union) == list(range(TEST))
-        else:
-            assert len({len(h) for h in per_host}) == 1
+    per_host = []
+    for host in range(4):
+        loader = spyx_data.GrainLoader(source, 7, shuffle=True, seed=2, process_index=host, process_count=4)
+        batches = list(loader)
+        assert len(batches) == len(loader) == TEST // 4 // 7
+        per_host.append([rows[o.tobytes()] for b in batches for o in b.obs])
+    union = [i for h in per_host for i in h]
+    assert len(union) == len(set(union)) and len({len(h) for h in per_host}) == 1
+
+
+def test_grain_loader_hosts_keep_lockstep_without_drop_remainder(written_build):
+    """300 samples, batch 6, 7 hosts: 43 samples on six hosts and 42 on the seventh used to make
+    8 batches there and 7 here; now every host pads to 8 whole batches and the mask (labels >= 0)
+    marks each sample of the epoch once across hosts."""
+    source = spyx_data.open_split(written_build, "train")
+    obs_all, labels_all = spyx_data.load_split(written_build, "train")
+    rows = {o.tobytes(): i for i, o in enumerate(obs_all)}
+    for epoch in range(2):
+        seen, counts = [], set()
+        for host in range(7):
+            loader = spyx_data.GrainLoader(source, 6, shuffle=True, seed=2, drop_remainder=False,
+                                           process_index=host, process_count=7)
+            batches = [b for _ in range(epoch + 1) for b in loader][-len(loader):]  # epoch ``epoch``
+            counts.add(len(loader))
+            assert len(batches) == 8 and {(b.obs.shape, b.labels.shape) for b in batches} == {((6, 16, 128), (6,))}
+            assert {b.labels.dtype for b in batches} == {np.dtype(np.int32)}
+            obs, labels = np.concatenate([b.obs for b in batches]), np.concatenate([b.labels for b in batches])
+            real = labels >= 0
+            assert real.sum() == (43 if host < 6 else 42) and not real[real.sum():].any()  # padding at the end
+            assert not obs[~real].any()  # all-zero obs
+            host_rows = [rows[o.tobytes()] for o in obs[real]]
+            assert labels[real].tolist() == labels_all[host_rows].tolist()
+            seen += host_rows
+        assert counts == {8} and sorted(seen) == list(range(TRAIN))
+    one_host = list(spyx_data.GrainLoader(source, 7, shuffle=True, seed=2, drop_remainder=False,
+                                          process_index=0, process_count=1))
+    assert [len(b.labels) for b in one_host] == [7] * (TRAIN // 7) + [TRAIN % 7]  # one host: the last batch short
 
 
 def test_prestage_splits_the_batch_axis_across_devices(written_build):
@@ -103,15 +126,16 @@ except ValueError as e:
     assert "multiple of 2" in str(e)
 
 # GrainLoader: each process's part of every global batch, in lockstep.
-loader = spyx_data.GrainLoader(spyx_data.open_split(build, "train"), 30, shuffle=True, seed=3, drop_remainder=False)
+# 150 samples a process in batches of 32: the last batch holds 22 and 10 rows of padding (label -1).
+loader = spyx_data.GrainLoader(spyx_data.open_split(build, "train"), 32, shuffle=True, seed=3, drop_remainder=False)
 assert len(loader) == 5
 total, seen = 0, []
 for batch in loader:
     global_obs = jax.make_array_from_process_local_data(sharding, batch.obs[None])  # as the README does
-    global_labels = jax.make_array_from_process_local_data(sharding, batch.labels[None], (1, 60))
-    assert global_obs.shape == (1, 60, 16, 128)
+    global_labels = jax.make_array_from_process_local_data(sharding, batch.labels[None], (1, 64))
+    assert global_obs.shape == (1, 64, 16, 128)
     total += int(masked_sum(global_obs, global_labels >= 0))
-    seen += multihost_utils.process_allgather(global_labels, tiled=True).ravel().tolist()
+    seen += [l for l in multihost_utils.process_allgather(global_labels, tiled=True).ravel().tolist() if l >= 0]
 assert total == int(all_obs.astype(np.int64).sum()) and sorted(seen) == sorted(all_labels.tolist())
 print("ok", jax.process_index())
 """
