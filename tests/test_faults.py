@@ -64,20 +64,27 @@ def staged_shards(root):
             if n.endswith(".array_record")]
 
 
+def killed_at_a_shard_task(command, env, tmp_path, passed=0) -> tuple[int, int]:
+    """Run the build ``command``, let ``passed`` shard tasks through and SIGKILL the build as the
+    next one starts (no clean-up runs); the pid the held task ran in, and the build's."""
+    with Holds(tmp_path) as holds:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   env={**env, **holds.env})
+        holds.watch(process)
+        holds.pass_tasks(passed)
+        pid, _ = holds.next()
+        process.kill()
+        process.wait()
+    return pid, process.pid
+
+
 @pytest.mark.parametrize("staged", KILLED_WITH_STAGED)
 def test_a_build_killed_mid_way_recovers_byte_identical(fault_data, fault_reference, tmp_path, staged):
     root, tmp = tmp_path / "root", tmp_path / "tmp"
     tmp.mkdir()
     env = {**os.environ, "TMPDIR": str(tmp)}
-    with Holds(tmp_path) as holds:
-        process = subprocess.Popen(build_command(fault_data, root), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, env={**env, **holds.env})
-        holds.watch(process)
-        holds.pass_tasks(staged)
-        pid, _ = holds.next()  # shard task staged + 1 starts
-        assert pid == process.pid and len(staged_shards(root)) == staged
-        process.kill()  # SIGKILL: no cleanup runs
-        process.wait()
+    held, launcher = killed_at_a_shard_task(build_command(fault_data, root), env, tmp_path, passed=staged)
+    assert held == launcher and len(staged_shards(root)) == staged  # the in-process runner's task, as it started
     folder = root / os.path.basename(fault_reference)
     assert not (folder / "manifest.json").exists()
     with pytest.raises(FileNotFoundError):  # readers see no dataset at all
@@ -186,13 +193,7 @@ def test_a_killed_builds_folders_are_removed_by_the_next_run_but_no_unlocked_fol
     root, tmp = tmp_path / "root", tmp_path / "tmp"
     tmp.mkdir()
     env = {**os.environ, "TMPDIR": str(tmp)}
-    with Holds(tmp_path) as holds:
-        killed = subprocess.Popen(one_shard_command(shd_data, root), stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, env={**env, **holds.env})
-        holds.watch(killed)
-        holds.next()
-        killed.kill()  # SIGKILL while it writes: no clean-up runs, the kernel drops its locks
-        killed.wait()
+    killed_at_a_shard_task(one_shard_command(shd_data, root), env, tmp_path)  # the kernel drops its locks
     staging, temp = run_folders(root), run_folders(tmp)
     assert len(staging) == 1 and len(temp) == 1
     # Folders as versions before the lock left them (no lock file), of a pid that is gone: left alone.
