@@ -50,7 +50,7 @@ def median_build(data_dir: str, workdir: str, repeats: int, *flags: str) -> tupl
 
 
 def ensure_data(data_dir: str, train: int, test: int) -> None:
-    from spyx_data.build import synthetic
+    from spyx_data.builder import synthetic
 
     for split, n in (("train", train), ("test", test)):
         if synthetic.synthetic_params("shd", data_dir, split) != {"num_samples": n, "seed": 0}:

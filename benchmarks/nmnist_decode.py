@@ -21,7 +21,7 @@ import tonic
 from benchmarks import median_seconds
 from pipelines.transforms import keep_freed_memory
 from spyx_data import paths
-from spyx_data.build import camera, events, raster, registry, synthetic
+from spyx_data.builder import camera, events, raster, registry, synthetic
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ FORMATS = (".npy", ".bin", ".aedat4", ".dat", ".raw", ".es", ".csv")
 
 def recording_bytes(suffix: str, n: int, seed: int) -> bytes:
     """One synthetic recording of ``n`` events over 1 s on a 128 x 128 sensor, as ``suffix``."""
-    from spyx_data.build import fixtures
+    from spyx_data.builder import fixtures
 
     rng = np.random.default_rng(seed)
     t = np.sort(rng.integers(0, DURATION_US, n)) + 1_000_000

@@ -26,7 +26,7 @@ SSC = {"train": 75466, "valid": 9981, "test": 20382}
 
 def ensure_ssc(data_dir: str, scale: float) -> dict[str, int]:
     """Synthetic SSC of ``scale`` times the real size in ``data_dir`` (kept between runs)."""
-    from spyx_data.build import synthetic
+    from spyx_data.builder import synthetic
 
     sizes = {split: max(1, round(n * scale)) for split, n in SSC.items()}
     for split, n in sizes.items():
@@ -79,7 +79,7 @@ def pool_speedup(data_dir: str, sizes: dict[str, int], repeats: int) -> tuple[fl
     """Times of the builds' rasterising work (one task per shard range) on a 1- and a 2-process pool."""
     from benchmarks.pool import rasterise_range
     from pipelines.transforms import keep_freed_memory
-    from spyx_data.build import registry, synthetic
+    from spyx_data.builder import registry, synthetic
     from spyx_data.format import plan
 
     record_bytes = registry.get("ssc").spec().layout.record_bytes

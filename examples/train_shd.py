@@ -126,7 +126,7 @@ def synthetic_build(workdir: str) -> str:
     """Write synthetic SHD into ``workdir`` and build it there, unless that was done before;
     return the build folder."""
     from pipelines import shd
-    from spyx_data.build import synthetic
+    from spyx_data.builder import synthetic
 
     data, out = os.path.join(workdir, "data"), os.path.join(workdir, "shards")
     print(f"synthetic SHD and its build in {workdir} (remove it when done)")

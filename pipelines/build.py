@@ -35,8 +35,8 @@ from pipelines.transforms import (
 from runners import local, presets
 from runners.worker import WORKERS_ENV
 from spyx_data import errors, paths
-from spyx_data.build import inputs as spyx_inputs
-from spyx_data.build.contracts import BuildSpec
+from spyx_data.builder import inputs as spyx_inputs
+from spyx_data.builder.contracts import BuildSpec
 from spyx_data.cli import FlagParser, run_command, synthetic_note
 from spyx_data.errors import BuildError, Interrupted, UsageError
 from spyx_data.format import manifest as manifest_lib
@@ -185,7 +185,7 @@ def build(
     """Build ``spec`` from ``{split: source path}`` into ``<output_root>/<build name>`` unless it
     is there already; return the manifest.
 
-    The launcher fingerprints every source by content first (:mod:`spyx_data.build.inputs`): the build
+    The launcher fingerprints every source by content first (:mod:`spyx_data.builder.inputs`): the build
     name covers them, so changed data is a new build in a new folder, never the old one passed
     off as it. ``is_synthetic(split)`` says which splits are synthetic data (the manifest
     records it); a build of synthetic and real splits together is refused. The run writes into

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from pipelines import build as build_lib
 from spyx_data import paths
-from spyx_data.build import dense
+from spyx_data.builder import dense
 from spyx_data.errors import InputError, UsageError
 from spyx_data.format import manifest as manifest_lib
 

@@ -6,7 +6,7 @@
 
 DIR holds DIR/<split>/<class>/<recording> or, with --test_fraction or --split_seed (a seeded
 split: train and test), DIR/<class>/<recording>. Recordings are .aedat4, .dat, .raw (EVT 2.0 /
-3.0), .npy, .bin, .es or .csv files (see spyx_data.build.recordings); the label of a recording
+3.0), .npy, .bin, .es or .csv files (see spyx_data.builder.recordings); the label of a recording
 is the position of its class folder among all class folders, sorted. Each recording is timed
 from its first event; frames are [t, p, y, x] over a fixed window, binary, bit-packed, as the
 camera datasets'. Hidden files and folders (.DS_Store, .ipynb_checkpoints) are skipped. An
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from pipelines import build as build_lib
 from spyx_data import paths
-from spyx_data.build import recordings
+from spyx_data.builder import recordings
 from spyx_data.errors import UsageError
 from spyx_data.format import manifest as manifest_lib
 

@@ -9,8 +9,8 @@
                            --duplicate=true|false (smnist)
         [Beam options...]
 
-Datasets: see ``spyx_data.build.registry.REGISTRY``. The option flags are made from the spec
-classes' option fields (:func:`spyx_data.build.contracts.option`), not spelled here. tonic's
+Datasets: see ``spyx_data.builder.registry.REGISTRY``. The option flags are made from the spec
+classes' option fields (:func:`spyx_data.builder.contracts.option`), not spelled here. tonic's
 dataset class downloads a split into ``data_dir`` when it is missing (and the network allows);
 the Beam workers only read files.
 """
@@ -26,8 +26,8 @@ from typing import Any
 
 from pipelines import build as build_lib
 from spyx_data import paths
-from spyx_data.build import registry, synthetic
-from spyx_data.build.contracts import BuildSpec, options_of
+from spyx_data.builder import registry, synthetic
+from spyx_data.builder.contracts import BuildSpec, options_of
 from spyx_data.cli import FlagParser
 from spyx_data.errors import BuildError, UsageError
 from spyx_data.format import manifest as manifest_lib
@@ -113,7 +113,7 @@ def option_fields() -> dict[str, Any]:
 
 def ensure_synthetic(name: str, data_dir: str, splits: Sequence[str], num_samples: int) -> None:
     """Write synthetic data for ``splits`` unless real data, or this same synthetic data, is there
-    (:func:`spyx_data.build.synthetic.write`: synthetic data of other parameters is replaced).
+    (:func:`spyx_data.builder.synthetic.write`: synthetic data of other parameters is replaced).
 
     Raises:
         UsageError: some of the splits hold real data and others not: writing synthetic data

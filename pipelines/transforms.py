@@ -14,9 +14,9 @@ bytes therefore depend only on the data and the config, never on the runner, the
 or bundling. ``CommitManifest`` checks that every shard arrived and no source changed, moves
 the shards into the build's folder, writes ``manifest.json`` last and removes the staging folder.
 
-A dataset plugs in through a spec (:class:`spyx_data.build.contracts.BuildSpec`), whose
+A dataset plugs in through a spec (:class:`spyx_data.builder.contracts.BuildSpec`), whose
 ``open(split, location)`` gives the reader of a split's source
-(:class:`spyx_data.build.contracts.SplitReader`); nothing else of a dataset is called here.
+(:class:`spyx_data.builder.contracts.SplitReader`); nothing else of a dataset is called here.
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from spyx_data import paths
-from spyx_data.build import inputs as spyx_inputs
-from spyx_data.build.contracts import BuildSpec, SplitReader
-from spyx_data.build.dense import encode_record
-from spyx_data.build.raster import RasterCounts
+from spyx_data.builder import inputs as spyx_inputs
+from spyx_data.builder.contracts import BuildSpec, SplitReader
+from spyx_data.builder.dense import encode_record
+from spyx_data.builder.raster import RasterCounts
 from spyx_data.errors import BuildError, InputError, MachineError, UsageError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import plan
@@ -423,7 +423,7 @@ class BuildShards(beam.PTransform):
 
     Args:
         sources: the fingerprint of each split's source, taken by the launcher
-            (:func:`spyx_data.build.inputs.fingerprint`); it names the build, and the commit refuses
+            (:func:`spyx_data.builder.inputs.fingerprint`); it names the build, and the commit refuses
             to publish if a source changed since.
         synthetic: the splits whose source is synthetic data (the manifest says so).
         run: a name of this run, unique among the runs of one build; the run writes into

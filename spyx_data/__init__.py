@@ -7,7 +7,7 @@ first access. The errors spyx-data raises on purpose are exported here too.
 
 The package has three wings: ``spyx_data.format`` (the records, manifest, shard plan and
 Riegeli layout: the contract between builds and readers), ``spyx_data.read`` (what a training
-job runs) and ``spyx_data.build`` (the numpy side of a build, which the Beam pipelines call);
+job runs) and ``spyx_data.builder`` (the numpy side of a build, which the Beam pipelines call);
 ``import spyx_data`` loads the first two only (see docs/architecture.md).
 """
 

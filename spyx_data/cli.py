@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from spyx_data import errors, paths
-from spyx_data.build import registry
+from spyx_data.builder import registry
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.read.prestage import load_split
 from spyx_data.read.verify import verify
@@ -210,7 +210,7 @@ def plot(directory: str, split: str, output: str, index: int | None, label: int 
             class; checked in this order, before the split is read.
     """
     from spyx_data import plots
-    from spyx_data.build.raster import unpack_time
+    from spyx_data.builder.raster import unpack_time
 
     plots.require_matplotlib()
     check_output(output, ".png")
@@ -254,9 +254,9 @@ def check_output(output: str, suffix: str) -> None:
 
 
 def synthetic(dataset: str, data_dir: str, samples: int, splits: Sequence[str] | None, seed: int) -> str:
-    """Write synthetic data (:func:`spyx_data.build.synthetic.write`), replacing synthetic data
+    """Write synthetic data (:func:`spyx_data.builder.synthetic.write`), replacing synthetic data
     written there before; refused where the dataset's folder holds anything else."""
-    from spyx_data.build import synthetic as synthetic_lib
+    from spyx_data.builder import synthetic as synthetic_lib
 
     info_ = registry.get(dataset)
     unknown = sorted(set(splits or ()) - set(info_.splits))

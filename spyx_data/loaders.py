@@ -20,7 +20,7 @@ from spyx_data.read.prestage import prestage
 from spyx_data.read.split import SplitSource
 
 if TYPE_CHECKING:
-    from spyx_data.build.registry import DatasetInfo
+    from spyx_data.builder.registry import DatasetInfo
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class ShardLoader:
 
     By default the build lives under ``download_dir/spyx_data``, in the folder the pipeline
     names for this dataset, ``options`` and the content of tonic's files in ``download_dir``
-    (:mod:`spyx_data.build.inputs`; a start hashes only files that changed since the last, and a
+    (:mod:`spyx_data.builder.inputs`; a start hashes only files that changed since the last, and a
     ``stat`` each otherwise). If that folder holds no build, the pipeline runs locally once, on
     those files (tonic downloads them if missing); that needs the ``build`` extra. So data that
     changed is built anew, never served from the old build. Without the raw files in
@@ -60,7 +60,7 @@ class ShardLoader:
     ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        from spyx_data.build import inputs, registry
+        from spyx_data.builder import inputs, registry
 
         self.batch_size = batch_size
         info = registry.get(dataset)

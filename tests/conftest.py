@@ -10,7 +10,7 @@ import socket
 import pytest
 from hypothesis import HealthCheck, settings
 
-from spyx_data.build import inputs, synthetic
+from spyx_data.builder import inputs, synthetic
 
 TRAIN, TEST = 300, 120  # synthetic samples per split in the shared build
 NUM_SHARDS = 3
@@ -64,7 +64,7 @@ def no_network():
 
 @pytest.fixture(autouse=True, scope="session")
 def digest_cache(tmp_path_factory):
-    """The tests' own digest cache (spyx_data.build.inputs), also for the commands they start."""
+    """The tests' own digest cache (spyx_data.builder.inputs), also for the commands they start."""
     path = str(tmp_path_factory.mktemp("cache") / "digests.sqlite3")
     saved = os.environ.get(inputs.CACHE_ENV)
     os.environ[inputs.CACHE_ENV] = path

@@ -15,7 +15,7 @@ import pytest
 from pipelines import build as build_lib
 from pipelines import shd
 from spyx_data import cli
-from spyx_data.build import synthetic
+from spyx_data.builder import synthetic
 
 from .conftest import TEST, TRAIN, build_dir
 from .hold import HANG_S, Holds

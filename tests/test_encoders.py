@@ -19,7 +19,7 @@ from pipelines import encode
 from pipelines.transforms import EncodeFn
 from runners.local import pipeline_options
 from spyx_data import functional as F
-from spyx_data.build import raster
+from spyx_data.builder import raster
 
 from .conftest import build_dir, files, manifests_under
 from .test_refusals import SPYX_DATA, assert_one_line, run

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import spyx_data
 from pipelines import shd
 from spyx_data.__main__ import main as spyx_main
-from spyx_data.build import fixtures, synthetic
+from spyx_data.builder import fixtures, synthetic
 from spyx_data.errors import ShardError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import records

@@ -36,7 +36,7 @@ GRAPH = {name: imports(path, set(modules())) for name, path in modules().items()
 
 
 def wing(name: str) -> str:
-    return name.split(".")[1] if name.count(".") >= 1 and name.split(".")[1] in ("format", "read", "build") else "top"
+    return name.split(".")[1] if name.count(".") >= 1 and name.split(".")[1] in ("format", "read", "builder") else "top"
 
 
 def test_no_module_imports_itself_back_through_others():
@@ -66,7 +66,7 @@ def test_the_format_wing_imports_nothing_of_the_project_but_paths_and_errors():
 def test_the_read_wing_never_imports_the_build_wing_beam_or_tonic():
     for name, deps in GRAPH.items():
         if wing(name) == "read":
-            assert not any(wing(d) == "build" for d in deps), (name, deps)
+            assert not any(wing(d) == "builder" for d in deps), (name, deps)
             assert not deps & {"apache_beam", "tonic", "h5py", "pipelines", "runners"}, (name, deps)
 
 
@@ -74,4 +74,4 @@ def test_importing_spyx_data_loads_no_build_module_nor_beam_nor_tonic():
     prefixes = ("spyx_data", "apache_beam", "tonic")
     code = f"import sys, spyx_data; print(sorted(m for m in sys.modules if m.startswith({prefixes!r})))"
     loaded = eval(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-    assert loaded and not [m for m in loaded if m.startswith(("spyx_data.build", "apache_beam", "tonic"))], loaded
+    assert loaded and not [m for m in loaded if m.startswith(("spyx_data.builder", "apache_beam", "tonic"))], loaded

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import spyx_data
-from spyx_data.build import fixtures, inputs, synthetic
+from spyx_data.builder import fixtures, inputs, synthetic
 from spyx_data.errors import BuildError, ShardError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.read.verify import verify

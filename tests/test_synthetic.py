@@ -14,7 +14,7 @@ import zipfile
 import h5py
 import pytest
 
-from spyx_data.build import fixtures, registry, synthetic
+from spyx_data.builder import fixtures, registry, synthetic
 from spyx_data.format import manifest as manifest_lib
 
 from .conftest import manifests_under

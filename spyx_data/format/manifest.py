@@ -75,7 +75,7 @@ class ShardInfo:
 @dataclasses.dataclass(frozen=True)
 class SourceInfo:
     """What a split was built from: its files, their bytes, a ``sha256`` of their content
-    (:func:`spyx_data.build.inputs.fingerprint`) and whether spyx-data wrote it as synthetic data."""
+    (:func:`spyx_data.builder.inputs.fingerprint`) and whether spyx-data wrote it as synthetic data."""
 
     files: int
     bytes: int

@@ -12,7 +12,7 @@ import tonic
 
 import spyx_data
 from pipelines import shd
-from spyx_data.build import fixtures, raster, synthetic
+from spyx_data.builder import fixtures, raster, synthetic
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import records
 from spyx_data.read.shards import read_shard
@@ -21,7 +21,7 @@ from ..conftest import NUM_SHARDS, TEST, TRAIN, build_dir, files, manifests_unde
 
 
 def expected_raster(events, sample_T=128, channels=128, duration_us=1_000_000):
-    """The raster rule written out independently of spyx_data.build.raster, on tonic's events."""
+    """The raster rule written out independently of spyx_data.builder.raster, on tonic's events."""
     inside = events["t"] < duration_us
     dense = np.zeros((sample_T, channels), np.uint8)
     dense[events["t"][inside] * sample_T // duration_us, events["x"][inside] * channels // 700] = 1
@@ -217,7 +217,7 @@ def test_a_missing_h5_dataset_is_named(tmp_path):
 
 
 def test_reading_reopens_the_h5_file_without_changing_a_sample(shd_data, monkeypatch):
-    from spyx_data.build.heidelberg import AudioFile, AudioSpec
+    from spyx_data.builder.heidelberg import AudioFile, AudioSpec
 
     path = synthetic.shd_path(shd_data, "train")
     whole = AudioSpec().open("train", path)
@@ -278,7 +278,7 @@ def write_as_tonics_tests_do(path, n, events, times_dtype, label_dtype, extra):
      ("ssc", np.float16, np.int64, True)],
 )
 def test_every_layout_tonic_reads_is_read_as_tonic_reads_it(tmp_path, dataset, times_dtype, label_dtype, extra):
-    from spyx_data.build import registry
+    from spyx_data.builder import registry
 
     info = registry.get(dataset)
     split = "train"

@@ -16,7 +16,7 @@ import tonic
 import spyx_data
 from pipelines import recordings as pipeline
 from spyx_data import cli
-from spyx_data.build import events, fixtures, raster, recordings
+from spyx_data.builder import events, fixtures, raster, recordings
 from spyx_data.errors import InputError
 
 from ..conftest import build_dir, manifests_under
@@ -515,7 +515,7 @@ def test_hidden_files_and_folders_are_skipped_not_classes_or_samples(tmp_path, c
 
 
 def test_hidden_entries_are_skipped_on_a_beam_filesystem_too(tmp_path):
-    from spyx_data.build import inputs
+    from spyx_data.builder import inputs
 
     from .. import memfs
 

@@ -10,7 +10,7 @@ import tonic
 
 import spyx_data
 from pipelines import tonic as tonic_pipeline
-from spyx_data.build import fixtures, raster, registry, synthetic
+from spyx_data.builder import fixtures, raster, registry, synthetic
 
 from ..conftest import build_dir, files, manifests_under
 
@@ -19,7 +19,7 @@ PER_SPLIT = 24
 
 def expected_frames(events, info, sample_T, duration_us, spatial_factor=1, merge_polarity=False, channels=None,
                     units=None):
-    """The raster rules written out independently of spyx_data.build.raster, on tonic's events
+    """The raster rules written out independently of spyx_data.builder.raster, on tonic's events
     (timed from the first event where the dataset's time origin says so)."""
     events = events.ravel()  # tonic gives ASL-DVS events as [n, 1]
     t = events["t"].astype(np.int64)
@@ -254,8 +254,8 @@ def test_gesture_recordings_as_tonics_tests_write_them_are_read_as_tonic_reads_t
 def test_int16_milliseconds_are_widened_before_scaling():
     import io
 
-    from spyx_data.build.dvsgesture import decode
-    from spyx_data.build.events import decode_bytes
+    from spyx_data.builder.dvsgesture import decode
+    from spyx_data.builder.events import decode_bytes
 
     buffer = io.BytesIO()
     np.save(buffer, np.array([[1, 2, 1, 5000]], np.int16))  # x, y, p, t = 5 s

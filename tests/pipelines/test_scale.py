@@ -13,7 +13,7 @@ from pipelines import shd
 from pipelines.transforms import BuildShards
 from runners import presets
 from runners.local import pipeline_options
-from spyx_data.build import registry
+from spyx_data.builder import registry
 
 from .. import memfs
 from ..conftest import NUM_SHARDS, TRAIN, build_dir, files
@@ -187,7 +187,7 @@ def test_a_dask_build_survives_a_worker_killed_while_it_writes_shards(tmp_path, 
     import subprocess
     import sys
 
-    from spyx_data.build import synthetic
+    from spyx_data.builder import synthetic
 
     data = str(tmp_path / "data")
     synthetic.write_shd(data, "train", 4000)

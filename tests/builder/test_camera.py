@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spyx_data import paths
-from spyx_data.build import camera, events, raster, synthetic
+from spyx_data.builder import camera, events, raster, synthetic
 
 SENSOR = (6, 4, 2)  # tonic order (W, H, P): 6 columns, 4 rows
 

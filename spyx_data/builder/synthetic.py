@@ -5,11 +5,11 @@ expects that dataset under ``data_dir`` (its ``save_to``), plus the archive whos
 tonic the data is there, and marks them as synthetic: an h5 file by its attributes, a folder by
 a marker file beside it (``<folder>.spyx_synthetic``: inside, tonic's DVSLip would take it for a
 class folder) that holds the sha256 of the folder's listing as written (every file's relative
-path, size and sha256: :func:`spyx_data.build.inputs.listing_digest`). A folder is this project's
+path, size and sha256: :func:`spyx_data.builder.inputs.listing_digest`). A folder is this project's
 synthetic data only while it holds exactly those files: one a user changed or added (a real
 recording, anything) makes it real data, which a build does not mark synthetic and nothing here
 writes over. The files come from the registry entry's ``fixture`` (the dataset's module lays
-them out); the samples are :mod:`spyx_data.build.fixtures`'. Needs h5py for the datasets stored
+them out); the samples are :mod:`spyx_data.builder.fixtures`'. Needs h5py for the datasets stored
 as h5 files (installed with tonic).
 
 Nothing is ever written into a dataset's folder (``data_dir/SHD``, ``data_dir/NMNIST``, ...)
@@ -30,7 +30,7 @@ import zipfile
 from collections.abc import Sequence
 
 from spyx_data import paths
-from spyx_data.build import fixtures, inputs, registry
+from spyx_data.builder import fixtures, inputs, registry
 from spyx_data.errors import InputError, UsageError
 
 GENERATOR = fixtures.GENERATOR

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spyx_data.build import raster
+from spyx_data.builder import raster
 from spyx_data.format import records
 
 

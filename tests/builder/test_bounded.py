@@ -13,8 +13,8 @@ import pytest
 
 import spyx_data
 from pipelines import recordings as pipeline
-from spyx_data.build import camera, events, fixtures, raster, recordings
-from spyx_data.build.contracts import GroupedReader
+from spyx_data.builder import camera, events, fixtures, raster, recordings
+from spyx_data.builder.contracts import GroupedReader
 from spyx_data.errors import InputError
 
 from .. import memfs

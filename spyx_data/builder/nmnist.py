@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from spyx_data.build import events, fixtures
-from spyx_data.build.camera import SampleFiles
+from spyx_data.builder import events, fixtures
+from spyx_data.builder.camera import SampleFiles
 
 #: tonic's class names of N-MNIST and S-MNIST (label k is digit k).
 CLASSES = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from spyx_data.build import fixtures
-from spyx_data.build.camera import FIRST_EVENT, SampleFiles
-from spyx_data.build.events import Events, whole_file
+from spyx_data.builder import fixtures
+from spyx_data.builder.camera import FIRST_EVENT, SampleFiles
+from spyx_data.builder.events import Events, whole_file
 from spyx_data.errors import InputError
 
 CLASSES = tuple("abcdefghijklmnopqrstuvwxyz")

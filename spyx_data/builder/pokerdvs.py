@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from spyx_data.build import events, fixtures
-from spyx_data.build.camera import SampleFiles
+from spyx_data.builder import events, fixtures
+from spyx_data.builder.camera import SampleFiles
 
 
 def decode(path: str, where: str, max_events: int) -> Iterator[events.Events]:

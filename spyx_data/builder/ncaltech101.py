@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from spyx_data.build import events, fixtures
-from spyx_data.build.camera import SampleFiles
+from spyx_data.builder import events, fixtures
+from spyx_data.builder.camera import SampleFiles
 
 #: Class folders of the synthetic data (a few real ones; labels are their sorted order).
 FIXTURE_CLASSES = ("BACKGROUND_Google", "Faces_easy", "accordion", "airplanes", "anchor")

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from spyx_data.build import events, fixtures
-from spyx_data.build.camera import FIRST_EVENT, SampleFiles
+from spyx_data.builder import events, fixtures
+from spyx_data.builder.camera import FIRST_EVENT, SampleFiles
 
 CLASSES = tuple(
     "accused action allow allowed america american another around attacks banks become being benefit benefits "

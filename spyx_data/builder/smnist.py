@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from spyx_data import paths
-from spyx_data.build import raster
-from spyx_data.build.contracts import GroupedReader, Rasters, option, options_of
+from spyx_data.builder import raster
+from spyx_data.builder.contracts import GroupedReader, Rasters, option, options_of
 from spyx_data.errors import InputError
 from spyx_data.format import records
 

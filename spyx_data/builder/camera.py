@@ -20,12 +20,12 @@ import numpy as np
 
 from spyx_data import paths
 
-from spyx_data.build import raster
+from spyx_data.builder import raster
 
 from spyx_data.format import records
-from spyx_data.build.contracts import GroupedReader, Rasters, option
+from spyx_data.builder.contracts import GroupedReader, Rasters, option
 from spyx_data.errors import InputError
-from spyx_data.build.events import Decoder, Events, local_file, whole
+from spyx_data.builder.events import Decoder, Events, local_file, whole
 
 
 #: The time origins of :class:`SampleFiles` (stated in every manifest's config as ``time_origin``).
@@ -40,7 +40,7 @@ class SampleFiles:
 
     Attributes:
         suffix: file name ending of a recording, e.g. ``".bin"``.
-        decode: the format's :data:`~spyx_data.build.events.Decoder`: ``(local path, name,
+        decode: the format's :data:`~spyx_data.builder.events.Decoder`: ``(local path, name,
             max_events)`` -> the recording's events in chunks of at most ``max_events``.
         label: ``(path parts relative to the split folder, class names) -> int``.
         recentre: subtract each recording's smallest x and y, as tonic does for N-Caltech101.
@@ -152,7 +152,7 @@ class CameraSpec(raster.TimeWindow):
 
     @property
     def source_suffix(self) -> str:
-        """A source is the folder of these files (see :func:`spyx_data.build.inputs.fingerprint`)."""
+        """A source is the folder of these files (see :func:`spyx_data.builder.inputs.fingerprint`)."""
         return self.files.suffix
 
     @property
@@ -185,7 +185,7 @@ class FolderReader(GroupedReader):
     together (and at most :attr:`group_samples` recordings); a recording with more is a group
     of its own, decoded and rasterised a chunk of at most that many events at a time. So the
     events held at once are bounded however long the recordings are, where a format reads in
-    pieces (see :mod:`spyx_data.build.events`). The rasters are those of whole recordings.
+    pieces (see :mod:`spyx_data.builder.events`). The rasters are those of whole recordings.
     """
 
     EVENTS_PER_GROUP = raster.EVENTS_PER_PASS

@@ -8,7 +8,7 @@ import pytest
 import scipy.io
 import tonic
 
-from spyx_data.build import asldvs, camera, cifar10dvs, events, fixtures, registry, smnist
+from spyx_data.builder import asldvs, camera, cifar10dvs, events, fixtures, registry, smnist
 from spyx_data.errors import InputError
 
 

@@ -17,9 +17,9 @@ import numpy as np
 from spyx_data import functional as F
 from spyx_data import paths
 from spyx_data.format import records
-from spyx_data.build.contracts import GroupedReader, Rasters
+from spyx_data.builder.contracts import GroupedReader, Rasters
 from spyx_data.errors import InputError
-from spyx_data.build.raster import RasterCounts, pack_time
+from spyx_data.builder.raster import RasterCounts, pack_time
 
 ENCODERS = {"rate": F.Rate, "latency": F.Latency, "angle": F.Angle}
 
@@ -46,7 +46,7 @@ class EncodeSpec:
     seed: int = 0
     dataset: str = "dense"
 
-    source_suffix = None  # a source is one file (see spyx_data.build.inputs.fingerprint)
+    source_suffix = None  # a source is one file (see spyx_data.builder.inputs.fingerprint)
 
     @property
     def layout(self) -> records.RecordLayout:

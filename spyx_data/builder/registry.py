@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from spyx_data.build import (
+from spyx_data.builder import (
     asldvs,
     camera,
     cifar10dvs,
@@ -27,7 +27,7 @@ from spyx_data.build import (
     pokerdvs,
     smnist,
 )
-from spyx_data.build.contracts import BuildSpec, options_of
+from spyx_data.builder.contracts import BuildSpec, options_of
 from spyx_data.errors import UsageError
 
 HEIDELBERG_SENSOR = (700, 1, 1)
@@ -48,7 +48,7 @@ class DatasetInfo:
         sample_T, duration_ms: default time bins and window.
         family: the spec class of its family (:class:`heidelberg.AudioSpec`,
             :class:`camera.CameraSpec`).
-        options: the spec's options (:func:`spyx_data.build.contracts.option`) it takes.
+        options: the spec's options (:func:`spyx_data.builder.contracts.option`) it takes.
         files: for camera datasets, how recordings are stored; None for the spike-train datasets.
         fixture: ``fixture(info, split, n, seed)`` -> the ``(path parts, bytes)`` of ``n``
             synthetic recordings laid out as the dataset's below the split's location (parts

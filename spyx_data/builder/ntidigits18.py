@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from spyx_data import paths
-from spyx_data.build import fixtures, heidelberg, raster
-from spyx_data.build.contracts import GroupedReader, Rasters, option
+from spyx_data.builder import fixtures, heidelberg, raster
+from spyx_data.builder.contracts import GroupedReader, Rasters, option
 from spyx_data.errors import InputError
 
 CLASSES = ("o", "1", "2", "3", "4", "5", "6", "7", "8", "9", "z")
@@ -29,7 +29,7 @@ UNITS = 64
 
 @dataclasses.dataclass(frozen=True)
 class Spec(heidelberg.AudioSpec):
-    """:class:`~spyx_data.build.heidelberg.AudioSpec` over N-TIDIGITS' 64 channels (all kept
+    """:class:`~spyx_data.builder.heidelberg.AudioSpec` over N-TIDIGITS' 64 channels (all kept
     by default), reading its own h5 layout."""
 
     channels: int = option(UNITS, "audio channels, 1..the dataset's units (700 for shd, ssc)", "positive_int")

@@ -14,13 +14,13 @@ suffix      read with
 ``.csv``    numpy: a header row naming ``t`` (us), ``x``, ``y``, ``p`` (or ``on``), integer rows
 =========== ==============================================================================
 
-A file cut short is refused, naming it (see :mod:`spyx_data.build.events`); hidden files and
+A file cut short is refused, naming it (see :mod:`spyx_data.builder.events`); hidden files and
 folders (``.DS_Store``, ``.ipynb_checkpoints``) are skipped, never a class or a recording.
 
 A recording's class is the first folder below its split (it may sit deeper, in folders of its
 own), its label that folder's position among the class folders of every split, sorted (the
 names are kept in the manifest). Every recording is timed from its first event and rasterised
-as the camera datasets are (:class:`spyx_data.build.camera.CameraSpec`).
+as the camera datasets are (:class:`spyx_data.builder.camera.CameraSpec`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from spyx_data import paths
-from spyx_data.build import camera, events
+from spyx_data.builder import camera, events
 from spyx_data.errors import InputError, UsageError
 from spyx_data.format.manifest import SPLIT_NAME
 
@@ -40,9 +40,9 @@ NAME = "recordings"
 
 def npy_chunks(path: str, where: str, max_events: int) -> Iterator[events.Events]:
     """A structured ``.npy`` of integer fields ``t`` (us), ``x``, ``y``, ``p``
-    (:func:`~spyx_data.build.events.npy_structured_chunks`: float fields are refused), or
+    (:func:`~spyx_data.builder.events.npy_structured_chunks`: float fields are refused), or
     DVSGesture-style ``[n, 4]`` columns x, y, p, t in milliseconds
-    (:func:`~spyx_data.build.events.npy_column_chunks`: float times as tonic reads them, float
+    (:func:`~spyx_data.builder.events.npy_column_chunks`: float times as tonic reads them, float
     x, y, p only when whole numbers)."""
     with open(path, "rb") as f:
         structured = events.npy_header(f, where).dtype.names is not None
@@ -51,7 +51,7 @@ def npy_chunks(path: str, where: str, max_events: int) -> Iterator[events.Events
     return events.npy_column_chunks(path, where, max_events, "xypt", 1000)
 
 
-#: Each recording format's decoder (:data:`spyx_data.build.events.Decoder`) by its suffix (lower case).
+#: Each recording format's decoder (:data:`spyx_data.builder.events.Decoder`) by its suffix (lower case).
 FORMATS: dict[str, events.Decoder] = {
     ".aedat4": events.aedat4_chunks,
     ".dat": events.prophesee_chunks,

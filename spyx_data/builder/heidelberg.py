@@ -26,10 +26,10 @@ import numpy as np
 
 from spyx_data import paths
 
-from spyx_data.build import fixtures, raster
+from spyx_data.builder import fixtures, raster
 
 from spyx_data.format import records
-from spyx_data.build.contracts import GroupedReader, Rasters, option
+from spyx_data.builder.contracts import GroupedReader, Rasters, option
 from spyx_data.errors import InputError
 
 
@@ -61,7 +61,7 @@ class AudioSpec(raster.TimeWindow):
     channels: int = option(128, "audio channels, 1..the dataset's units (700 for shd, ssc)", "positive_int")
     duration_ms: int = 1000
 
-    source_suffix = None  # a source is one file (see spyx_data.build.inputs.fingerprint)
+    source_suffix = None  # a source is one file (see spyx_data.builder.inputs.fingerprint)
     #: Input units (cochlear channels) of the family's files.
     UNITS: ClassVar[int] = raster.HEIDELBERG_UNITS
 
@@ -167,7 +167,7 @@ class AudioFile(GroupedReader):
         return list(times), list(units), labels
 
     def rasterise(self, start: int, stop: int) -> Rasters:
-        """Rasterise samples ``[start, stop)`` into a :class:`~spyx_data.build.contracts.Rasters`.
+        """Rasterise samples ``[start, stop)`` into a :class:`~spyx_data.builder.contracts.Rasters`.
 
         Raises:
             ValueError: naming the file and sample, for a label outside ``0..num_classes-1``,

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from spyx_data.build.raster import RasterCounts
+from spyx_data.builder.raster import RasterCounts
 from spyx_data.format.records import MAX_RECORD_BYTES, RecordLayout
 
 
@@ -95,9 +95,9 @@ class GroupedReader:
     h5 files one slice: slicing variable-length data is about 10x faster than sample by sample).
 
     A group is bounded by the bytes of its records (:attr:`GROUP_BYTES`) and the rasteriser by
-    the events of one pass (:data:`spyx_data.build.raster.EVENTS_PER_PASS`), so a build's memory
+    the events of one pass (:data:`spyx_data.builder.raster.EVENTS_PER_PASS`), so a build's memory
     does not grow with the size of its samples; a reader whose samples can be long reads them
-    in bounded pieces too (:class:`spyx_data.build.camera.FolderReader`).
+    in bounded pieces too (:class:`spyx_data.builder.camera.FolderReader`).
     """
 
     #: At most this many samples in a group.

@@ -1,4 +1,4 @@
-"""The sample generators and format writers behind the synthetic data (:mod:`spyx_data.build.synthetic`).
+"""The sample generators and format writers behind the synthetic data (:mod:`spyx_data.builder.synthetic`).
 
 Samples are learnable and realistic. Audio: each class has three "formant" tracks sweeping
 across the 700 units; a sample lasts 0.3-1.4 s with 2,000-8,000 spikes around them, plus noise
@@ -19,8 +19,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from spyx_data.build.events import ATIS_EVENT_BYTES
-from spyx_data.build.raster import HEIDELBERG_UNITS
+from spyx_data.builder.events import ATIS_EVENT_BYTES
+from spyx_data.builder.raster import HEIDELBERG_UNITS
 
 GENERATOR = "spyx_data.synthetic/1"  # an identifier in the files written: unchanged by moves
 SPLIT_IDS = {"train": 0, "test": 1, "valid": 2}
@@ -84,7 +84,7 @@ def class_recordings(
 
 
 def encode_atis_bin(t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray) -> bytes:
-    """The 5-byte ATIS encoding (see :func:`spyx_data.build.events.read_atis_bin`) of events with
+    """The 5-byte ATIS encoding (see :func:`spyx_data.builder.events.read_atis_bin`) of events with
     ``t < 2**23`` us, x and y < 256, p in {0, 1}; no overflow markers."""
     t = np.asarray(t, dtype=np.int64)
     if t.size and (t.max() >= 2**23 or min(t.min(), np.min(x), np.min(y)) < 0 or max(np.max(x), np.max(y)) > 255):

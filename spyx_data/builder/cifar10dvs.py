@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from spyx_data.build import events, fixtures
-from spyx_data.build.camera import FIRST_EVENT, SampleFiles
+from spyx_data.builder import events, fixtures
+from spyx_data.builder.camera import FIRST_EVENT, SampleFiles
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 #: When the synthetic recordings start: an absolute clock time, as in the real files (2017, in us).
