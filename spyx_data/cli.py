@@ -29,6 +29,7 @@ import numpy as np
 from spyx_data import errors, paths
 from spyx_data.builder import registry
 from spyx_data.format import manifest as manifest_lib
+from spyx_data.format.records import unpack_time
 from spyx_data.read.prestage import load_split
 from spyx_data.read.verify import verify
 
@@ -210,7 +211,6 @@ def plot(directory: str, split: str, output: str, index: int | None, label: int 
             class; checked in this order, before the split is read.
     """
     from spyx_data import plots
-    from spyx_data.builder.raster import unpack_time
 
     plots.require_matplotlib()
     check_output(output, ".png")

@@ -24,7 +24,7 @@ import numpy as np
 from jax.experimental import checkify
 
 from spyx_data import functional as F
-from spyx_data.builder.raster import pack_time
+from spyx_data.format.records import pack_time
 
 
 def rate_code(num_steps: int, max_r: float = 0.75):

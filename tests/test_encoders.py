@@ -19,7 +19,7 @@ from pipelines import encode
 from pipelines.transforms import EncodeFn
 from runners.local import pipeline_options
 from spyx_data import functional as F
-from spyx_data.builder import raster
+from spyx_data.format import records
 
 from .conftest import build_dir, files, manifests_under
 from .test_refusals import SPYX_DATA, assert_one_line, run
@@ -176,7 +176,7 @@ def test_shuffler_keeps_obs_labels_and_mask_aligned():
 def test_rate_code_grain_equals_functional_for_the_same_key(data, seed, num_steps):
     record = spyx_data.RateCode(num_steps, 0.6).random_map({"obs": data, "labels": 1}, np.random.default_rng(seed))
     functional = np.asarray(spyx_data.rate_code(num_steps, 0.6)(data[None], jnp.asarray(grain_key(seed))))[0]
-    np.testing.assert_array_equal(record["obs"], raster.pack_time(functional))
+    np.testing.assert_array_equal(record["obs"], records.pack_time(functional))
     unpacked = spyx_data.RateCode(num_steps, 0.6, packed=False).random_map({"obs": data}, np.random.default_rng(seed))
     np.testing.assert_array_equal(unpacked["obs"], functional)
 
@@ -189,9 +189,9 @@ def test_shift_latency_angle_grain_equal_functional():
     )
     np.testing.assert_array_equal(record["obs"], np.asarray(functional)[0])
     latency = spyx_data.LatencyCode(9).map({"obs": x})["obs"]
-    np.testing.assert_array_equal(latency, raster.pack_time(np.asarray(spyx_data.latency_code(9)(x))))
+    np.testing.assert_array_equal(latency, records.pack_time(np.asarray(spyx_data.latency_code(9)(x))))
     angle = spyx_data.AngleCode(5, 0, 1, packed=True).map({"obs": x})
-    np.testing.assert_array_equal(raster.unpack_time(angle["obs"], 1)[0], np.asarray(spyx_data.angle_code(5, 0, 1)(x)))
+    np.testing.assert_array_equal(records.unpack_time(angle["obs"], 1)[0], np.asarray(spyx_data.angle_code(5, 0, 1)(x)))
     assert spyx_data.AngleCode(5, 0, 1).map({"obs": x})["obs"].shape == (3, 7, 5)  # spyx.data's layout
 
 
@@ -212,7 +212,7 @@ def test_beam_stage_equals_functional_with_the_record_key():
     x = np.random.default_rng(1).random((4, 6)).astype(np.float32)
     rate = spyx_data.rate_code(12, 0.9)
     spikes = [np.asarray(rate(x[i][None], jnp.asarray(F.record_key(3, "train", i))))[0] for i in range(4)]
-    expected = [(i, raster.pack_time(s).tobytes()) for i, s in enumerate(spikes)]
+    expected = [(i, records.pack_time(s).tobytes()) for i, s in enumerate(spikes)]
     with BeamPipeline(options=pipeline_options([])) as p:  # FnApiRunner: no Prism download
         out = (
             p
@@ -244,7 +244,7 @@ def test_encode_pipeline_end_to_end(dense_npz, tmp_path):
     for i in (0, 23, 69):
         key = jnp.asarray(F.record_key(0, "train", i))
         expected = np.asarray(spyx_data.rate_code(20, 0.75)(x[i][None], key))[0]
-        np.testing.assert_array_equal(raster.unpack_time(source[i]["obs"], 20), expected)
+        np.testing.assert_array_equal(records.unpack_time(source[i]["obs"], 20), expected)
         assert source[i]["labels"] == y[i]
     obs, labels = spyx_data.prestage(out, "train", batch_size=10)
     assert obs.shape == (7, 10, 3, 3, 4) and np.asarray(labels).ravel().tolist() == y.tolist()
@@ -268,7 +268,7 @@ def test_encode_latency_and_angle_and_split_name(dense_npz, tmp_path):
     with np.load(dense_npz) as f:
         x = f["x"]
     obs, _ = spyx_data.load_split(build_dir(tmp_path / "latency", manifest), "train")
-    np.testing.assert_array_equal(raster.unpack_time(obs[5], 9), np.asarray(spyx_data.latency_code(9)(x[5])))
+    np.testing.assert_array_equal(records.unpack_time(obs[5], 9), np.asarray(spyx_data.latency_code(9)(x[5])))
 
 
 def test_encode_rejects_bad_input(tmp_path, capsys):

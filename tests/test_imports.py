@@ -75,3 +75,12 @@ def test_importing_spyx_data_loads_no_build_module_nor_beam_nor_tonic():
     code = f"import sys, spyx_data; print(sorted(m for m in sys.modules if m.startswith({prefixes!r})))"
     loaded = eval(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     assert loaded and not [m for m in loaded if m.startswith(("spyx_data.builder", "apache_beam", "tonic"))], loaded
+
+
+def test_the_reader_side_names_load_no_build_module():
+    """The encoders, plots and the maths under them unpack and pack records by the record
+    format's rule (``spyx_data.format.records``), not the build wing's."""
+    code = ("import sys, spyx_data.encoders, spyx_data.plots, spyx_data.functional; spyx_data.RateCode; "
+            "print(sorted(m for m in sys.modules if m.startswith('spyx_data.builder')))")
+    loaded = eval(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert loaded == [], loaded

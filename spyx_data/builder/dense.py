@@ -16,10 +16,10 @@ import numpy as np
 
 from spyx_data import functional as F
 from spyx_data import paths
-from spyx_data.format import records
 from spyx_data.builder.contracts import GroupedReader, Rasters
+from spyx_data.builder.raster import RasterCounts
 from spyx_data.errors import InputError
-from spyx_data.builder.raster import RasterCounts, pack_time
+from spyx_data.format import records
 
 ENCODERS = {"rate": F.Rate, "latency": F.Latency, "angle": F.Angle}
 
@@ -27,7 +27,7 @@ ENCODERS = {"rate": F.Rate, "latency": F.Latency, "angle": F.Angle}
 def encode_record(encoder: Any, x: np.ndarray, seed: int, split: str, index: int) -> np.ndarray:
     """Sample ``index`` of ``split`` encoded and packed: uint8 ``[ceil(T/8), ...]``."""
     key = F.record_key(seed, split, index) if encoder.random else None
-    return pack_time(encoder(np, x, key))
+    return records.pack_time(encoder(np, x, key))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,9 +9,10 @@ One rule, used by every pipeline and every test:
   dropped (counted in :class:`RasterCounts`);
 * a cell holds 1 if at least one event falls in it (binary presence: nothing can wrap).
 
-Rasters come out bit-packed along time, ``uint8[ceil(sample_T / 8), *dims]``, exactly as
-:func:`pack_time` (``np.packbits(axis=0)``, big bit order) packs a dense 0/1 ``[sample_T, *dims]``
-raster; :func:`unpack_time` gives the dense raster back.
+Rasters come out bit-packed along time, ``uint8[ceil(sample_T / 8), *dims]``, exactly as the
+record format's :func:`spyx_data.format.records.pack_time` (``np.packbits(axis=0)``, big bit order)
+packs a dense 0/1 ``[sample_T, *dims]`` raster; :func:`~spyx_data.format.records.unpack_time`
+gives the dense raster back.
 
 The ``*_rasters`` functions rasterise many samples in one pass over their concatenated events
 (no Python loop over events or samples), in several passes where the samples hold more than
@@ -27,7 +28,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from spyx_data.format.records import packed_length
+from spyx_data.format.records import BITORDER, packed_length
 
 US_PER_S = 1_000_000
 #: Input units of the Heidelberg audio datasets (SHD, SSC): cochlear channels 0..699.
@@ -216,7 +217,7 @@ def packed_presences(
     if n * n_cells * sample_T < _DENSE_CELLS_PER_EVENT * bins.size:
         dense = np.zeros(n * n_cells * sample_T, dtype=np.uint8)
         dense[(sample * n_cells + cell) * sample_T + bins] = 1
-        packed = np.packbits(dense.reshape(n, n_cells, sample_T), axis=2, bitorder="big").transpose(0, 2, 1)
+        packed = np.packbits(dense.reshape(n, n_cells, sample_T), axis=2, bitorder=BITORDER).transpose(0, 2, 1)
         return np.ascontiguousarray(packed).reshape(n, packed_T, *dims)
     packed = np.zeros(n * packed_T * n_cells, dtype=np.uint8)
     np.bitwise_or.at(packed, (sample * packed_T + (bins >> 3)) * n_cells + cell, (0x80 >> (bins & 7)).astype(np.uint8))
@@ -333,7 +334,7 @@ def camera_rasters(
     """Rasterise camera recordings ``(t_us, x, y, p)`` into binary frames, packed:
     ``uint8[n, ceil(sample_T/8), P, H, W]``.
 
-    Unpacked (:func:`unpack_time`) the indexing is ``[t, p, y, x]`` (tonic's ToFrame layout).
+    Unpacked (:func:`spyx_data.format.records.unpack_time`) the indexing is ``[t, p, y, x]`` (tonic's ToFrame layout).
     Time bins as in the module docstring, over one fixed window for every recording;
     ``x // spatial_factor``, ``y // spatial_factor``; ``merge_polarity`` puts both polarities
     in channel 0. ``sensor`` is tonic's ``sensor_size`` ``(W, H, P)``. At most
@@ -401,12 +402,3 @@ def camera_raster(
         raise ValueError(e.reason) from None
     return packed[0], counts
 
-
-def pack_time(raster: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Bit-pack a 0/1 raster along its time axis: ``[T, ...] -> uint8[ceil(T/8), ...]`` (big bit order)."""
-    return np.packbits(raster, axis=axis, bitorder="big")
-
-
-def unpack_time(packed: np.ndarray, sample_T: int, axis: int = 0) -> np.ndarray:
-    """Inverse of :func:`pack_time`: ``uint8[ceil(T/8), ...] -> uint8[T, ...]`` of 0/1, pad bits dropped."""
-    return np.unpackbits(packed, axis=axis, count=sample_T, bitorder="big")

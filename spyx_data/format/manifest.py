@@ -192,8 +192,8 @@ class Manifest:
                 "dims": list(layout.dims),
                 "packed_shape": list(layout.packed_shape),
                 "record_bytes": layout.record_bytes,
-                "packed_axis": 0,
-                "bitorder": "big",
+                "packed_axis": records.PACKED_AXIS,
+                "bitorder": records.BITORDER,
             },
             "writer_options": self.writer_options,
             "splits": {

@@ -13,6 +13,9 @@ A record is a 56-byte little-endian header followed by the packed raster::
     32      6 uint32  dims       feature dims, unused trailing entries are 1
     56      uint8[]   obs        raster bit-packed along time: [ceil(sample_T / 8), *dims]
 
+``obs`` is :func:`pack_time` of the 0/1 raster ``[sample_T, *dims]`` (``np.packbits`` along axis 0,
+big bit order); :func:`unpack_time` gives it back.
+
 Every record of a split has the same size, so a buffer of ``n`` concatenated records decodes
 with one ``np.frombuffer`` into a structured array (:meth:`RecordLayout.decode`). No pickle.
 A record is at most :data:`MAX_RECORD_BYTES`.
@@ -43,11 +46,27 @@ HEADER_FIELDS: list[tuple] = [
     ("dims", "<u4", (MAX_DIMS,)),
 ]
 HEADER_BYTES = np.dtype(HEADER_FIELDS).itemsize
+#: The axis of a sample's raster that ``obs`` is bit-packed along (time), and the bit order of
+#: the packing (``np.packbits``' ``bitorder``: bin ``8k`` is the most significant bit of byte
+#: ``k``). The manifest states both (``record.packed_axis``, ``record.bitorder``).
+PACKED_AXIS = 0
+BITORDER = "big"
 
 
 def packed_length(sample_T: int) -> int:
     """Bytes per packed time column: ``ceil(sample_T / 8)``."""
     return (sample_T + 7) // 8
+
+
+def pack_time(raster: np.ndarray, axis: int = PACKED_AXIS) -> np.ndarray:
+    """Bit-pack a 0/1 raster along its time axis: ``[T, ...] -> uint8[ceil(T/8), ...]``, the pad bits
+    of the last byte 0 (:data:`BITORDER`). ``axis``: the time axis (another for a batch, ``[B, T, ...]``)."""
+    return np.packbits(raster, axis=axis, bitorder=BITORDER)
+
+
+def unpack_time(packed: np.ndarray, sample_T: int, axis: int = PACKED_AXIS) -> np.ndarray:
+    """Inverse of :func:`pack_time`: ``uint8[ceil(T/8), ...] -> uint8[T, ...]`` of 0/1, pad bits dropped."""
+    return np.unpackbits(packed, axis=axis, count=sample_T, bitorder=BITORDER)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,7 +17,7 @@ def shd(times, units, sample_T=128, channels=128, duration_us=1_000_000):
         np.array(times, dtype=np.float64), np.array(units), sample_T, channels, duration_us
     )
     assert packed.shape == (records.packed_length(sample_T), channels)
-    return raster.unpack_time(packed, sample_T), counts
+    return records.unpack_time(packed, sample_T), counts
 
 
 def cells(dense):
@@ -62,7 +62,7 @@ def test_nan_and_inf_times_are_dropped_and_counted():
 def test_float16_times_are_scaled_in_float64():
     times = np.array([0.5, 1.2], dtype=np.float16)  # float16 * 1e6 overflows to inf in numpy 2
     packed, counts = raster.audio_raster(times, np.array([0, 0]), 128, 128)
-    assert cells(raster.unpack_time(packed, 128)) == [(64, 0)] and counts.dropped_nonfinite == 0
+    assert cells(records.unpack_time(packed, 128)) == [(64, 0)] and counts.dropped_nonfinite == 0
 
 
 def test_empty_sample_gives_all_zero_raster():
@@ -92,16 +92,16 @@ def test_negative_time_is_an_error():
 def test_sample_T_not_a_multiple_of_8_packs_and_unpacks():
     dense, _ = shd([0.0, 0.95], [0, 699], sample_T=10, channels=3)
     assert cells(dense) == [(0, 0), (9, 2)]
-    packed = raster.pack_time(dense)
+    packed = records.pack_time(dense)
     assert packed.shape == (2, 3)
     assert packed[0, 0] == 0b1000_0000 and packed[1, 2] == 0b0100_0000
-    np.testing.assert_array_equal(raster.unpack_time(packed, 10), dense)
+    np.testing.assert_array_equal(records.unpack_time(packed, 10), dense)
 
 
 def test_one_channel_keeps_the_channel_axis():
     dense, _ = shd([0.0, 0.5], [0, 699], sample_T=16, channels=1)
     assert dense.shape == (16, 1) and cells(dense) == [(0, 0), (8, 0)]
-    packed = raster.pack_time(dense)
+    packed = records.pack_time(dense)
     assert packed.shape == (2, 1) and packed[:, 0].tolist() == [0b1000_0000, 0b1000_0000]
 
 
@@ -137,7 +137,7 @@ def test_packed_presence_equals_packing_the_dense_raster(sample_T, dims, n, seed
     coords = tuple(rng.integers(0, d, n) for d in dims)
     dense = np.zeros((sample_T, *dims), np.uint8)
     dense[(bins, *coords)] = 1
-    np.testing.assert_array_equal(raster.packed_presence(bins, coords, (sample_T, *dims)), raster.pack_time(dense))
+    np.testing.assert_array_equal(raster.packed_presence(bins, coords, (sample_T, *dims)), records.pack_time(dense))
 
 
 @settings(max_examples=40, deadline=None)

@@ -12,7 +12,7 @@ import tonic
 
 import spyx_data
 from pipelines import shd
-from spyx_data.builder import fixtures, raster, synthetic
+from spyx_data.builder import fixtures, synthetic
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import records
 from spyx_data.read.shards import read_shard
@@ -41,7 +41,7 @@ def test_every_record_is_tonics_sample_rasterised(shd_build, shd_data, split):
     for i in range(len(dataset)):
         events, label = dataset[i]
         assert decoded["label"][i] == label
-        np.testing.assert_array_equal(raster.unpack_time(decoded["obs"][i], 128), expected_raster(events))
+        np.testing.assert_array_equal(records.unpack_time(decoded["obs"][i], 128), expected_raster(events))
         outside += int(np.count_nonzero(events["t"] >= 1_000_000))
     assert info.counts == {"events": sum(len(dataset[i][0]) for i in range(len(dataset))),
                            "dropped_outside_window": outside, "dropped_nonfinite": 0, "empty_samples": 0,
@@ -136,7 +136,7 @@ def test_non_finite_times_are_dropped_and_counted(tmp_path):
     shard = manifest.split("train").shards[0]
     record = read_shard(os.path.join(build_dir(tmp_path / "out", manifest), shard.path), shard, manifest)[0]
     assert record["label"] == 7
-    assert np.argwhere(raster.unpack_time(record["obs"], 128)).tolist() == [[12, 0], [25, 0]]
+    assert np.argwhere(records.unpack_time(record["obs"], 128)).tolist() == [[12, 0], [25, 0]]
 
 
 def test_an_empty_split_fails_and_publishes_nothing(tmp_path):
@@ -292,7 +292,7 @@ def test_every_layout_tonic_reads_is_read_as_tonic_reads_it(tmp_path, dataset, t
     for i in range(len(stock)):
         events, label = stock[i]
         assert labels[i] == label
-        np.testing.assert_array_equal(raster.unpack_time(obs[i], 32), expected_raster(events, 32, 50))
+        np.testing.assert_array_equal(records.unpack_time(obs[i], 32), expected_raster(events, 32, 50))
 
 
 def test_reading_threads_and_compressed_shards_give_the_same_split(shd_build, shd_data, tmp_path, monkeypatch):

@@ -16,8 +16,9 @@ import tonic
 import spyx_data
 from pipelines import recordings as pipeline
 from spyx_data import cli
-from spyx_data.builder import events, fixtures, raster, recordings
+from spyx_data.builder import events, fixtures, recordings
 from spyx_data.errors import InputError
+from spyx_data.format import records
 
 from ..conftest import build_dir, manifests_under
 
@@ -135,7 +136,7 @@ def test_each_format_decodes_as_its_library_reads_it_and_builds_to_the_reference
         assert labels.tolist() == [0, 0, 1, 1]  # background, background, cars, cars: sorted class folders
         for o, path in zip(obs, paths_):
             ev = events.decode_bytes(recordings.decode, open(path, "rb").read(), path)
-            np.testing.assert_array_equal(raster.unpack_time(o, SAMPLE_T), expected_frames(*ev))
+            np.testing.assert_array_equal(records.unpack_time(o, SAMPLE_T), expected_frames(*ev))
         assert all(o.any() for o in obs)
 
 
@@ -455,7 +456,7 @@ def test_float_columns_keep_tonics_times_and_refuse_coordinates_that_are_not_who
         for o, path in zip(obs, sorted(p for p in written if f"{os.sep}{split}{os.sep}" in p)):
             t, x, y, p = written[path]
             t_us = (((t - t[0]) / 1000 + 0.25) * 1000).astype(np.int64)  # tonic's: ms * 1000, truncated
-            np.testing.assert_array_equal(raster.unpack_time(o, SAMPLE_T), expected_frames(t_us, x, y, p))
+            np.testing.assert_array_equal(records.unpack_time(o, SAMPLE_T), expected_frames(t_us, x, y, p))
     path = sorted(written)[0]
     array = np.load(path)
     array[7, 0] += 0.5

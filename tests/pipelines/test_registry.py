@@ -10,7 +10,8 @@ import tonic
 
 import spyx_data
 from pipelines import tonic as tonic_pipeline
-from spyx_data.builder import fixtures, raster, registry, synthetic
+from spyx_data.builder import fixtures, registry, synthetic
+from spyx_data.format import records
 
 from ..conftest import build_dir, files, manifests_under
 
@@ -89,7 +90,7 @@ def test_build_equals_tonic_rasterised_directly(builds, name):
             continue  # one folder holds every seeded split: tonic sees it once
         samples = tonic_samples(info, data_dir, split)
         expected = [
-            (our_label(info, label, data_dir), raster.pack_time(expected_frames(ev, info, info.sample_T, duration_us)))
+            (our_label(info, label, data_dir), records.pack_time(expected_frames(ev, info, info.sample_T, duration_us)))
             for ev, label in samples
         ]
         theirs += [(label, frames.tobytes()) for label, frames in expected]
@@ -132,7 +133,7 @@ def test_camera_options_equal_tonic_with_the_same_options(builds, tmp_path):
     samples = tonic_samples(info, data_dir, "test", first_saccade_only=True)
     for i, (ev, label) in enumerate(samples):
         expected = expected_frames(ev, info, 10, 150_000, spatial_factor=3, merge_polarity=True)
-        np.testing.assert_array_equal(raster.unpack_time(obs[i], 10), expected)
+        np.testing.assert_array_equal(records.unpack_time(obs[i], 10), expected)
         assert labels[i] == label
     counts = manifest.split("test").counts
     assert counts["dropped_outside_window"] > 0 and counts["events"] > counts["dropped_outside_window"]
@@ -247,7 +248,7 @@ def test_gesture_recordings_as_tonics_tests_write_them_are_read_as_tonic_reads_t
     theirs = sorted(tonic_samples(info, str(tmp_path), "test"), key=lambda sample: sample[1])  # tonic: listdir order
     for i, (events, label) in enumerate(theirs):
         assert labels[i] == label
-        np.testing.assert_array_equal(raster.unpack_time(obs[i], info.sample_T),
+        np.testing.assert_array_equal(records.unpack_time(obs[i], info.sample_T),
                                       expected_frames(events, info, info.sample_T, info.duration_ms * 1000))
 
 
@@ -331,7 +332,7 @@ def test_smnist_options_change_the_encoding_as_tonics_do(builds, tmp_path):
     obs, labels = spyx_data.load_split(build_dir(tmp_path, manifest), "test")
     samples = tonic_samples(info, data_dir, "test", num_neurons=15, dt=250.5, duplicate=False)
     for i, (events, label) in enumerate(samples):
-        np.testing.assert_array_equal(raster.unpack_time(obs[i], 98),
+        np.testing.assert_array_equal(records.unpack_time(obs[i], 98),
                                       expected_frames(events, info, 98, 197_000, channels=15, units=15))
         assert labels[i] == label
     assert manifest.split("test").counts["dropped_outside_window"] == 0
