@@ -34,10 +34,10 @@ from pipelines.transforms import (
 )
 from runners import local, presets
 from runners.worker import WORKERS_ENV
-from spyx_data import errors, paths
+from spyx_data import errors, paths, summaries
 from spyx_data.builder import inputs as spyx_inputs
 from spyx_data.builder.contracts import BuildSpec
-from spyx_data.cli import FlagParser, run_command, synthetic_note
+from spyx_data.commands import FlagParser, build_path, positive_int, run_command
 from spyx_data.errors import BuildError, Interrupted, UsageError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import plan
@@ -94,38 +94,6 @@ def _unknown_to_beam(argv: Sequence[str]) -> tuple[list[str], argparse.ArgumentP
         with contextlib.suppress(ImportError):  # defines DaskOptions
             import apache_beam.runners.dask.dask_runner  # noqa: F401
     return unknown, parser
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def finite_float(text: str) -> float:
-    """A finite number (``nan``, ``inf`` and numbers beyond float64's range are refused)."""
-    value = float(text)
-    if not -float("inf") < value < float("inf"):  # also False for NaN
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
-    return value
-
-
-def boolean(text: str) -> bool:
-    """``true`` / ``false`` (also ``1`` / ``0``, ``yes`` / ``no``), any case."""
-    value = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(text.lower())
-    if value is None:
-        raise argparse.ArgumentTypeError(f"must be true or false, got {text}")
-    return value
-
-
-def build_path(text: str) -> str:
-    """A path a build can use (:func:`spyx_data.paths.beam_filesystems`), as a flag's type."""
-    try:
-        paths.beam_filesystems(text)
-    except UsageError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return text
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
@@ -583,37 +551,13 @@ def check_writable(directory: str) -> None:
         raise BuildError(f"cannot write to {directory}: {e.strerror or e}") from e
 
 
-def summary(manifest: manifest_lib.Manifest, output_dir: str) -> str:
-    """A few lines saying where the build is, which of its splits are synthetic data, and what it holds."""
-    layout = manifest.layout
-    lines = [
-        f"{manifest.dataset} shards in {output_dir}",
-        *[f"  {note}" for note in [synthetic_note(manifest)] if note],
-        f"  obs uint8 {list(layout.packed_shape)} per sample (sample_T={layout.sample_T}, "
-        f"packed along time), {layout.record_bytes} bytes per record, {manifest.writer_options}",
-    ]
-    for name, info in manifest.splits.items():
-        size = sum(s.num_bytes for s in info.shards)
-        counts = info.counts
-        line = f"  {name}: {info.num_records} samples in {len(info.shards)} shards, {size / 2**20:.1f} MiB"
-        if counts["events"]:
-            line += (
-                f"; {counts['events']} events, dropped {counts['dropped_outside_window']} outside the window "
-                f"and {counts['dropped_nonfinite']} non-finite; {counts['empty_samples']} empty samples"
-            )
-        if counts.get("left_out_samples"):
-            line += f"; {counts['left_out_samples']} samples of the source left out by the dataset's rule"
-        lines.append(line)
-    return "\n".join(lines)
-
-
 def main(
     parse: Callable[[Sequence[str] | None], tuple[argparse.Namespace, list[str]]],
     build_fn: Callable[[argparse.Namespace, Sequence[str]], manifest_lib.Manifest | None],
     argv: Sequence[str] | None,
 ) -> int:
     """A pipeline's command line: build and print a summary. A mistake, a failing machine or
-    Ctrl-C prints one line and returns its exit status (see :func:`spyx_data.cli.run_command`).
+    Ctrl-C prints one line and returns its exit status (see :func:`spyx_data.commands.run_command`).
     Progress and the build summary are logged to stderr (:func:`command_logging`)."""
 
     def command() -> int:
@@ -622,7 +566,7 @@ def main(
         if manifest is None:
             print("dry run: translated, nothing written")
         else:
-            print(summary(manifest, paths.join(args.output_dir, manifest.build_name)))
+            print(summaries.build_summary(manifest, paths.join(args.output_dir, manifest.build_name)))
         return 0
 
     with command_logging():

@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 
 from pipelines import build as build_lib
-from spyx_data import paths
+from spyx_data import commands, paths
 from spyx_data.builder import dense
 from spyx_data.errors import InputError, UsageError
 from spyx_data.format import manifest as manifest_lib
@@ -41,16 +41,16 @@ def parse_args(
     parser = build_lib.flag_parser(prog, __doc__)
     parser.add_argument("--input", required=True, help=".npz with x [N, ...] in [0, 1] and integer labels y [N]")
     parser.add_argument("--encoder", required=True, choices=sorted(dense.ENCODERS))
-    parser.add_argument("--num_steps", type=build_lib.positive_int, default=None,
+    parser.add_argument("--num_steps", type=commands.positive_int, default=None,
                         help="rate, latency: time steps, >= 1")
-    parser.add_argument("--max_r", type=build_lib.finite_float, default=None,
+    parser.add_argument("--max_r", type=commands.finite_float, default=None,
                         help="rate: spike probability per step at x = 1, in (0, 1] (default 0.75)")
-    parser.add_argument("--threshold", type=build_lib.finite_float, default=None,
+    parser.add_argument("--threshold", type=commands.finite_float, default=None,
                         help="latency: x <= threshold never fires, in [0, 1) (default 0.01)")
-    parser.add_argument("--neuron_count", type=build_lib.positive_int, default=None, help="angle: neurons, >= 1")
-    parser.add_argument("--min_val", type=build_lib.finite_float, default=None,
+    parser.add_argument("--neuron_count", type=commands.positive_int, default=None, help="angle: neurons, >= 1")
+    parser.add_argument("--min_val", type=commands.finite_float, default=None,
                         help="angle: lower end of the range, below --max_val")
-    parser.add_argument("--max_val", type=build_lib.finite_float, default=None,
+    parser.add_argument("--max_val", type=commands.finite_float, default=None,
                         help="angle: upper end of the range, above --min_val")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random encoders")
     parser.add_argument("--split", default="train", help="name of the split written (letters, digits, - and _)")

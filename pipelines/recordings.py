@@ -22,7 +22,7 @@ import sys
 from collections.abc import Sequence
 
 from pipelines import build as build_lib
-from spyx_data import paths
+from spyx_data import commands, paths
 from spyx_data.builder import recordings
 from spyx_data.errors import UsageError
 from spyx_data.format import manifest as manifest_lib
@@ -46,7 +46,7 @@ def parse_args(argv: Sequence[str] | None, prog: str | None = None) -> tuple[arg
     parser = build_lib.flag_parser(prog or "python -m pipelines.recordings", __doc__)
     parser.add_argument("--data_dir", required=True, help="the recordings: DIR/<split>/<class>/<recording>")
     parser.add_argument("--sensor_size", required=True, type=sensor_size, help="W,H,P of the sensor (after crops)")
-    parser.add_argument("--spatial_factor", type=build_lib.positive_int, default=1,
+    parser.add_argument("--spatial_factor", type=commands.positive_int, default=1,
                         help="integer spatial downsampling (x // F)")
     parser.add_argument("--merge_polarity", action="store_true", help="one polarity channel")
     parser.add_argument("--test_fraction", type=float, default=None,

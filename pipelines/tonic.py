@@ -25,10 +25,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipelines import build as build_lib
-from spyx_data import paths
+from spyx_data import commands, paths
 from spyx_data.builder import registry, synthetic
 from spyx_data.builder.contracts import BuildSpec, options_of
-from spyx_data.cli import FlagParser
 from spyx_data.errors import BuildError, UsageError
 from spyx_data.format import manifest as manifest_lib
 
@@ -50,7 +49,7 @@ def parse_args(
     parser.add_argument("--splits", default=None, help=f"comma-separated splits{splits} (default: all of the dataset)")
     parser.add_argument(
         "--synthetic",
-        type=build_lib.positive_int,
+        type=commands.positive_int,
         default=None,
         metavar="N",
         help="when data_dir holds no real data, first write N synthetic samples per split there",
@@ -66,8 +65,8 @@ def parse_args(
         if field.metadata["kind"] == "switch":
             parser.add_argument(f"--{name}", action="store_const", const=True, help=help_text)
         else:
-            parse = {"positive_int": build_lib.positive_int, "int": int, "float": build_lib.finite_float,
-                     "bool": build_lib.boolean}[field.metadata["kind"]]
+            parse = {"positive_int": commands.positive_int, "int": int, "float": commands.finite_float,
+                     "bool": commands.boolean}[field.metadata["kind"]]
             parser.add_argument(f"--{name}", type=parse, default=None, help=help_text)
     build_lib.add_window_arguments(parser)
     build_lib.add_output_arguments(parser)
@@ -84,7 +83,7 @@ def parse_args(
 
 def _dataset_named(argv: Sequence[str] | None) -> str | None:
     """The ``--dataset`` that ``argv`` names, if any (to make that dataset's help)."""
-    pre = FlagParser("", add_help=False)
+    pre = commands.FlagParser("", add_help=False)
     pre.add_argument("--dataset")
     try:
         return pre.parse_known_args(list(sys.argv[1:] if argv is None else argv))[0].dataset

@@ -28,6 +28,8 @@ from apache_beam.portability import python_urns
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 DEFAULT_RUNNER = "FnApiRunner"
+#: The module a local worker process of a build starts from (:mod:`runners.worker`).
+WORKER_MODULE = "runners.worker"
 _FN_API_RUNNERS = {DEFAULT_RUNNER, "apache_beam.runners.portability.fn_api_runner.FnApiRunner"}
 
 
@@ -41,7 +43,7 @@ class LocalRunner(FnApiRunner):
     """
 
     def run_via_runner_api(self, pipeline_proto, options):
-        command = f"trap '' INT; exec {shlex.quote(sys.executable)} -m runners.worker"
+        command = f"trap '' INT; exec {shlex.quote(sys.executable)} -m {WORKER_MODULE}"
         for environment in pipeline_proto.components.environments.values():
             if environment.urn == python_urns.SUBPROCESS_SDK:
                 environment.payload = command.encode()
@@ -93,17 +95,16 @@ def pipeline(options: PipelineOptions) -> beam.Pipeline:
 
 def quiet_dask_workers() -> None:
     """Make the workers of a Dask local cluster started in this process (Beam starts one when
-    ``--dask_client_address`` is not given) import :mod:`pipelines` first, through Dask's
-    ``distributed.worker.preload``, which the cluster hands to its worker processes.
+    ``--dask_client_address`` is not given) import Beam quietly first (:func:`runners.worker.dask_setup`),
+    through Dask's ``distributed.worker.preload``, which the cluster hands to its worker processes.
 
-    :mod:`pipelines` imports Beam without letting it configure logging. Otherwise, where Beam's
-    gcp extra is missing, a worker that is not started from a ``pipelines`` module (``spyx-data
-    build ... --preset=dask:N``) imports Beam when it unpickles its first task, and Beam's
-    "apitools not found" warning, logged with ``logging.warning``, is printed and configures the
-    root logger to print whatever else reaches it.
+    Otherwise, where Beam's gcp extra is missing, a worker that is not started from a
+    ``pipelines`` module (``spyx-data build ... --preset=dask:N``) imports Beam when it unpickles
+    its first task, and Beam's "apitools not found" warning, logged with ``logging.warning``, is
+    printed and configures the root logger to print whatever else reaches it.
     """
     import dask
 
     preload = list(dask.config.get("distributed.worker.preload", default=None) or [])
-    if "pipelines" not in preload:
-        dask.config.set({"distributed.worker.preload": [*preload, "pipelines"]})
+    if WORKER_MODULE not in preload:
+        dask.config.set({"distributed.worker.preload": [*preload, WORKER_MODULE]})

@@ -1,5 +1,6 @@
-"""A local Beam worker process (the FnApiRunner's ``multi_processing`` mode, started by
-:class:`runners.local.LocalRunner`): Beam's ``sdk_worker_main``, quieter.
+"""A local worker process of a build: Beam's ``sdk_worker_main``, quieter, for the
+FnApiRunner's ``multi_processing`` mode (started by :class:`runners.local.LocalRunner`), and
+:func:`dask_setup` for the workers of a Dask local cluster (:func:`runners.local.quiet_dask_workers`).
 
 * It leaves a file named by its pid in ``$SPYX_DATA_WORKERS`` (when set) before anything else,
   so that the launcher can stop it on Ctrl-C (it is started with SIGINT ignored).
@@ -10,8 +11,9 @@
   that stage artifacts for their workers, not these.
 * Where Beam's gcp extra is missing, Beam's import logs "apitools not found" through the root
   logger, whose first use gives it a handler printing every record; Beam's worker then logs at
-  INFO, and each worker printed some 15 lines. Beam is imported through :mod:`pipelines`, which
-  keeps that warning from configuring the root logger, and the root logger then holds a handler
+  INFO, and each worker printed some 15 lines. Beam is imported through
+  :func:`spyx_data.paths.quiet_beam_import`, which keeps that warning from configuring the root
+  logger, and the root logger then holds a handler
   that prints nothing before Beam's worker starts (so that no first use configures it there
   either): its records go only where Beam's worker sends them (to the runner), as where the
   gcp extra is installed.
@@ -30,6 +32,7 @@ import sys  # noqa: E402
 from typing import TextIO  # noqa: E402
 
 from spyx_data.errors import DEBUG_ENV  # noqa: E402
+from spyx_data.paths import quiet_beam_import  # noqa: E402
 
 
 class _WithoutTracebacks:
@@ -50,8 +53,7 @@ class _WithoutTracebacks:
 
 
 def main() -> None:
-    import pipelines  # noqa: F401 (imports Beam without letting it configure logging)
-
+    quiet_beam_import()
     logging.getLogger().addHandler(logging.NullHandler())
     logging.getLogger("apache_beam.runners.worker.sdk_worker_main").addFilter(
         lambda record: not record.getMessage().startswith("No semi_persistent_directory found")
@@ -61,6 +63,13 @@ def main() -> None:
     from apache_beam.runners.worker import sdk_worker_main
 
     sdk_worker_main.main(sys.argv)
+
+
+def dask_setup(worker: object) -> None:
+    """Dask's hook for a preloaded module (``distributed.worker.preload``), run as a worker of a
+    Dask local cluster starts: import Beam without letting it print or configure logging
+    (:func:`spyx_data.paths.quiet_beam_import`), before the worker unpickles a task that imports it."""
+    quiet_beam_import()
 
 
 if __name__ == "__main__":

@@ -22,31 +22,23 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from spyx_data import errors, paths
-from spyx_data.builder import registry
+from spyx_data.commands import FlagParser, run_command
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format.records import unpack_time
 from spyx_data.read.prestage import load_split
 from spyx_data.read.verify import verify
-
-
-class FlagParser(argparse.ArgumentParser):
-    """An ``argparse`` parser whose mistakes are one-line :class:`~spyx_data.errors.UsageError` s
-    (argparse prints its usage and exits instead), and which takes no abbreviated flags."""
-
-    def __init__(self, prog: str, description: str | None = None, **kwargs):
-        super().__init__(prog=prog, description=description, allow_abbrev=False, **kwargs)
-
-    def error(self, message: str):
-        raise errors.UsageError(f"{message}; see {self.prog} --help")
+from spyx_data.summaries import MIB, mib, synthetic_note
 
 
 def build_help() -> str:
     """What ``spyx-data build --help`` prints."""
+    from spyx_data.builder import registry
+
     return "\n".join([
         "usage: spyx-data build DATASET [flags]",
         "",
@@ -64,6 +56,8 @@ def build_help() -> str:
 def build(argv: Sequence[str]) -> int:
     """``spyx-data build DATASET ...``: ``pipelines.tonic`` (or ``pipelines.encode``, ``pipelines.recordings``)
     with the rest of argv."""
+    from spyx_data.builder import registry
+
     if argv and argv[0] in ("-h", "--help"):
         print(build_help())
         return 0
@@ -120,7 +114,7 @@ def builds_table(root: str, builds: Sequence[str]) -> str:
         manifest = manifest_lib.read_manifest(folder)
         config = " ".join(f"{k}={v}" for k, v in sorted(manifest.config.items()) if k not in NOT_KEY_CONFIG)
         splits = ", ".join(
-            f"{name} {info.num_records} ({sum(s.num_bytes for s in info.shards) / 2**20:.1f} MiB"
+            f"{name} {info.num_records} ({mib(info.num_bytes)}"
             f"{', synthetic' if info.source.synthetic else ''})" for name, info in manifest.splits.items()
         )
         built = _built_at(paths.join(folder, manifest_lib.MANIFEST_NAME))
@@ -166,9 +160,8 @@ def info(directory: str) -> str:
     ]
     density: dict[str, dict[int, float]] = {}
     for name, split in manifest.splits.items():
-        mib = sum(s.num_bytes for s in split.shards) / 2**20
         lines.append(
-            f"  {name:8s} {split.num_records:8d} {len(split.shards):6d} {mib:8.1f}"
+            f"  {name:8s} {split.num_records:8d} {len(split.shards):6d} {split.num_bytes / MIB:8.1f}"
             + ("".join(f" {split.counts.get(k, 0):{width}d}" for k, (_, width) in EVENT_COLUMNS) if events else "")
         )
         obs, labels = load_split(directory, name, manifest=manifest)
@@ -188,17 +181,6 @@ def info(directory: str) -> str:
 #: The columns of ``info``'s split table for builds from events: the count, its title and width.
 EVENT_COLUMNS = (("events", ("events", 12)), ("dropped_outside_window", ("outside", 10)),
                  ("dropped_nonfinite", ("non-finite", 10)), ("empty_samples", ("empty", 6)))
-
-
-def synthetic_note(manifest: manifest_lib.Manifest) -> str | None:
-    """A line naming the splits of ``manifest`` that hold synthetic data (its splits'
-    ``source.synthetic``), in words a user cannot miss; None when none does."""
-    synthetic = [name for name, info in manifest.splits.items() if info.source.synthetic]
-    if not synthetic:
-        return None
-    which = synthetic[0] if len(synthetic) == 1 else f"{', '.join(synthetic[:-1])} and {synthetic[-1]}"
-    return (f"SYNTHETIC DATA: {which} {'is' if len(synthetic) == 1 else 'are'} synthetic data written by spyx-data, "
-            f"not the real {manifest.dataset} dataset")
 
 
 def plot(directory: str, split: str, output: str, index: int | None, label: int | None) -> str:
@@ -256,6 +238,7 @@ def check_output(output: str, suffix: str) -> None:
 def synthetic(dataset: str, data_dir: str, samples: int, splits: Sequence[str] | None, seed: int) -> str:
     """Write synthetic data (:func:`spyx_data.builder.synthetic.write`), replacing synthetic data
     written there before; refused where the dataset's folder holds anything else."""
+    from spyx_data.builder import registry
     from spyx_data.builder import synthetic as synthetic_lib
 
     info_ = registry.get(dataset)
@@ -285,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     which.add_argument("--class", dest="label", type=int, help="draw the mean of this class's samples")
     p.add_argument("--output", required=True, help="the PNG to write: a name ending in .png, in a folder that exists")
     p = commands.add_parser("synthetic", help="write format-exact synthetic data that tonic reads")
-    p.add_argument("dataset", choices=sorted(registry.REGISTRY))
+    p.add_argument("dataset", help="a registry dataset (spyx-data build --help lists them)")
     p.add_argument("--data_dir", required=True)
     p.add_argument("--samples", type=int, required=True, help="per split (in all for ncaltech101)")
     p.add_argument("--splits", default=None, help="comma-separated (default: all)")
@@ -315,32 +298,6 @@ def _verify(directory: str) -> int:
     records = sum(info.num_records for info in manifest.splits.values())
     print(f"ok: {directory}: {len(manifest.splits)} splits, {shards} shards, {records} records verified")
     return 0
-
-
-def run_command(command: Callable[[], int | None]) -> int:
-    """Run a command; return its exit status (None counts as 0).
-
-    An :class:`~spyx_data.errors.Error` (also one a Beam runner wrapped), Ctrl-C, or an
-    ``OSError`` (the machine's fault) becomes one line on stderr, ``error: <message>``, and the
-    error's exit status (2, 1, 130, 1). Anything else is a bug and keeps its traceback, as every
-    error does with ``SPYX_DATA_DEBUG=1``.
-    """
-    try:
-        code = command()
-    except BrokenPipeError:  # the output went to a pager or `head` that closed early
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except (Exception, KeyboardInterrupt) as e:
-        error = errors.raised_by_us(e)
-        if error is None and isinstance(e, KeyboardInterrupt):
-            error = errors.Interrupted("interrupted")
-        if error is None and isinstance(e, OSError):
-            error = errors.MachineError(str(e))
-        if error is None or os.environ.get(errors.DEBUG_ENV):
-            raise
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
-    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

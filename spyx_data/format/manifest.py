@@ -92,6 +92,11 @@ class SplitInfo:
     counts: dict[str, int]
     source: SourceInfo
 
+    @property
+    def num_bytes(self) -> int:
+        """The bytes of the split's shard files together."""
+        return sum(shard.num_bytes for shard in self.shards)
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class BuildKey:
