@@ -19,13 +19,16 @@ refused everywhere):
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pipelines import build as build_lib
+from pipelines import command, flags
 from spyx_data import commands, paths
 from spyx_data.builder import dense
+from spyx_data.builder.options import BuildOptions
 from spyx_data.errors import InputError, UsageError
 from spyx_data.format import manifest as manifest_lib
 
@@ -35,10 +38,32 @@ ENCODER_FLAGS = {"rate": ("num_steps", "max_r"), "latency": ("num_steps", "thres
 REQUIRED_FLAGS = {"rate": ("num_steps",), "latency": ("num_steps",), "angle": ("neuron_count", "min_val", "max_val")}
 
 
-def parse_args(
-    argv: Sequence[str] | None, prog: str = "python -m pipelines.encode"
-) -> tuple[argparse.Namespace, list[str]]:
-    parser = build_lib.flag_parser(prog, __doc__)
+@dataclasses.dataclass(frozen=True)
+class EncodeBuild:
+    """What the flags of an encode build say: the typed arguments of :func:`build_encoded`.
+
+    Attributes:
+        input: the ``.npz`` (any Beam path).
+        encoder: the spike encoder (:data:`spyx_data.builder.dense.ENCODERS`), its settings checked.
+        seed: seed of the random encoders.
+        split: the name of the one split written.
+        options: where and how the build writes.
+    """
+
+    input: str
+    encoder: Any
+    seed: int
+    split: str
+    options: BuildOptions
+
+
+def parse_args(argv: Sequence[str] | None, prog: str = "python -m pipelines.encode") -> EncodeBuild:
+    """The build ``argv`` asks for.
+
+    Raises:
+        UsageError: an unknown flag, a flag the encoder does not take or needs, a value out of range.
+    """
+    parser = flags.flag_parser(prog, __doc__)
     parser.add_argument("--input", required=True, help=".npz with x [N, ...] in [0, 1] and integer labels y [N]")
     parser.add_argument("--encoder", required=True, choices=sorted(dense.ENCODERS))
     parser.add_argument("--num_steps", type=commands.positive_int, default=None,
@@ -54,11 +79,10 @@ def parse_args(
                         help="angle: upper end of the range, above --min_val")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random encoders")
     parser.add_argument("--split", default="train", help="name of the split written (letters, digits, - and _)")
-    build_lib.add_output_arguments(parser)
-    args, beam_argv = build_lib.parse_flags(parser, argv)
-    given = {k for k in ("num_steps", "max_r", "threshold", "neuron_count", "min_val", "max_val")
-             if getattr(args, k) is not None}
-    foreign = sorted(given - set(ENCODER_FLAGS[args.encoder]))
+    flags.add_output_arguments(parser)
+    args, beam_argv = flags.parse_flags(parser, argv)
+    given = flags.given_options(args, ("num_steps", "max_r", "threshold", "neuron_count", "min_val", "max_val"))
+    foreign = sorted(set(given) - set(ENCODER_FLAGS[args.encoder]))
     if foreign:
         parser.error(f"--encoder={args.encoder} takes no {', '.join('--' + f for f in foreign)}")
     missing = [f for f in REQUIRED_FLAGS[args.encoder] if f not in given]
@@ -66,26 +90,25 @@ def parse_args(
         parser.error(f"--encoder={args.encoder} needs {', '.join('--' + f for f in missing)}")
     if not manifest_lib.SPLIT_NAME.fullmatch(args.split):
         parser.error(f"--split={args.split}: a split name is letters, digits, '-' and '_'")
-    return args, beam_argv
-
-
-def build_encoded(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifest_lib.Manifest | None:
-    """Encode ``args.input`` into shards (or find them already built); return the manifest."""
-    options = {k: getattr(args, k) for k in ENCODER_FLAGS[args.encoder] if getattr(args, k) is not None}
     try:
-        encoder = dense.ENCODERS[args.encoder](**options)
+        encoder = dense.ENCODERS[args.encoder](**given)
     except (TypeError, ValueError) as e:
         raise UsageError(f"--encoder={args.encoder}: {e}") from e
-    if not paths.exists(args.input):
-        raise InputError(f"{args.input}: no such file")
-    sample_shape = _sample_shape(args.input)
-    spec = dense.EncodeSpec(encoder, sample_shape, args.seed)
-    try:
-        spec.layout  # noqa: B018 (checks the record size)
-    except ValueError as e:
-        raise UsageError(f"--encoder={args.encoder}: {e}") from e
-    return build_lib.build(spec, {args.split: args.input}, args.output_dir, beam_argv, args.compression,
-                           args.num_shards, args.plan_parts)
+    return EncodeBuild(args.input, encoder, args.seed, args.split, flags.build_options(args, beam_argv))
+
+
+def build_encoded(request: EncodeBuild) -> manifest_lib.Manifest | None:
+    """Encode ``request.input`` into shards (or find them already built); return the manifest.
+
+    Raises:
+        InputError: the input is missing, or not a .npz with an array ``x`` of samples.
+        UsageError: the encoded record would be too large.
+    """
+    if not paths.exists(request.input):
+        raise InputError(f"{request.input}: no such file")
+    spec = dense.EncodeSpec(request.encoder, _sample_shape(request.input), request.seed)
+    flags.spec_from(lambda: spec, f"--encoder={spec.config()['encoder']}")
+    return build_lib.build(spec, {request.split: request.input}, request.options)
 
 
 def _sample_shape(path: str) -> tuple[int, ...]:
@@ -111,11 +134,13 @@ def _sample_shape(path: str) -> tuple[int, ...]:
 
 
 def run(argv: Sequence[str] | None = None) -> manifest_lib.Manifest | None:
-    return build_encoded(*parse_args(argv))
+    """Parse ``argv``, build, and return the manifest (None for a dry run; raises on failure)."""
+    return build_encoded(parse_args(argv))
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m pipelines.encode") -> int:
-    return build_lib.main(lambda a: parse_args(a, prog), build_encoded, argv)
+    """Command-line entry: build, print a summary; a mistake prints one line and returns 2."""
+    return command.main(lambda: parse_args(argv, prog), build_encoded)
 
 
 if __name__ == "__main__":

@@ -18,17 +18,52 @@ seeded flags on a DIR/<split>/<class>/ layout.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pipelines import build as build_lib
-from spyx_data import commands, paths
-from spyx_data.builder import recordings
+from pipelines import command, flags
+from spyx_data import paths
+from spyx_data.builder import camera, recordings
+from spyx_data.builder.contracts import options_of
+from spyx_data.builder.options import BuildOptions
 from spyx_data.errors import UsageError
 from spyx_data.format import manifest as manifest_lib
 
 SAMPLE_T = 100
 DURATION_MS = 1000
+#: The camera options a recordings build takes (:class:`spyx_data.builder.camera.CameraSpec`'s
+#: option fields); the seeded split's (the last two) lay the recordings out as DIR/<class>/<recording>.
+OPTIONS = ("spatial_factor", "merge_polarity", "split_seed", "test_fraction")
+SEEDED = ("split_seed", "test_fraction")
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordingsBuild:
+    """What the flags of a recordings build say: the typed arguments of :func:`build_recordings`.
+
+    Attributes:
+        data_dir: the recordings' folder.
+        sensor: ``(W, H, P)``, tonic's ``sensor_size`` order.
+        sample_T: time bins.
+        duration_ms: window length.
+        camera_options: the :data:`OPTIONS` given, by name (the others take the spec's defaults).
+        options: where and how the build writes.
+    """
+
+    data_dir: str
+    sensor: tuple[int, int, int]
+    sample_T: int
+    duration_ms: int
+    camera_options: dict[str, Any]
+    options: BuildOptions
+
+    @property
+    def seeded(self) -> bool:
+        """Whether the train/test split is seeded (DIR/<class>/<recording>)."""
+        return any(name in self.camera_options for name in SEEDED)
 
 
 def sensor_size(text: str) -> tuple[int, int, int]:
@@ -42,55 +77,54 @@ def sensor_size(text: str) -> tuple[int, int, int]:
     return size  # type: ignore[return-value]
 
 
-def parse_args(argv: Sequence[str] | None, prog: str | None = None) -> tuple[argparse.Namespace, list[str]]:
-    parser = build_lib.flag_parser(prog or "python -m pipelines.recordings", __doc__)
-    parser.add_argument("--data_dir", required=True, help="the recordings: DIR/<split>/<class>/<recording>")
-    parser.add_argument("--sensor_size", required=True, type=sensor_size, help="W,H,P of the sensor (after crops)")
-    parser.add_argument("--spatial_factor", type=commands.positive_int, default=1,
-                        help="integer spatial downsampling (x // F)")
-    parser.add_argument("--merge_polarity", action="store_true", help="one polarity channel")
-    parser.add_argument("--test_fraction", type=float, default=None,
-                        help="DIR/<class>/<recording>: the test share of a seeded split (default 0.2)")
-    parser.add_argument("--split_seed", type=int, default=None, help="seed of the seeded split (default 0)")
-    build_lib.add_window_arguments(parser)
-    build_lib.add_output_arguments(parser)
-    return build_lib.parse_flags(parser, argv)
-
-
-def build_recordings(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifest_lib.Manifest | None:
-    """Build the recordings in ``args.data_dir`` (or find them already built); the manifest.
+def parse_args(argv: Sequence[str] | None, prog: str | None = None) -> RecordingsBuild:
+    """The build ``argv`` asks for.
 
     Raises:
-        UsageError: ``--output_dir`` is ``--data_dir`` or inside it (its builds would be listed
-            as recordings on the next run), or the layout and the flags disagree.
+        UsageError: an unknown flag, a value out of range.
     """
-    if paths.within(args.output_dir, args.data_dir):
-        raise UsageError(f"--output_dir={args.output_dir} is inside --data_dir={args.data_dir}: the builds would be "
+    parser = flags.flag_parser(prog or "python -m pipelines.recordings", __doc__)
+    parser.add_argument("--data_dir", required=True, help="the recordings: DIR/<split>/<class>/<recording>")
+    parser.add_argument("--sensor_size", required=True, type=sensor_size, help="W,H,P of the sensor (after crops)")
+    fields, seeded_defaults = options_of(camera.CameraSpec), camera.seeded_options({})
+    for name in OPTIONS:
+        help_text = flags.option_help(fields[name], seeded_defaults.get(name))
+        flags.add_option_flag(parser, name, fields[name], f"DIR/<class>/<recording>: {help_text}" if name in SEEDED
+                              else help_text)
+    flags.add_window_arguments(parser, SAMPLE_T, DURATION_MS)
+    flags.add_output_arguments(parser)
+    args, beam_argv = flags.parse_flags(parser, argv)
+    return RecordingsBuild(args.data_dir, args.sensor_size, args.sample_T or SAMPLE_T, args.duration_ms or DURATION_MS,
+                           flags.given_options(args, OPTIONS), flags.build_options(args, beam_argv))
+
+
+def build_recordings(request: RecordingsBuild) -> manifest_lib.Manifest | None:
+    """Build the recordings in ``request.data_dir`` (or find them already built); the manifest.
+
+    Raises:
+        UsageError: the output root is the recordings' folder or inside it (its builds would be
+            listed as recordings on the next run), the layout and the flags disagree, or a value
+            is out of range.
+    """
+    output_root, data_dir = request.options.output_root, request.data_dir
+    if paths.within(output_root, data_dir):
+        raise UsageError(f"--output_dir={output_root} is inside --data_dir={data_dir}: the builds would be "
                          "read as recordings; put the output outside the recordings")
-    seeded = args.test_fraction is not None or args.split_seed is not None
-    inputs, classes = recordings.locate(args.data_dir, seeded)
-    options = {"spatial_factor": args.spatial_factor, "merge_polarity": args.merge_polarity}
-    if seeded:
-        options.update(split_seed=args.split_seed or 0, test_fraction=0.2 if args.test_fraction is None
-                       else args.test_fraction)
-    try:
-        spec = recordings.spec(args.sensor_size, classes, args.sample_T or SAMPLE_T, args.duration_ms or DURATION_MS,
-                               **options)
-        spec.layout  # noqa: B018 (checks the record size)
-    except ValueError as e:
-        raise UsageError(str(e)) from e
-    return build_lib.build(spec, inputs, args.output_dir, beam_argv, args.compression, args.num_shards,
-                           args.plan_parts)
+    inputs, classes = recordings.locate(data_dir, request.seeded)
+    options = camera.seeded_options(request.camera_options) if request.seeded else request.camera_options
+    spec = flags.spec_from(lambda: recordings.spec(request.sensor, classes, request.sample_T, request.duration_ms,
+                                                   **options))
+    return build_lib.build(spec, inputs, request.options)
 
 
 def run(argv: Sequence[str] | None = None) -> manifest_lib.Manifest | None:
     """Parse ``argv``, build, and return the manifest (None for a dry run; raises on failure)."""
-    return build_recordings(*parse_args(argv))
+    return build_recordings(parse_args(argv))
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Command-line entry: build, print a summary; a mistake prints one line and returns 2."""
-    return build_lib.main(lambda a: parse_args(a, prog), build_recordings, argv)
+    return command.main(lambda: parse_args(argv, prog), build_recordings)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ the Beam workers only read files.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -25,23 +26,49 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipelines import build as build_lib
+from pipelines import command, flags
 from spyx_data import commands, paths
 from spyx_data.builder import registry, synthetic
 from spyx_data.builder.contracts import BuildSpec, options_of
+from spyx_data.builder.options import BuildOptions
 from spyx_data.errors import BuildError, UsageError
 from spyx_data.format import manifest as manifest_lib
 
 log = logging.getLogger(__name__)
 
 
-def parse_args(
-    argv: Sequence[str] | None, dataset: str | None = None, prog: str | None = None
-) -> tuple[argparse.Namespace, list[str]]:
-    """Parse build flags; ``dataset`` fixes the dataset (for the short entry points); ``prog``
-    is the command the user typed (default ``python -m pipelines.<dataset>``)."""
+@dataclasses.dataclass(frozen=True)
+class DatasetBuild:
+    """What the flags of a registry dataset's build say: the typed arguments of :func:`build_dataset`.
+
+    Attributes:
+        info: the dataset's registry entry.
+        spec: its build spec (window and options from the flags, the entry's defaults otherwise).
+        data_dir: tonic's ``save_to`` folder, where the sources are.
+        splits: the splits to build, of ``info.splits``.
+        synthetic: write this many synthetic samples per split into ``data_dir`` first where it
+            holds no real data (``--synthetic``); None: never.
+        options: where and how the build writes.
+    """
+
+    info: registry.DatasetInfo
+    spec: BuildSpec
+    data_dir: str
+    splits: tuple[str, ...]
+    synthetic: int | None
+    options: BuildOptions
+
+
+def parse_args(argv: Sequence[str] | None, dataset: str | None = None, prog: str | None = None) -> DatasetBuild:
+    """The build ``argv`` asks for; ``dataset`` fixes the dataset (for the short entry points);
+    ``prog`` is the command the user typed (default ``python -m pipelines.<dataset>``).
+
+    Raises:
+        UsageError: an unknown flag or split, an option the dataset does not take, a value out of range.
+    """
     prog = prog or (f"python -m pipelines.{dataset}" if dataset else "python -m pipelines.tonic")
     named = dataset or _dataset_named(argv)
-    parser = build_lib.flag_parser(prog, _description(named))
+    parser = flags.flag_parser(prog, _description(named))
     if dataset is None:
         parser.add_argument("--dataset", required=True, choices=sorted(registry.REGISTRY), help="what to build")
     parser.add_argument("--data_dir", default="./data", help="tonic's save_to folder")
@@ -54,31 +81,27 @@ def parse_args(
         metavar="N",
         help="when data_dir holds no real data, first write N synthetic samples per split there",
     )
-    for name, field in option_fields().items():
+    fields = option_fields()
+    for name, field in fields.items():
         # Every option is a flag (so that another dataset's is refused naming the dataset), but
         # the help of a dataset lists only its own; without a dataset, each says whose it is.
-        takers = [info.name for info in registry.REGISTRY.values() if name in info.options]
         if named in registry.REGISTRY:
             help_text = field.metadata["help"] if name in registry.REGISTRY[named].options else argparse.SUPPRESS
         else:
+            takers = [info.name for info in registry.REGISTRY.values() if name in info.options]
             help_text = f"{field.metadata['help']}; taken by {', '.join(takers)}"
-        if field.metadata["kind"] == "switch":
-            parser.add_argument(f"--{name}", action="store_const", const=True, help=help_text)
-        else:
-            parse = {"positive_int": commands.positive_int, "int": int, "float": commands.finite_float,
-                     "bool": commands.boolean}[field.metadata["kind"]]
-            parser.add_argument(f"--{name}", type=parse, default=None, help=help_text)
-    build_lib.add_window_arguments(parser)
-    build_lib.add_output_arguments(parser)
-    args, beam_argv = build_lib.parse_flags(parser, argv)
-    if dataset is not None:
-        args.dataset = dataset
-    info = registry.get(args.dataset)
-    args.splits = [s for s in args.splits.split(",") if s] if args.splits else list(info.splits)
-    unknown = sorted(set(args.splits) - set(info.splits)) or (not args.splits and ["(none)"])
+        flags.add_option_flag(parser, name, field, help_text)
+    flags.add_window_arguments(parser)
+    flags.add_output_arguments(parser)
+    args, beam_argv = flags.parse_flags(parser, argv)
+    info = registry.get(dataset or args.dataset)
+    chosen = tuple(s for s in args.splits.split(",") if s) if args.splits else info.splits
+    unknown = sorted(set(chosen) - set(info.splits)) or (not chosen and ["(none)"])
     if unknown:
         parser.error(f"unknown split(s) {unknown}; {info.name} has {list(info.splits)}")
-    return args, beam_argv
+    spec = flags.spec_from(lambda: info.spec(args.sample_T, args.duration_ms, **flags.given_options(args, fields)))
+    return DatasetBuild(info, spec, args.data_dir, tuple(chosen), args.synthetic,
+                        flags.build_options(args, beam_argv))
 
 
 def _dataset_named(argv: Sequence[str] | None) -> str | None:
@@ -180,51 +203,40 @@ def locate(info: registry.DatasetInfo, data_dir: str, splits: Sequence[str]) -> 
     return located
 
 
-def build_dataset(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifest_lib.Manifest | None:
-    """Build the shards (or find them already built) and return the manifest (None for a dry run)."""
-    info = registry.get(args.dataset)
-    options = {name: getattr(args, name) for name in option_fields()}
-    try:
-        spec = info.spec(args.sample_T, args.duration_ms, **options)
-        spec.layout  # noqa: B018 (checks the record size)
-    except ValueError as e:
-        raise UsageError(str(e)) from e
-    if args.synthetic:
-        ensure_synthetic(info.name, args.data_dir, args.splits, args.synthetic)
-    return build_registered(info, spec, args.data_dir, args.output_dir, beam_argv, args.splits, args.compression,
-                            args.num_shards, args.plan_parts)
+def build_dataset(request: DatasetBuild) -> manifest_lib.Manifest | None:
+    """Build the shards (or find them already built) and return the manifest (None for a dry
+    run); with ``request.synthetic``, write synthetic data first where there is no real data."""
+    if request.synthetic:
+        ensure_synthetic(request.info.name, request.data_dir, request.splits, request.synthetic)
+    return build_registered(request.info, request.spec, request.data_dir, request.options, request.splits)
 
 
 def build_registered(
     info: registry.DatasetInfo,
     spec: BuildSpec,
     data_dir: str,
-    output_root: str,
-    beam_argv: Sequence[str] = (),
+    options: BuildOptions,
     splits: Sequence[str] | None = None,
-    compression: str = "uncompressed",
-    num_shards: int | None = None,
-    plan_parts: int = 1,
 ) -> manifest_lib.Manifest | None:
     """Build ``splits`` (default all) of a registry dataset from tonic's files in ``data_dir``
-    (downloaded by tonic where missing) into ``<output_root>/<build name>``; see
-    :func:`pipelines.build.build`. The loaders call this; so does the command line."""
+    (downloaded by tonic where missing) with ``options``; see :func:`pipelines.build.build`.
+    The loaders call this; so does the command line."""
     inputs = locate(info, data_dir, list(splits or info.splits))
 
     def is_synthetic(split: str) -> bool:
         return synthetic.synthetic_params(info.name, data_dir, split) is not None
 
-    return build_lib.build(spec, inputs, output_root, beam_argv, compression, num_shards, plan_parts, is_synthetic)
+    return build_lib.build(spec, inputs, options, is_synthetic)
 
 
 def run(argv: Sequence[str] | None = None, dataset: str | None = None) -> manifest_lib.Manifest | None:
     """Parse ``argv``, build, and return the manifest (None for a dry run; raises on failure)."""
-    return build_dataset(*parse_args(argv, dataset))
+    return build_dataset(parse_args(argv, dataset))
 
 
 def main(argv: Sequence[str] | None = None, dataset: str | None = None, prog: str | None = None) -> int:
     """Command-line entry: build, print a summary; a user error prints one line and returns 2."""
-    return build_lib.main(lambda a: parse_args(a, dataset, prog), build_dataset, argv)
+    return command.main(lambda: parse_args(argv, dataset, prog), build_dataset)
 
 
 if __name__ == "__main__":

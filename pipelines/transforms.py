@@ -38,7 +38,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import apache_beam as beam
 from apache_beam.io.filesystem import BeamIOError, CompressionTypes
@@ -48,7 +48,7 @@ from apache_beam.metrics import Metrics
 from spyx_data import paths
 from spyx_data.builder import inputs as spyx_inputs
 from spyx_data.builder.contracts import BuildSpec, SplitReader
-from spyx_data.builder.dense import encode_record
+from spyx_data.builder.options import BuildOptions
 from spyx_data.builder.raster import RasterCounts
 from spyx_data.errors import BuildError, InputError, MachineError, UsageError
 from spyx_data.format import manifest as manifest_lib
@@ -120,13 +120,8 @@ class PlanShards(beam.DoFn):
             dealt += num_shards
 
 
-def read_existing(output_dir: str) -> manifest_lib.Manifest | None:
-    """The manifest already in ``output_dir``, or None (:func:`spyx_data.format.manifest.manifest_in`:
-    every remote call bounded); whether it is this build's, the caller checks."""
-    return manifest_lib.manifest_in(output_dir)
-
-
 def different_build_message(output_dir: str, existing: manifest_lib.Manifest) -> str:
+    """Why ``output_dir``, named as this build, cannot be used: it holds ``existing``, another build."""
     return (
         f"{output_dir} holds a manifest of another build ({existing.dataset}, {existing.config}) under this "
         "build's name: it was edited or moved there; remove that folder to rebuild"
@@ -365,7 +360,7 @@ class CommitManifest(beam.DoFn):
                                          splits)
         text = manifest.to_json()
         manifest_lib.Manifest.from_json(text)  # the reader's own checks, before anything is published
-        existing = read_existing(self.output_dir)
+        existing = manifest_lib.manifest_in(self.output_dir)
         if existing is not None and existing.build_key != manifest.build_key:
             raise BuildError(different_build_message(self.output_dir, existing))
         local_dir = tempfile.mkdtemp(prefix="spyx-manifest-")
@@ -397,22 +392,6 @@ def remove_tree(directory: str) -> None:
         FileSystems.delete(found)
 
 
-class EncodeFn(beam.DoFn):
-    """Beam stage of a spike encoder: ``(index, x)`` -> ``(index, packed spikes)``.
-
-    ``encoder`` is a :mod:`spyx_data.functional` encoder (``Rate``, ``Latency``, ``Angle``); a
-    random one draws from ``(seed, split, index)``, so the output does not depend on the runner,
-    the worker count or bundling. Spikes are ``uint8 [ceil(T/8), ...]``, packed along time.
-    """
-
-    def __init__(self, encoder: Any, seed: int, split: str):
-        self.encoder, self.seed, self.split = encoder, seed, split
-
-    def process(self, element: tuple[int, Any]) -> Iterator[tuple[int, Any]]:
-        index, x = element
-        yield index, encode_record(self.encoder, x, self.seed, self.split, index)
-
-
 class BuildShards(beam.PTransform):
     """Build a dataset: ``{split: source path}`` -> shards and manifest in :attr:`output_dir`,
     the folder ``<output_root>/<build name>`` (:attr:`spyx_data.format.manifest.BuildKey.name`).
@@ -422,6 +401,8 @@ class BuildShards(beam.PTransform):
     text, once the manifest is written.
 
     Args:
+        options: where and how it writes; its :meth:`~spyx_data.builder.options.BuildOptions.build_key`
+            names the build.
         sources: the fingerprint of each split's source, taken by the launcher
             (:func:`spyx_data.builder.inputs.fingerprint`); it names the build, and the commit refuses
             to publish if a source changed since.
@@ -435,10 +416,7 @@ class BuildShards(beam.PTransform):
         spec: BuildSpec,
         inputs: dict[str, str],
         sources: dict[str, spyx_inputs.Fingerprint],
-        output_root: str,
-        writer_options: str,
-        num_shards: int | None = None,
-        plan_parts: int = 1,
+        options: BuildOptions,
         synthetic: frozenset[str] = frozenset(),
         run: str = "run",
     ):
@@ -446,30 +424,27 @@ class BuildShards(beam.PTransform):
         self.spec = spec
         self.inputs = dict(sorted(inputs.items()))
         self.sources = sources
-        self.output_root = output_root
-        self.writer_options = writer_options
-        self.num_shards = num_shards
-        self.plan_parts = plan_parts
+        self.options = options
         self.synthetic = frozenset(synthetic)
-        self.staging_dir = paths.join(output_root, f".staging-{self.build_key.name}-{run}")
+        self.staging_dir = paths.join(options.output_root, f".staging-{self.build_key.name}-{run}")
 
     @functools.cached_property
     def build_key(self) -> manifest_lib.BuildKey:
         """The key of the build this transform writes (:attr:`spyx_data.format.manifest.Manifest.build_key`)."""
         sources = {split: fingerprint.sha256 for split, fingerprint in self.sources.items()}
-        return manifest_lib.build_key(self.spec, self.inputs, sources, self.num_shards, self.writer_options)
+        return self.options.build_key(self.spec, self.inputs, sources)
 
     @property
     def output_dir(self) -> str:
         """Where this build lives: ``<output_root>/<build name>``."""
-        return paths.join(self.output_root, self.build_key.name)
+        return paths.join(self.options.output_root, self.build_key.name)
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
-        write = WriteShard(self.spec, self.staging_dir, self.writer_options, self.build_key.build_id)
+        write = WriteShard(self.spec, self.staging_dir, self.options.writer_options, self.build_key.build_id)
         return (
             pbegin
-            | "Sources" >> beam.Create([(part, self.plan_parts) for part in range(self.plan_parts)])
-            | "PlanShards" >> beam.ParDo(PlanShards(self.spec, self.inputs, self.num_shards, self.staging_dir))
+            | "Sources" >> beam.Create([(part, self.options.plan_parts) for part in range(self.options.plan_parts)])
+            | "PlanShards" >> beam.ParDo(PlanShards(self.spec, self.inputs, self.options.num_shards, self.staging_dir))
             | "Distribute" >> beam.Reshuffle()
             | "WriteShards" >> beam.ParDo(write)
             | "Gather" >> beam.combiners.ToList()

@@ -6,6 +6,7 @@ are imported when a loader is made, so ``import spyx_data`` loads no build modul
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Iterator
@@ -14,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from spyx_data import paths
 from spyx_data.errors import BuildError, ManifestError, NoBuild
 from spyx_data.format import manifest as manifest_lib
-from spyx_data.format import plan
 from spyx_data.read.loader import GrainLoader, State
 from spyx_data.read.prestage import prestage
 from spyx_data.read.split import SplitSource
 
 if TYPE_CHECKING:
+    from spyx_data.builder.options import BuildOptions
     from spyx_data.builder.registry import DatasetInfo
 
 log = logging.getLogger(__name__)
@@ -45,22 +46,26 @@ class ShardLoader:
     spyx.data, keeps every sample: its last batch is short unless ``test_drop_remainder=True``
     (on several JAX processes every batch is whole, padded with all-zero ``obs`` and label
     ``-1``, so that the hosts stay in lockstep; ``labels >= 0`` is the mask). Labels are int32.
+
+    ``sample_T``, ``obs_shape`` (a sample's dims after time) and ``act_shape`` (``(num_classes,)``)
+    are the build's, from its manifest.
     """
 
     def __init__(
         self,
         dataset: str,
-        options: dict[str, Any],
         batch_size: int,
         key: int,
         download_dir: str,
         worker_count: int | None,
         shards_dir: str | None,
         test_drop_remainder: bool,
+        **options: Any,
     ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         from spyx_data.builder import inputs, registry
+        from spyx_data.builder.options import BuildOptions
 
         self.batch_size = batch_size
         info = registry.get(dataset)
@@ -72,11 +77,14 @@ class ShardLoader:
             manifest = manifest_lib.read_manifest(shards_dir)
             _check_built_from(manifest, spec, shards_dir, digests, download_dir)
         else:
-            root = paths.join(download_dir, "spyx_data")
-            manifest = _find_build(root, spec, located, digests) or _build(info, spec, download_dir, root)
-            shards_dir = paths.join(root, manifest.build_name)
+            default = BuildOptions(paths.join(download_dir, "spyx_data"))  # the launcher's defaults
+            manifest = _find_build(default, spec, located, digests) or _build(info, spec, download_dir, default)
+            shards_dir = paths.join(default.output_root, manifest.build_name)
         self.shards_dir = shards_dir
         self.manifest = manifest
+        self.sample_T = manifest.layout.sample_T
+        self.obs_shape = manifest.layout.dims
+        self.act_shape = (manifest.num_classes,)
         train = SplitSource(self.shards_dir, "train", manifest)
         test = SplitSource(self.shards_dir, "test", manifest)
         self._train_dl = GrainLoader(train, batch_size, True, key, worker_count)
@@ -113,23 +121,20 @@ class ShardLoader:
         return prestage(self.shards_dir, split, self.batch_size, drop_remainder)
 
 
-def _default_key(spec: Any, located: dict[str, str], digests: dict[str, str]) -> manifest_lib.BuildKey:
-    """The key of the build ``pipelines.tonic`` makes of ``spec`` by default from these sources."""
-    return manifest_lib.build_key(spec, located, digests, None, plan.writer_options())
-
-
 def _find_build(
-    root: str, spec: Any, located: dict[str, str], digests: dict[str, str]
+    default: BuildOptions, spec: Any, located: dict[str, str], digests: dict[str, str]
 ) -> manifest_lib.Manifest | None:
-    """The default build of ``spec`` under ``root`` made from sources of these ``digests``; with
-    no digests (the sources are not there), the one build of ``spec`` from real data under
-    ``root``; None when there is none.
+    """The build of ``spec`` with the ``default`` options (:meth:`BuildOptions.build_key`, the
+    launcher's rule) under their output root made from sources of these ``digests``; with no
+    digests (the sources are not there), the one such build from real data there; None when
+    there is none.
 
     Raises:
         BuildError: the folder of that name holds another build, or several builds fit.
     """
+    root = default.output_root
     if digests:
-        key = _default_key(spec, located, digests)
+        key = default.build_key(spec, located, digests)
         try:
             manifest = manifest_lib.read_manifest(paths.join(root, key.name))
         except NoBuild:
@@ -146,7 +151,7 @@ def _find_build(
             continue
         sources = {split: info.source.sha256 for split, info in manifest.splits.items()}
         synthetic = any(info.source.synthetic for info in manifest.splits.values())
-        if not synthetic and manifest.build_key == _default_key(spec, located, sources):
+        if not synthetic and manifest.build_key == default.build_key(spec, located, sources):
             found.append(manifest)
     if len(found) > 1:
         raise BuildError(f"{spec.dataset}'s files are not in {', '.join(located.values())} and {root} holds "
@@ -198,13 +203,8 @@ class SHD_loader(ShardLoader):
         duration_ms: int = 1000,
         test_drop_remainder: bool = False,
     ):
-        options = {"sample_T": sample_T, "channels": channels, "duration_ms": duration_ms}
-        super().__init__(
-            "shd", options, batch_size, key, download_dir, worker_count, shards_dir, test_drop_remainder
-        )
-        self.sample_T = sample_T
-        self.obs_shape = (channels,)
-        self.act_shape = (20,)
+        super().__init__("shd", batch_size, key, download_dir, worker_count, shards_dir, test_drop_remainder,
+                         sample_T=sample_T, channels=channels, duration_ms=duration_ms)
 
 
 class NMNIST_loader(ShardLoader):
@@ -228,25 +228,22 @@ class NMNIST_loader(ShardLoader):
         duration_ms: int = 300,
         test_drop_remainder: bool = False,
     ):
-        options = {"sample_T": sample_T, "duration_ms": duration_ms}
-        super().__init__(
-            "nmnist", options, batch_size, key, download_dir, worker_count, shards_dir, test_drop_remainder
-        )
-        self.sample_T = sample_T
-        self.obs_shape = (2, 34, 34)
-        self.act_shape = (10,)
+        super().__init__("nmnist", batch_size, key, download_dir, worker_count, shards_dir, test_drop_remainder,
+                         sample_T=sample_T, duration_ms=duration_ms)
 
 
-def _build(info: DatasetInfo, spec: Any, download_dir: str, root: str) -> manifest_lib.Manifest:
-    """Build ``spec`` from tonic's files in ``download_dir`` into ``root`` with the pipeline."""
+def _build(info: DatasetInfo, spec: Any, download_dir: str, default: BuildOptions) -> manifest_lib.Manifest:
+    """Build ``spec`` from tonic's files in ``download_dir`` with the pipeline and the ``default``
+    options, in one local worker process."""
     try:
         from pipelines import tonic
         from runners import presets
     except ImportError as e:
         raise ImportError(
-            f"no {info.name} shards under {root} and the build dependencies are missing ({e}); "
+            f"no {info.name} shards under {default.output_root} and the build dependencies are missing ({e}); "
             "install them with: pip install 'spyx-data[build]', or pass shards_dir= a finished build"
         ) from e
     # A worker process does the work, so the tuning build workers apply to themselves
     # (allocator thresholds, frozen garbage collection) stays out of this training process.
-    return tonic.build_registered(info, spec, download_dir, root, presets.expand(["--preset=processes:1"]))
+    options = dataclasses.replace(default, beam_args=presets.preset_flags("processes:1", set()))
+    return tonic.build_registered(info, spec, download_dir, options)

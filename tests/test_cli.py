@@ -12,7 +12,7 @@ import threading
 import numpy as np
 import pytest
 
-from pipelines import build as build_lib
+from pipelines import progress as progress_lib
 from pipelines import shd
 from spyx_data import cli
 from spyx_data.builder import synthetic
@@ -22,7 +22,7 @@ from .hold import HANG_S, Holds
 from .test_refusals import SPYX_DATA, assert_one_line, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-#: A build's progress line (pipelines.build.ProgressLog): how many a build logs depends on how long it runs.
+#: A build's progress line (pipelines.progress.ProgressLog): how many a build logs depends on how long it runs.
 PROGRESS = re.compile(r"  (train|test): \d+/\d+ samples written \(\d+/\d+ shards\), \d+ samples/s")
 
 
@@ -98,8 +98,8 @@ def test_build_and_synthetic_subcommands(tmp_path, capsys):
 
 
 def test_a_build_logs_progress_and_a_summary_from_its_counters(shd_data, tmp_path, caplog, monkeypatch):
-    monkeypatch.setattr(build_lib.ProgressLog, "EVERY_S", 0.02)
-    caplog.set_level(logging.INFO, logger="pipelines.build")
+    monkeypatch.setattr(progress_lib.ProgressLog, "EVERY_S", 0.02)
+    caplog.set_level(logging.INFO, logger="pipelines")
     # The first shard task is held (tests/hold.py) until the progress log has read the plan
     # (it logs 0 samples written), however long that takes; then the build runs on.
     planned, held = threading.Event(), []
@@ -116,7 +116,7 @@ def test_a_build_logs_progress_and_a_summary_from_its_counters(shd_data, tmp_pat
 
     (tmp_path / "hold").mkdir()
     holds, watcher, out = Holds(tmp_path / "hold"), Planned(), tmp_path / "out"
-    logging.getLogger("pipelines.build").addHandler(watcher)
+    logging.getLogger("pipelines.progress").addHandler(watcher)
     for name, value in holds.env.items():  # the build runs in this process
         monkeypatch.setenv(name, value)
     holding = threading.Thread(target=hold_until_planned)
@@ -124,7 +124,7 @@ def test_a_build_logs_progress_and_a_summary_from_its_counters(shd_data, tmp_pat
     try:
         manifest = shd.run([f"--data_dir={shd_data}", f"--output_dir={out}", "--num_shards=3", "--sample_T=16"])
     finally:
-        logging.getLogger("pipelines.build").removeHandler(watcher)
+        logging.getLogger("pipelines.progress").removeHandler(watcher)
         holds.ended()  # lets the holding thread end, should the build not have reached a shard task
         holding.join()
         holds.close()

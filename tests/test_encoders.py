@@ -16,9 +16,9 @@ from hypothesis.extra import numpy as hnp
 
 import spyx_data
 from pipelines import encode
-from pipelines.transforms import EncodeFn
 from runners.local import pipeline_options
 from spyx_data import functional as F
+from spyx_data.builder.dense import encode_record
 from spyx_data.format import records
 
 from .conftest import build_dir, files, manifests_under
@@ -217,8 +217,7 @@ def test_beam_stage_equals_functional_with_the_record_key():
         out = (
             p
             | beam.Create([(i, x[i]) for i in range(4)])
-            | beam.ParDo(EncodeFn(F.Rate(12, 0.9), seed=3, split="train"))
-            | beam.MapTuple(lambda i, spikes: (i, spikes.tobytes()))
+            | beam.MapTuple(lambda i, x: (i, encode_record(F.Rate(12, 0.9), x, 3, "train", i).tobytes()))
         )
         assert_that(out, equal_to(expected))
 

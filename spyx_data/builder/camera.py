@@ -89,6 +89,17 @@ class SampleFiles:
         return events._replace(t=events.t - t, x=events.x - x, y=events.y - y)
 
 
+#: The seed of a seeded split where none is given.
+SPLIT_SEED = 0
+
+
+def seeded_options(options: dict[str, Any], test_fraction: float | None = None) -> dict[str, Any]:
+    """``options`` of a :class:`CameraSpec` with a seeded train/test split: the seed
+    :data:`SPLIT_SEED` and ``test_fraction`` (None: the spec's default) unless given."""
+    seeded = {"split_seed": SPLIT_SEED, **({} if test_fraction is None else {"test_fraction": test_fraction})}
+    return {**seeded, **options}
+
+
 def seeded_split(relative_path: str, seed: int, test_fraction: float) -> str:
     """``"test"`` or ``"train"`` for one recording, from a hash of ``(seed, path)``.
 
@@ -138,8 +149,7 @@ class CameraSpec(raster.TimeWindow):
         """The spec of a registry entry (``info``) of this family (a window left None: the
         entry's); a seeded split's seed is 0 and its test fraction the entry's, unless given."""
         if info.seeded_test_fraction is not None:
-            options.setdefault("split_seed", 0)
-            options.setdefault("test_fraction", info.seeded_test_fraction)
+            options = seeded_options(options, info.seeded_test_fraction)
         return cls(info.name, info.sensor, info.files, info.classes, sample_T or info.sample_T,
                    duration_ms or info.duration_ms, **options)
 

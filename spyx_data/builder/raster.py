@@ -17,8 +17,7 @@ gives the dense raster back.
 The ``*_rasters`` functions rasterise many samples in one pass over their concatenated events
 (no Python loop over events or samples), in several passes where the samples hold more than
 ``events_per_pass`` events together (a longer sample is cut across passes, its bits ORed
-together): the rasters are the same, the memory a pass takes is bounded. The single-sample
-functions are groups of one.
+together): the rasters are the same, the memory a pass takes is bounded.
 """
 
 from __future__ import annotations
@@ -224,11 +223,6 @@ def packed_presences(
     return packed.reshape(n, packed_T, *dims)
 
 
-def packed_presence(bins: np.ndarray, coords: tuple[np.ndarray, ...], shape: tuple[int, ...]) -> np.ndarray:
-    """One sample's packed binary raster ``uint8[ceil(T/8), *dims]`` (see :func:`packed_presences`)."""
-    return packed_presences(np.zeros(len(bins), dtype=np.int64), bins, coords, 1, shape)[0]
-
-
 def audio_rasters(
     times_s: Sequence[np.ndarray],
     units: Sequence[np.ndarray],
@@ -285,27 +279,6 @@ def audio_rasters(
         return packed, counts
 
     return _in_passes([times_s, units], [np.float64, np.int64], one_pass, events_per_pass, first_event)
-
-
-def audio_raster(
-    times_s: np.ndarray,
-    units: np.ndarray,
-    sample_T: int,
-    channels: int,
-    duration_us: int = US_PER_S,
-    n_units: int = HEIDELBERG_UNITS,
-) -> tuple[np.ndarray, RasterCounts]:
-    """One SHD/SSC sample -> packed ``uint8[ceil(sample_T/8), channels]`` (see :func:`audio_rasters`).
-
-    Raises:
-        ValueError: naming the event, for a negative time, a unit out of range, or times and
-            units of different lengths.
-    """
-    try:
-        packed, counts = audio_rasters([times_s], [units], sample_T, channels, duration_us, n_units)
-    except BadSample as e:
-        raise ValueError(e.reason) from None
-    return packed[0], counts
 
 
 def frame_shape(
@@ -376,29 +349,3 @@ def camera_rasters(
 
     columns = [list(c) for c in zip(*recordings)] if recordings else [[]] * 4
     return _in_passes(columns, [np.int64] * 4, one_pass, events_per_pass, first_event)
-
-
-def camera_raster(
-    t_us: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    p: np.ndarray,
-    sample_T: int,
-    duration_us: int,
-    sensor: tuple[int, int, int],
-    spatial_factor: int = 1,
-    merge_polarity: bool = False,
-) -> tuple[np.ndarray, RasterCounts]:
-    """One camera recording -> packed ``uint8[ceil(sample_T/8), P, H, W]`` (see :func:`camera_rasters`).
-
-    Raises:
-        ValueError: naming the event and the field, for an event off the sensor, a negative
-            time, or arrays of different lengths.
-    """
-    try:
-        packed, counts = camera_rasters([(t_us, x, y, p)], sample_T, duration_us, sensor, spatial_factor,
-                                        merge_polarity)
-    except BadSample as e:
-        raise ValueError(e.reason) from None
-    return packed[0], counts
-

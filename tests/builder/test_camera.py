@@ -10,12 +10,14 @@ from spyx_data import paths
 from spyx_data.builder import camera, events, raster, synthetic
 from spyx_data.format import records
 
+from . import single
+
 SENSOR = (6, 4, 2)  # tonic order (W, H, P): 6 columns, 4 rows
 
 
 def frames(t, x, y, p, sample_T=4, duration_us=1000, **options):
     t, x, y, p = (np.array(a, dtype=np.int64) for a in (t, x, y, p))
-    packed, counts = raster.camera_raster(t, x, y, p, sample_T, duration_us, SENSOR, **options)
+    packed, counts = single.camera_raster(t, x, y, p, sample_T, duration_us, SENSOR, **options)
     return records.unpack_time(packed, sample_T), counts
 
 

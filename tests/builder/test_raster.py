@@ -10,10 +10,12 @@ from hypothesis import strategies as st
 from spyx_data.builder import raster
 from spyx_data.format import records
 
+from . import single
+
 
 def shd(times, units, sample_T=128, channels=128, duration_us=1_000_000):
     """The dense raster (unpacked) and counts."""
-    packed, counts = raster.audio_raster(
+    packed, counts = single.audio_raster(
         np.array(times, dtype=np.float64), np.array(units), sample_T, channels, duration_us
     )
     assert packed.shape == (records.packed_length(sample_T), channels)
@@ -61,7 +63,7 @@ def test_nan_and_inf_times_are_dropped_and_counted():
 
 def test_float16_times_are_scaled_in_float64():
     times = np.array([0.5, 1.2], dtype=np.float16)  # float16 * 1e6 overflows to inf in numpy 2
-    packed, counts = raster.audio_raster(times, np.array([0, 0]), 128, 128)
+    packed, counts = single.audio_raster(times, np.array([0, 0]), 128, 128)
     assert cells(records.unpack_time(packed, 128)) == [(64, 0)] and counts.dropped_nonfinite == 0
 
 
@@ -137,7 +139,7 @@ def test_packed_presence_equals_packing_the_dense_raster(sample_T, dims, n, seed
     coords = tuple(rng.integers(0, d, n) for d in dims)
     dense = np.zeros((sample_T, *dims), np.uint8)
     dense[(bins, *coords)] = 1
-    np.testing.assert_array_equal(raster.packed_presence(bins, coords, (sample_T, *dims)), records.pack_time(dense))
+    np.testing.assert_array_equal(single.packed_presence(bins, coords, (sample_T, *dims)), records.pack_time(dense))
 
 
 @settings(max_examples=40, deadline=None)
@@ -155,7 +157,7 @@ def test_a_group_of_samples_equals_its_samples_one_by_one(lengths, sample_T, cha
     assert packed.shape == (len(lengths), records.packed_length(sample_T), channels)
     total = raster.RasterCounts()
     for i, (t, u) in enumerate(zip(times, units)):
-        one, c = raster.audio_raster(t, u, sample_T, channels)
+        one, c = single.audio_raster(t, u, sample_T, channels)
         np.testing.assert_array_equal(packed[i], one)
         total += c
     assert counts == total

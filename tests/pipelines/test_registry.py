@@ -303,9 +303,9 @@ def test_ntidigits_builds_the_single_digits_and_counts_the_sequences_left_out(bu
         assert manifest.split(split).num_records == len(single) == PER_SPLIT
         assert counts["left_out_samples"] == len(every) - len(single) > 0
     assert manifest.config["single_digits"] is True and manifest.layout.dims == (64,)
-    from pipelines import build as build_lib
+    from spyx_data import summaries
 
-    assert "; 3 samples of the source left out by the dataset's rule" in build_lib.summary(manifest, "out")
+    assert "; 3 samples of the source left out by the dataset's rule" in summaries.build_summary(manifest, "out")
 
 
 def test_every_manifest_states_its_time_origin(builds):

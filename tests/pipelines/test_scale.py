@@ -14,6 +14,7 @@ from pipelines.transforms import BuildShards
 from runners import presets
 from runners.local import pipeline_options
 from spyx_data.builder import registry
+from spyx_data.builder.options import BuildOptions
 
 from .. import memfs
 from ..conftest import NUM_SHARDS, TRAIN, build_dir, files
@@ -45,8 +46,7 @@ def test_dataflow_translation_has_the_build_stages_and_the_image(offline_gcp, pr
     pipeline = beam.Pipeline(options=pipeline_options(argv))
     spec = registry.get("shd").spec()
     _ = pipeline | "BuildShards" >> BuildShards(
-        spec, {"train": "gs://b/raw/SHD/shd_train.h5", "test": "gs://b/raw/SHD/shd_test.h5"}, {}, "gs://b/out",
-        "group_size:1,uncompressed",
+        spec, {"train": "gs://b/raw/SHD/shd_train.h5", "test": "gs://b/raw/SHD/shd_test.h5"}, {}, BuildOptions("gs://b/out"),
     )
     result = pipeline.run()
     proto = result.job.proto_pipeline
