@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import zipfile
 from collections.abc import Sequence
 from typing import Any
 
 from pipelines import build as build_lib
 from pipelines import command, flags
 from spyx_data import commands, paths
-from spyx_data.builder import dense
+from spyx_data.builder import dense, events
 from spyx_data.builder.options import BuildOptions
 from spyx_data.errors import InputError, UsageError
 from spyx_data.format import manifest as manifest_lib
@@ -112,25 +113,22 @@ def build_encoded(request: EncodeBuild) -> manifest_lib.Manifest | None:
 
 
 def _sample_shape(path: str) -> tuple[int, ...]:
-    """The shape of one ``x`` sample, from the header of ``x.npy`` inside the .npz.
+    """The shape of one ``x`` sample, from the header of ``x.npy`` inside the .npz
+    (:func:`spyx_data.builder.events.npy_array_header`).
 
     Only this header is read at launch (the launching machine needs access to ``--input``).
+
+    Raises:
+        InputError: not a .npz with an array ``x`` of numbers, or ``x`` is a scalar.
     """
-    import zipfile
-
-    import numpy as np
-
     try:
         with paths.open_read(path) as f, zipfile.ZipFile(f) as archive, archive.open("x.npy") as member:
-            version = np.lib.format.read_magic(member)
-            formats = np.lib.format
-            read_header = formats.read_array_header_1_0 if version == (1, 0) else formats.read_array_header_2_0
-            shape, _, _ = read_header(member)
-    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+            shape, _, _ = events.npy_array_header(member, f"{path}: x")
+    except (zipfile.BadZipFile, KeyError) as e:
         raise InputError(f"{path}: not a .npz with an array x ({e})") from e
     if not shape:
         raise InputError(f"{path}: x must be [N, ...], got a scalar")
-    return tuple(shape[1:])
+    return shape[1:]
 
 
 def run(argv: Sequence[str] | None = None) -> manifest_lib.Manifest | None:

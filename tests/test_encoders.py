@@ -344,6 +344,20 @@ def test_an_encode_option_that_cannot_work_is_refused_before_any_work(dense_npz,
     assert not out.exists()  # refused before the output folder was made
 
 
+@pytest.mark.parametrize("x, message", [
+    (np.array([{"a": 1}, None], dtype=object), "x: a .npy of Python objects (object), not of numbers"),
+    (np.float32(0.5), "x must be [N, ...], got a scalar"),
+])
+def test_an_input_x_that_is_not_samples_of_numbers_is_refused_at_launch(tmp_path, capsys, x, message):
+    path, out = str(tmp_path / "bad.npz"), tmp_path / "out"
+    np.savez(path, x=x, y=np.zeros(2, np.int64))
+    code, stdout, err = encode_command([f"--input={path}", "--encoder=rate", "--num_steps=4", f"--output_dir={out}"],
+                                       capsys)
+    assert code == 2 and not stdout
+    assert_one_line(err, f"error: {path}: {message}")
+    assert not out.exists()  # refused before the output folder was made
+
+
 def npz_with_labels(tmp_path, y):
     path = str(tmp_path / "labels.npz")
     np.savez(path, x=np.random.default_rng(0).random((len(y), 3)).astype(np.float32), y=np.asarray(y))

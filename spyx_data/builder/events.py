@@ -203,13 +203,13 @@ class NpyHeader(NamedTuple):
     offset: int
 
 
-def npy_header(f: BinaryIO, where: str) -> NpyHeader:
-    """The header of the ``.npy`` file ``f``, checked against the file's size before anything is
-    allocated: a header claiming a huge shape is refused, not a ``MemoryError``.
+def npy_array_header(f: BinaryIO, where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """``(shape, fortran_order, dtype)`` as the header of the ``.npy`` file ``f`` states them
+    (any format version), ``f`` left where the data starts; nothing after the header is read.
 
     Raises:
-        InputError: naming ``where``, for a file that is not a ``.npy`` file, an array of
-            Python objects (never unpickled), or data shorter or longer than its header says.
+        InputError: naming ``where``, for a file that is not a ``.npy`` file, or an array of
+            Python objects (never unpickled).
     """
     try:
         version = np.lib.format.read_magic(f)
@@ -219,13 +219,26 @@ def npy_header(f: BinaryIO, where: str) -> NpyHeader:
         raise InputError(f"{where}: not a readable .npy file ({e})") from e
     if dtype.hasobject:
         raise InputError(f"{where}: a .npy of Python objects ({dtype}), not of numbers")
+    return tuple(shape), bool(fortran_order), dtype
+
+
+def npy_header(f: BinaryIO, where: str) -> NpyHeader:
+    """The header of the ``.npy`` file ``f`` (:func:`npy_array_header`), checked against the
+    file's size before anything is allocated: a header claiming a huge shape is refused, not a
+    ``MemoryError``.
+
+    Raises:
+        InputError: naming ``where``, for a file that is not a ``.npy`` file, an array of
+            Python objects (never unpickled), or data shorter or longer than its header says.
+    """
+    shape, fortran_order, dtype = npy_array_header(f, where)
     offset = f.tell()
     held = f.seek(0, io.SEEK_END) - offset
     expected = math.prod(shape) * dtype.itemsize
     if held != expected:
         raise truncated(where, f"its header says shape {shape} of {dtype} ({expected} bytes), but {held} bytes "
                                "follow it")
-    return NpyHeader(tuple(shape), bool(fortran_order), dtype, offset)
+    return NpyHeader(shape, fortran_order, dtype, offset)
 
 
 def _npy_rows(path: str, where: str, max_events: int, check: Callable[[NpyHeader], None]) -> Iterator[np.ndarray]:

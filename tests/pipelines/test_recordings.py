@@ -587,3 +587,24 @@ def test_a_whole_file_of_no_events_is_not_taken_for_one_cut_short(suffix):
     assert all(len(column) == 0 for column in events.decode_bytes(recordings.decode, data, "empty" + suffix))
     with pytest.raises(InputError, match=rf"empty{re.escape(suffix)}: "):  # cut inside the header (or table)
         events.decode_bytes(recordings.decode, data[:-1], "empty" + suffix)
+
+
+def test_the_camera_flags_are_the_specs_options_with_their_help_and_defaults(capsys):
+    import textwrap
+
+    from spyx_data.builder import camera
+    from spyx_data.builder.contracts import options_of
+
+    with pytest.raises(SystemExit) as ended:
+        pipeline.main(["--help"])
+    assert ended.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    fields = options_of(camera.CameraSpec)
+    defaults = {"spatial_factor": fields["spatial_factor"].default, "test_fraction": fields["test_fraction"].default,
+                "split_seed": camera.SPLIT_SEED}
+    for name in pipeline.OPTIONS:
+        help_text = " ".join(textwrap.wrap(fields[name].metadata["help"]))
+        assert f"--{name}" in text and help_text in text, name
+        if name in defaults:
+            assert f"{help_text} (default {defaults[name]})" in text, name
+    assert f"time bins (default: {pipeline.SAMPLE_T})" in text and f"(default: {pipeline.DURATION_MS})" in text
