@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -98,7 +97,8 @@ def _description(dataset: str | None) -> str:
     if dataset not in registry.REGISTRY:
         return __doc__.split("\n\n")[0] + " " + beam
     info = registry.get(dataset)
-    return (f"Build {info.name} (tonic's {info.tonic_class}; splits {', '.join(info.splits)}) into shards. Its own "
+    fetched = f"tonic's {info.tonic_class}" if info.tonic_class else "not in tonic"
+    return (f"Build {info.name} ({fetched}; splits {', '.join(info.splits)}) into shards. Its own "
             f"options: {', '.join('--' + o for o in info.options) or 'none'}; the window and output flags are every "
             f"dataset's. {beam}")
 
@@ -111,7 +111,7 @@ def option_fields() -> dict[str, Any]:
     return dict(sorted(fields.items()))
 
 
-def ensure_synthetic(name: str, data_dir: str, splits: Sequence[str], num_samples: int) -> None:
+def ensure_synthetic(info: registry.DatasetInfo, data_dir: str, splits: Sequence[str], num_samples: int) -> None:
     """Write synthetic data for ``splits`` unless real data, or this same synthetic data, is there
     (:func:`spyx_data.builder.synthetic.write`: synthetic data of other parameters is replaced).
 
@@ -123,47 +123,47 @@ def ensure_synthetic(name: str, data_dir: str, splits: Sequence[str], num_sample
     """
     if paths.is_remote(data_dir):
         raise UsageError(f"--synthetic writes local files; {data_dir} is not a local folder")
-    status = {split: _status(name, data_dir, split) for split in splits}
+    status = {split: _status(info, data_dir, split) for split in splits}
     real = [split for split, state in status.items() if state == "real"]
     if real and len(real) < len(splits):
         others = [split for split in splits if split not in real]
         raise UsageError(
-            f"{data_dir} holds real {name} data for {', '.join(real)} but not for {', '.join(others)}: --synthetic "
-            f"would mix synthetic and real splits in one build; put the real {', '.join(others)} data at "
-            f"{', '.join(synthetic.location(name, data_dir, s) for s in others)}, build --splits={','.join(real)}, "
+            f"{data_dir} holds real {info.name} data for {', '.join(real)} but not for {', '.join(others)}: "
+            f"--synthetic would mix synthetic and real splits in one build; put the real {', '.join(others)} data at "
+            f"{', '.join(info.location(data_dir, s) for s in others)}, build --splits={','.join(real)}, "
             "or write synthetic data into another --data_dir"
         )
     if real:
-        log.warning("%s holds real %s data; --synthetic ignored", data_dir, name)
+        log.warning("%s holds real %s data; --synthetic ignored", data_dir, info.name)
         return
-    synthetic.write_splits(name, data_dir, [s for s, state in status.items()
+    synthetic.write_splits(info, data_dir, [s for s, state in status.items()
                                             if state != {"num_samples": num_samples, "seed": 0}], num_samples)
 
 
-def _status(name: str, data_dir: str, split: str) -> str | dict:
+def _status(info: registry.DatasetInfo, data_dir: str, split: str) -> str | dict:
     """``"missing"``, ``"real"``, or the parameters of the synthetic data in a split's place."""
-    params = synthetic.synthetic_params(name, data_dir, split)
+    params = synthetic.synthetic_params(info, data_dir, split)
     if params is not None:
         return params
-    return "real" if paths.exists(synthetic.location(name, data_dir, split)) else "missing"
+    return "real" if paths.exists(info.location(data_dir, split)) else "missing"
 
 
 def locate(info: registry.DatasetInfo, data_dir: str, splits: Sequence[str]) -> dict[str, str]:
     """``{split: h5 file or recordings folder}``.
 
-    A local split that is missing is downloaded by tonic's dataset class. Nothing is downloaded
-    into a ``data_dir`` on a Beam filesystem (``gs://...``): what is missing there is reported
-    when the launcher fingerprints the sources.
+    A local split that is missing is downloaded by tonic's dataset class; where nothing fetches
+    it (tonic cannot, or lacks the dataset) it is refused, saying where to put its files.
+    Nothing is downloaded into a ``data_dir`` on a Beam filesystem (``gs://...``): what is
+    missing there is reported when the launcher fingerprints the sources.
     """
-    located = {split: paths.join(data_dir, info.locations[split]) for split in splits}
+    located = {split: info.location(data_dir, split) for split in splits}
     if paths.is_remote(data_dir):
         return located
     for split, path in located.items():
         if info.is_present(split, path):
             continue
-        if info.unfetchable:
-            archive = paths.join(data_dir, info.archives[split])
-            todo = info.unfetchable.format(archive=os.path.basename(archive), folder=os.path.dirname(archive))
+        todo = info.fetch_by_hand(data_dir, split)
+        if todo is not None:
             raise BuildError(
                 f"{info.name} {split} is not in {path}, and {todo}, or pass --synthetic=N for synthetic data"
             )
@@ -191,7 +191,7 @@ def build_dataset(args: argparse.Namespace, beam_argv: Sequence[str]) -> manifes
     except ValueError as e:
         raise UsageError(str(e)) from e
     if args.synthetic:
-        ensure_synthetic(info.name, args.data_dir, args.splits, args.synthetic)
+        ensure_synthetic(info, args.data_dir, args.splits, args.synthetic)
     return build_registered(info, spec, args.data_dir, args.output_dir, beam_argv, args.splits, args.compression,
                             args.num_shards, args.plan_parts)
 
@@ -213,7 +213,7 @@ def build_registered(
     inputs = locate(info, data_dir, list(splits or info.splits))
 
     def is_synthetic(split: str) -> bool:
-        return synthetic.synthetic_params(info.name, data_dir, split) is not None
+        return synthetic.synthetic_params(info, data_dir, split) is not None
 
     return build_lib.build(spec, inputs, output_root, beam_argv, compression, num_shards, plan_parts, is_synthetic)
 

@@ -89,6 +89,16 @@ class SampleFiles:
         return events._replace(t=events.t - t, x=events.x - x, y=events.y - y)
 
 
+def parent_folder(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
+    """The label of a recording filed in its class's folder (a :attr:`SampleFiles.label`): the
+    position of its parent folder's name among ``classes``.
+
+    Raises:
+        ValueError: the folder is not one of ``classes``.
+    """
+    return classes.index(parts[-2])
+
+
 def seeded_split(relative_path: str, seed: int, test_fraction: float) -> str:
     """``"test"`` or ``"train"`` for one recording, from a hash of ``(seed, path)``.
 
