@@ -16,6 +16,7 @@ from spyx_data.builder import (  # noqa: F401 (registered below, from this modul
     dvsgesture,
     dvslip,
     ncaltech101,
+    ncars,
     nmnist,
     ntidigits18,
     pokerdvs,

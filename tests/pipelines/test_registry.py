@@ -321,6 +321,7 @@ PINNED_NAMES = {
     "dvsgesture": "dvsgesture-ce5cc735c60f",
     "dvslip": "dvslip-cf0bd1ae2f86",
     "ncaltech101": "ncaltech101-2d814e54c7a5",
+    "ncars": "ncars-df5650b33645",
     "nmnist": "nmnist-43a27999f45a",
     "ntidigits18": "ntidigits18-a21e2cf6d6c2",
     "pokerdvs": "pokerdvs-de1ca8aa7cb4",
