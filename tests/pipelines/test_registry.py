@@ -438,3 +438,40 @@ def test_the_commands_and_the_loader_take_a_dataset_tonic_lacks(tmp_path, capsys
     assert [o.tobytes() for b in batches for o in b.obs] == [o.tobytes() for o in obs]
     assert [int(label) for b in batches for label in b.labels] == labels.tolist()
     assert len(set(labels.tolist())) > 1
+
+
+def test_ncars_is_read_from_its_archives_folders_background_0_cars_1(tmp_path):
+    """N-CARS as its archive extracts (``NCARS/n-cars_{train,test}/{background,cars}/obj_*_td.dat``),
+    the clips written here by expelliarmus, some running past the window's 100 ms: each record
+    is its clip decoded by expelliarmus and rasterised by this test's reference (10 bins of
+    10 ms on 120 x 100 pixels), in sorted path order; the late events are dropped and counted."""
+    rng = np.random.default_rng(5)
+    dtype = [("t", np.int64), ("x", np.int16), ("y", np.int16), ("p", np.uint8)]
+    for split in ("train", "test"):
+        for k, name in enumerate(("background", "cars")):
+            folder = tmp_path / "NCARS" / f"n-cars_{split}" / name
+            folder.mkdir(parents=True)
+            for i in range(3):
+                clip = np.zeros(400, dtype=dtype)
+                clip["t"] = np.sort(rng.integers(0, 100_000 + 5_000 * i, len(clip)))  # clip 0 ends inside
+                clip["x"], clip["y"], clip["p"] = rng.integers(0, 120, 400), rng.integers(0, 100, 400), rng.integers(
+                    0, 2, 400)
+                clip["x"][0], clip["y"][0] = 119, 99  # the sensor's far corner
+                expelliarmus.Wizard(encoding="dat").save(str(folder / f"obj_{4396 * k + i:06d}_td.dat"), clip)
+    manifest = tonic_pipeline.run(["--dataset=ncars", f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}"])
+    assert manifest.layout.packed_shape == (2, 2, 100, 120)  # ceil(10 bins / 8) bytes, P, H, W
+    assert manifest.config["classes"] == ["background", "cars"] and manifest.config["time_origin"] == "as stored"
+    assert (manifest.config["sample_T"], manifest.config["duration_ms"]) == (10, 100)
+    for split in ("train", "test"):
+        obs, labels = spyx_data.load_split(build_dir(tmp_path / "out", manifest), split)
+        clips = sorted((tmp_path / "NCARS" / f"n-cars_{split}").glob("*/*.dat"))
+        assert labels.tolist() == [0, 0, 0, 1, 1, 1]
+        late = 0
+        for clip, record in zip(clips, obs, strict=True):
+            events = expelliarmus.Wizard(encoding="dat").read(str(clip))
+            frames = np.zeros((10, 2, 100, 120), np.uint8)
+            kept = events[events["t"] < 100_000]
+            frames[kept["t"] // 10_000, kept["p"], kept["y"], kept["x"]] = 1
+            np.testing.assert_array_equal(np.unpackbits(record, axis=0, count=10, bitorder="big"), frames)
+            late += len(events) - len(kept)
+        assert manifest.split(split).counts["dropped_outside_window"] == late > 0
