@@ -40,12 +40,12 @@ def parse_args(
     """Parse build flags; ``dataset`` fixes the dataset (for the short entry points); ``prog``
     is the command the user typed (default ``python -m pipelines.<dataset>``)."""
     prog = prog or (f"python -m pipelines.{dataset}" if dataset else "python -m pipelines.tonic")
-    named = dataset or _dataset_named(argv)
-    parser = build_lib.flag_parser(prog, _description(named))
+    shown = registry.REGISTRY.get(dataset or _dataset_named(argv) or "")  # the entry whose help is shown
+    parser = build_lib.flag_parser(prog, _description(shown))
     if dataset is None:
         parser.add_argument("--dataset", required=True, choices=sorted(registry.REGISTRY), help="what to build")
     parser.add_argument("--data_dir", default="./data", help="tonic's save_to folder")
-    splits = f" of {', '.join(registry.REGISTRY[named].splits)}" if named in registry.REGISTRY else ""
+    splits = f" of {', '.join(shown.splits)}" if shown else ""
     parser.add_argument("--splits", default=None, help=f"comma-separated splits{splits} (default: all of the dataset)")
     parser.add_argument(
         "--synthetic",
@@ -58,8 +58,8 @@ def parse_args(
         # Every option is a flag (so that another dataset's is refused naming the dataset), but
         # the help of a dataset lists only its own; without a dataset, each says whose it is.
         takers = [info.name for info in registry.REGISTRY.values() if name in info.options]
-        if named in registry.REGISTRY:
-            help_text = field.metadata["help"] if name in registry.REGISTRY[named].options else argparse.SUPPRESS
+        if shown:
+            help_text = field.metadata["help"] if name in shown.options else argparse.SUPPRESS
         else:
             help_text = f"{field.metadata['help']}; taken by {', '.join(takers)}"
         if field.metadata["kind"] == "switch":
@@ -91,12 +91,11 @@ def _dataset_named(argv: Sequence[str] | None) -> str | None:
         return None
 
 
-def _description(dataset: str | None) -> str:
-    """The first lines of a build command's help."""
+def _description(info: registry.DatasetInfo | None) -> str:
+    """The first lines of a build command's help (of the dataset ``info``, or of any)."""
     beam = "Flags not listed here go to Beam (--runner, --direct_num_workers, ...)."
-    if dataset not in registry.REGISTRY:
+    if info is None:
         return __doc__.split("\n\n")[0] + " " + beam
-    info = registry.get(dataset)
     fetched = f"tonic's {info.tonic_class}" if info.tonic_class else "not in tonic"
     return (f"Build {info.name} ({fetched}; splits {', '.join(info.splits)}) into shards. Its own "
             f"options: {', '.join('--' + o for o in info.options) or 'none'}; the window and output flags are every "

@@ -38,7 +38,7 @@ def read(path: str, where: str) -> Events:
 
 def label(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
     """The letter its folder's name ends with (tonic reads the last character of the path)."""
-    return classes.index(parts[-2][-1])
+    return classes.index(camera.class_folder(parts)[-1])
 
 
 FILES = SampleFiles(".mat", whole_file(read), label, time_origin=FIRST_EVENT)

@@ -15,7 +15,7 @@ CLASSES = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
 
 def label(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
     """The digit folder's name."""
-    return int(parts[-2])
+    return int(camera.class_folder(parts))
 
 
 FILES = SampleFiles(".bin", events.atis_bin_chunks, label)

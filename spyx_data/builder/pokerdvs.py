@@ -18,7 +18,7 @@ def decode(path: str, where: str, max_events: int) -> Iterator[events.Events]:
 
 def label(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
     """The class code its folder's name ends with."""
-    return classes.index(parts[-2][-2:])
+    return classes.index(camera.class_folder(parts)[-2:])
 
 
 FILES = SampleFiles(".npy", decode, label)
