@@ -50,10 +50,10 @@ def median_build(data_dir: str, workdir: str, repeats: int, *flags: str) -> tupl
 
 
 def ensure_data(data_dir: str, train: int, test: int) -> None:
-    from spyx_data.builder import synthetic
+    from spyx_data.builder import shd, synthetic
 
     for split, n in (("train", train), ("test", test)):
-        if synthetic.synthetic_params("shd", data_dir, split) != {"num_samples": n, "seed": 0}:
+        if synthetic.synthetic_params(shd.DATASET, data_dir, split) != {"num_samples": n, "seed": 0}:
             synthetic.write_shd(data_dir, split, n)
 
 

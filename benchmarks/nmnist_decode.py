@@ -21,7 +21,7 @@ import tonic
 from benchmarks import median_seconds
 from pipelines.transforms import keep_freed_memory
 from spyx_data import paths
-from spyx_data.builder import camera, events, raster, registry, synthetic
+from spyx_data.builder import camera, events, nmnist, raster, synthetic
 
 
 def main() -> None:
@@ -42,16 +42,16 @@ def main() -> None:
 
 def run(data_dir: str, samples: int, repeats: int) -> None:
     """Time each stage on ``samples`` recordings in ``data_dir`` (written there if missing)."""
-    root = synthetic.location("nmnist", data_dir, "train")
+    root = nmnist.DATASET.location(data_dir, "train")
     if not os.path.isdir(root):
-        synthetic.write("nmnist", data_dir, "train", samples)
+        synthetic.write(nmnist.DATASET, data_dir, "train", samples)
     files = [os.path.join(root, *parts) for parts in paths.list_files(root, ".bin")[: samples]]
     blobs = []
     for path in files:
         with open(path, "rb") as f:
             blobs.append(f.read())
     n = len(files)
-    spec = registry.get("nmnist").spec()
+    spec = nmnist.DATASET.spec()
     decoded = [events.read_atis_bin(b) for b in blobs]
 
     def rasterise():  # in groups of 64, each in passes of at most raster.EVENTS_PER_PASS events, as the build does

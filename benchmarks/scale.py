@@ -26,12 +26,12 @@ SSC = {"train": 75466, "valid": 9981, "test": 20382}
 
 def ensure_ssc(data_dir: str, scale: float) -> dict[str, int]:
     """Synthetic SSC of ``scale`` times the real size in ``data_dir`` (kept between runs)."""
-    from spyx_data.builder import synthetic
+    from spyx_data.builder import ssc, synthetic
 
     sizes = {split: max(1, round(n * scale)) for split, n in SSC.items()}
     for split, n in sizes.items():
-        if synthetic.synthetic_params("ssc", data_dir, split) != {"num_samples": n, "seed": 0}:
-            synthetic.write("ssc", data_dir, split, n)
+        if synthetic.synthetic_params(ssc.DATASET, data_dir, split) != {"num_samples": n, "seed": 0}:
+            synthetic.write(ssc.DATASET, data_dir, split, n)
     return sizes
 
 
@@ -79,13 +79,13 @@ def pool_speedup(data_dir: str, sizes: dict[str, int], repeats: int) -> tuple[fl
     """Times of the builds' rasterising work (one task per shard range) on a 1- and a 2-process pool."""
     from benchmarks.pool import rasterise_range
     from pipelines.transforms import keep_freed_memory
-    from spyx_data.builder import registry, synthetic
+    from spyx_data.builder import ssc
     from spyx_data.format import plan
 
-    record_bytes = registry.get("ssc").spec().layout.record_bytes
+    record_bytes = ssc.DATASET.spec().layout.record_bytes
     tasks = []
     for split, n in sizes.items():
-        path = synthetic.location("ssc", data_dir, split)
+        path = ssc.DATASET.location(data_dir, split)
         tasks += [(path, a, b, "ssc") for a, b in plan.shard_ranges(n, plan.default_num_shards(n, record_bytes))]
     spawn = multiprocessing.get_context("spawn")
     with spawn.Pool(1, initializer=keep_freed_memory) as single, spawn.Pool(2, initializer=keep_freed_memory) as pool:

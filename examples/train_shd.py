@@ -127,11 +127,12 @@ def synthetic_build(workdir: str) -> str:
     return the build folder."""
     from pipelines import shd
     from spyx_data.builder import synthetic
+    from spyx_data.builder.shd import DATASET
 
     data, out = os.path.join(workdir, "data"), os.path.join(workdir, "shards")
     print(f"synthetic SHD and its build in {workdir} (remove it when done)")
     for split, n in (("train", 2000), ("test", 500)):
-        if synthetic.synthetic_params("shd", data, split) != {"num_samples": n, "seed": 0}:
+        if synthetic.synthetic_params(DATASET, data, split) != {"num_samples": n, "seed": 0}:
             synthetic.write_shd(data, split, n)
     manifest = shd.run([f"--data_dir={data}", f"--output_dir={out}"])
     return os.path.join(out, manifest.build_name)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -67,12 +66,12 @@ def parse_args(argv: Sequence[str] | None, dataset: str | None = None, prog: str
         UsageError: an unknown flag or split, an option the dataset does not take, a value out of range.
     """
     prog = prog or (f"python -m pipelines.{dataset}" if dataset else "python -m pipelines.tonic")
-    named = dataset or _dataset_named(argv)
-    parser = flags.flag_parser(prog, _description(named))
+    shown = registry.REGISTRY.get(dataset or _dataset_named(argv) or "")  # the entry whose help is shown
+    parser = flags.flag_parser(prog, _description(shown))
     if dataset is None:
         parser.add_argument("--dataset", required=True, choices=sorted(registry.REGISTRY), help="what to build")
     parser.add_argument("--data_dir", default="./data", help="tonic's save_to folder")
-    splits = f" of {', '.join(registry.REGISTRY[named].splits)}" if named in registry.REGISTRY else ""
+    splits = f" of {', '.join(shown.splits)}" if shown else ""
     parser.add_argument("--splits", default=None, help=f"comma-separated splits{splits} (default: all of the dataset)")
     parser.add_argument(
         "--synthetic",
@@ -85,8 +84,8 @@ def parse_args(argv: Sequence[str] | None, dataset: str | None = None, prog: str
     for name, field in fields.items():
         # Every option is a flag (so that another dataset's is refused naming the dataset), but
         # the help of a dataset lists only its own; without a dataset, each says whose it is.
-        if named in registry.REGISTRY:
-            help_text = field.metadata["help"] if name in registry.REGISTRY[named].options else argparse.SUPPRESS
+        if shown:
+            help_text = field.metadata["help"] if name in shown.options else argparse.SUPPRESS
         else:
             takers = [info.name for info in registry.REGISTRY.values() if name in info.options]
             help_text = f"{field.metadata['help']}; taken by {', '.join(takers)}"
@@ -114,13 +113,13 @@ def _dataset_named(argv: Sequence[str] | None) -> str | None:
         return None
 
 
-def _description(dataset: str | None) -> str:
-    """The first lines of a build command's help."""
+def _description(info: registry.DatasetInfo | None) -> str:
+    """The first lines of a build command's help (of the dataset ``info``, or of any)."""
     beam = "Flags not listed here go to Beam (--runner, --direct_num_workers, ...)."
-    if dataset not in registry.REGISTRY:
+    if info is None:
         return __doc__.split("\n\n")[0] + " " + beam
-    info = registry.get(dataset)
-    return (f"Build {info.name} (tonic's {info.tonic_class}; splits {', '.join(info.splits)}) into shards. Its own "
+    fetched = f"tonic's {info.tonic_class}" if info.tonic_class else "not in tonic"
+    return (f"Build {info.name} ({fetched}; splits {', '.join(info.splits)}) into shards. Its own "
             f"options: {', '.join('--' + o for o in info.options) or 'none'}; the window and output flags are every "
             f"dataset's. {beam}")
 
@@ -133,7 +132,7 @@ def option_fields() -> dict[str, Any]:
     return dict(sorted(fields.items()))
 
 
-def ensure_synthetic(name: str, data_dir: str, splits: Sequence[str], num_samples: int) -> None:
+def ensure_synthetic(info: registry.DatasetInfo, data_dir: str, splits: Sequence[str], num_samples: int) -> None:
     """Write synthetic data for ``splits`` unless real data, or this same synthetic data, is there
     (:func:`spyx_data.builder.synthetic.write`: synthetic data of other parameters is replaced).
 
@@ -145,47 +144,47 @@ def ensure_synthetic(name: str, data_dir: str, splits: Sequence[str], num_sample
     """
     if paths.is_remote(data_dir):
         raise UsageError(f"--synthetic writes local files; {data_dir} is not a local folder")
-    status = {split: _status(name, data_dir, split) for split in splits}
+    status = {split: _status(info, data_dir, split) for split in splits}
     real = [split for split, state in status.items() if state == "real"]
     if real and len(real) < len(splits):
         others = [split for split in splits if split not in real]
         raise UsageError(
-            f"{data_dir} holds real {name} data for {', '.join(real)} but not for {', '.join(others)}: --synthetic "
-            f"would mix synthetic and real splits in one build; put the real {', '.join(others)} data at "
-            f"{', '.join(synthetic.location(name, data_dir, s) for s in others)}, build --splits={','.join(real)}, "
+            f"{data_dir} holds real {info.name} data for {', '.join(real)} but not for {', '.join(others)}: "
+            f"--synthetic would mix synthetic and real splits in one build; put the real {', '.join(others)} data at "
+            f"{', '.join(info.location(data_dir, s) for s in others)}, build --splits={','.join(real)}, "
             "or write synthetic data into another --data_dir"
         )
     if real:
-        log.warning("%s holds real %s data; --synthetic ignored", data_dir, name)
+        log.warning("%s holds real %s data; --synthetic ignored", data_dir, info.name)
         return
-    synthetic.write_splits(name, data_dir, [s for s, state in status.items()
+    synthetic.write_splits(info, data_dir, [s for s, state in status.items()
                                             if state != {"num_samples": num_samples, "seed": 0}], num_samples)
 
 
-def _status(name: str, data_dir: str, split: str) -> str | dict:
+def _status(info: registry.DatasetInfo, data_dir: str, split: str) -> str | dict:
     """``"missing"``, ``"real"``, or the parameters of the synthetic data in a split's place."""
-    params = synthetic.synthetic_params(name, data_dir, split)
+    params = synthetic.synthetic_params(info, data_dir, split)
     if params is not None:
         return params
-    return "real" if paths.exists(synthetic.location(name, data_dir, split)) else "missing"
+    return "real" if paths.exists(info.location(data_dir, split)) else "missing"
 
 
 def locate(info: registry.DatasetInfo, data_dir: str, splits: Sequence[str]) -> dict[str, str]:
     """``{split: h5 file or recordings folder}``.
 
-    A local split that is missing is downloaded by tonic's dataset class. Nothing is downloaded
-    into a ``data_dir`` on a Beam filesystem (``gs://...``): what is missing there is reported
-    when the launcher fingerprints the sources.
+    A local split that is missing is downloaded by tonic's dataset class; where nothing fetches
+    it (tonic cannot, or lacks the dataset) it is refused, saying where to put its files.
+    Nothing is downloaded into a ``data_dir`` on a Beam filesystem (``gs://...``): what is
+    missing there is reported when the launcher fingerprints the sources.
     """
-    located = {split: paths.join(data_dir, info.locations[split]) for split in splits}
+    located = {split: info.location(data_dir, split) for split in splits}
     if paths.is_remote(data_dir):
         return located
     for split, path in located.items():
         if info.is_present(split, path):
             continue
-        if info.unfetchable:
-            archive = paths.join(data_dir, info.archives[split])
-            todo = info.unfetchable.format(archive=os.path.basename(archive), folder=os.path.dirname(archive))
+        todo = info.fetch_by_hand(data_dir, split)
+        if todo is not None:
             raise BuildError(
                 f"{info.name} {split} is not in {path}, and {todo}, or pass --synthetic=N for synthetic data"
             )
@@ -207,7 +206,7 @@ def build_dataset(request: DatasetBuild) -> manifest_lib.Manifest | None:
     """Build the shards (or find them already built) and return the manifest (None for a dry
     run); with ``request.synthetic``, write synthetic data first where there is no real data."""
     if request.synthetic:
-        ensure_synthetic(request.info.name, request.data_dir, request.splits, request.synthetic)
+        ensure_synthetic(request.info, request.data_dir, request.splits, request.synthetic)
     return build_registered(request.info, request.spec, request.data_dir, request.options, request.splits)
 
 
@@ -224,7 +223,7 @@ def build_registered(
     inputs = locate(info, data_dir, list(splits or info.splits))
 
     def is_synthetic(split: str) -> bool:
-        return synthetic.synthetic_params(info.name, data_dir, split) is not None
+        return synthetic.synthetic_params(info, data_dir, split) is not None
 
     return build_lib.build(spec, inputs, options, is_synthetic)
 

@@ -245,7 +245,7 @@ def synthetic(dataset: str, data_dir: str, samples: int, splits: Sequence[str] |
     unknown = sorted(set(splits or ()) - set(info_.splits))
     if unknown:
         raise errors.UsageError(f"unknown split(s) {unknown}; {dataset} has {list(info_.splits)}")
-    return "wrote " + ", ".join(synthetic_lib.write_splits(dataset, data_dir, splits or info_.splits, samples, seed))
+    return "wrote " + ", ".join(synthetic_lib.write_splits(info_, data_dir, splits or info_.splits, samples, seed))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

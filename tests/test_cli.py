@@ -15,7 +15,7 @@ import pytest
 from pipelines import progress as progress_lib
 from pipelines import shd
 from spyx_data import cli
-from spyx_data.builder import synthetic
+from spyx_data.builder import registry, synthetic
 
 from .conftest import TEST, TRAIN, build_dir
 from .hold import HANG_S, Holds
@@ -90,7 +90,7 @@ def test_mistakes_are_one_line_without_a_traceback(shd_build, tmp_path, capsys):
 def test_build_and_synthetic_subcommands(tmp_path, capsys):
     data = str(tmp_path / "data")
     assert cli.main(["synthetic", "shd", "--data_dir", data, "--samples", "12"]) == 0
-    assert synthetic.synthetic_params("shd", data, "test") == {"num_samples": 12, "seed": 0}
+    assert synthetic.synthetic_params(registry.get("shd"), data, "test") == {"num_samples": 12, "seed": 0}
     assert cli.main(["build", "shd", f"--data_dir={data}", f"--output_dir={tmp_path / 'out'}", "--sample_T=32",
                      "--direct_running_mode=in_memory"]) == 0
     out = capsys.readouterr().out

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import spyx_data
-from spyx_data.builder import fixtures, inputs, synthetic
+from spyx_data.builder import fixtures, inputs, nmnist, synthetic
 from spyx_data.errors import BuildError, ShardError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.read.verify import verify
@@ -349,7 +349,7 @@ def test_a_corrupt_h5_beside_synthetic_is_named(tmp_path):
 @pytest.fixture
 def nmnist_data(tmp_path):
     data = tmp_path / "data"
-    synthetic.write("nmnist", str(data), "test", 30)
+    synthetic.write(nmnist.DATASET, str(data), "test", 30)
     return data, data / "NMNIST" / "Test"
 
 

@@ -14,7 +14,7 @@ import zipfile
 import h5py
 import pytest
 
-from spyx_data.builder import fixtures, registry, synthetic
+from spyx_data.builder import fixtures, nmnist, registry, synthetic
 from spyx_data.format import manifest as manifest_lib
 
 from .conftest import manifests_under
@@ -31,7 +31,7 @@ def write_real(name, data_dir, split, n=4, seed=7) -> str:
     """Files laid out as dataset ``name``'s ``split`` is, without the synthetic marks: a user's
     real data, as far as spyx-data can tell. Its location."""
     info = registry.get(name)
-    where = synthetic.location(name, str(data_dir), split)
+    where = info.location(str(data_dir), split)
     fixtures.write_recordings(where, info.fixture(info, split, n, seed))
     if os.path.isfile(where):
         with h5py.File(where, "r+") as f:
@@ -47,12 +47,13 @@ def synthetic_command(name, data_dir, samples, *flags):
 @pytest.mark.parametrize("name", sorted(registry.REGISTRY))
 def test_synthetic_data_over_a_users_dataset_is_refused_and_changes_nothing(tmp_path, name):
     data = tmp_path / "data"
-    where = write_real(name, data, registry.get(name).splits[0])
+    info = registry.get(name)
+    where = write_real(name, data, info.splits[0])
     before = tree(data)
     code, out, err = synthetic_command(name, data, 3)
     assert code == 2 and not out
     assert_one_line(err, f"{where} is not synthetic data written by spyx-data", "nothing was written")
-    assert tree(data) == before and synthetic.synthetic_params(name, str(data), registry.get(name).splits[0]) is None
+    assert tree(data) == before and synthetic.synthetic_params(info, str(data), info.splits[0]) is None
 
 
 @pytest.mark.parametrize("name", ["shd", "nmnist", "dvslip"])
@@ -62,7 +63,7 @@ def test_synthetic_data_is_never_written_beside_a_real_split(tmp_path, name):
     before = tree(data)
     code, _, err = synthetic_command(name, data, 3, "--splits", "test")  # the other split: still the dataset's folder
     assert code == 2
-    assert_one_line(err, synthetic.location(name, str(data), "train"), "nothing was written")
+    assert_one_line(err, registry.get(name).location(str(data), "train"), "nothing was written")
     assert tree(data) == before
 
 
@@ -102,7 +103,7 @@ def test_synthetic_data_written_again_replaces_the_old_wholly(tmp_path, name):
     assert code == 0 and out.startswith("wrote ")
     assert synthetic_command(name, fresh, 5)[0] == 0
     assert tree(data) == tree(fresh)  # no file of the larger set is left, markers included
-    assert synthetic.synthetic_params(name, str(data), "test") == {"num_samples": 5, "seed": 0}
+    assert synthetic.synthetic_params(registry.get(name), str(data), "test") == {"num_samples": 5, "seed": 0}
 
 
 def test_a_synthetic_folder_a_user_added_to_is_real_data(tmp_path):
@@ -110,7 +111,7 @@ def test_a_synthetic_folder_a_user_added_to_is_real_data(tmp_path):
     assert synthetic_command("nmnist", data, 10, "--splits", "test")[0] == 0
     mine = data / "NMNIST" / "Test" / "3" / "my-recording.bin"
     mine.write_bytes(fixtures.encode_atis_bin([10, 20], [1, 2], [3, 4], [0, 1]))
-    assert synthetic.synthetic_params("nmnist", str(data), "test") is None
+    assert synthetic.synthetic_params(nmnist.DATASET, str(data), "test") is None
     before = tree(data)
     code, _, err = synthetic_command("nmnist", data, 10, "--splits", "test")
     assert code == 2
@@ -132,7 +133,7 @@ def test_a_hidden_folder_in_synthetic_data_keeps_it_synthetic_but_is_never_writt
     checkpoints = data / "NMNIST" / "Test" / "3" / ".ipynb_checkpoints"
     checkpoints.mkdir()
     (checkpoints / "notes-checkpoint.ipynb").write_text("{}")
-    assert synthetic.synthetic_params("nmnist", str(data), "test") is not None
+    assert synthetic.synthetic_params(nmnist.DATASET, str(data), "test") is not None
     before = tree(data)
     code, _, err = synthetic_command("nmnist", data, 5, "--splits", "test")
     assert code == 2
@@ -147,7 +148,7 @@ def test_a_write_cut_short_leaves_nothing_the_next_one_keeps(tmp_path):
     (left / "0").mkdir(parents=True)
     (left / "0" / "00000.bin").write_bytes(b"half")
     assert synthetic_command("nmnist", data, 6)[0] == 0
-    assert not left.exists() and synthetic.synthetic_params("nmnist", str(data), "train")["num_samples"] == 6
+    assert not left.exists() and synthetic.synthetic_params(nmnist.DATASET, str(data), "train")["num_samples"] == 6
 
 
 def test_a_marker_of_an_earlier_version_is_one_line(tmp_path):
@@ -169,9 +170,9 @@ def test_a_synthetic_folder_uploaded_with_its_marker_is_synthetic_there_until_ch
     uploaded = {f"{remote}/{rel}": content for rel, content in tree(data).items()}
     memfs.FILES.update(uploaded)
     try:
-        assert synthetic.synthetic_params("nmnist", remote, "test") == {"num_samples": 6, "seed": 0}
+        assert synthetic.synthetic_params(nmnist.DATASET, remote, "test") == {"num_samples": 6, "seed": 0}
         memfs.FILES[f"{remote}/NMNIST/Test/3/mine.bin"] = fixtures.encode_atis_bin([10], [1], [3], [0])
-        assert synthetic.synthetic_params("nmnist", remote, "test") is None
+        assert synthetic.synthetic_params(nmnist.DATASET, remote, "test") is None
     finally:
         for path in [*uploaded, f"{remote}/NMNIST/Test/3/mine.bin"]:
             memfs.FILES.pop(path, None)

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
-from spyx_data.builder import fixtures
+from spyx_data.builder import camera, fixtures
 from spyx_data.builder.camera import FIRST_EVENT, SampleFiles
+from spyx_data.builder.dataset import DatasetInfo
 from spyx_data.builder.events import Events, whole_file
 from spyx_data.errors import InputError
 
@@ -38,13 +38,13 @@ def read(path: str, where: str) -> Events:
 
 def label(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
     """The letter its folder's name ends with (tonic reads the last character of the path)."""
-    return classes.index(parts[-2][-1])
+    return classes.index(camera.class_folder(parts)[-1])
 
 
 FILES = SampleFiles(".mat", whole_file(read), label, time_origin=FIRST_EVENT)
 
 
-def fixture(info: Any, split: str, n: int, seed: int) -> Iterator[tuple[tuple[str, ...], bytes]]:
+def fixture(info: DatasetInfo, split: str, n: int, seed: int) -> Iterator[tuple[tuple[str, ...], bytes]]:
     """Synthetic recordings laid out as ASL-DVS's: ``<letter>/<letter>_<index>.mat``, written by
     scipy with the published files' types, timestamps not starting at 0."""
     import scipy.io
@@ -58,3 +58,21 @@ def fixture(info: Any, split: str, n: int, seed: int) -> Iterator[tuple[tuple[st
                                   for k, v in columns.items()}, oned_as="column")
         data = buffer.getvalue()  # its text header says when it was written: made constant
         yield (CLASSES[k], f"{CLASSES[k]}_{i:04d}.mat"), MAT_HEADER + data[len(MAT_HEADER):]
+
+
+DATASET = DatasetInfo(
+    name="asldvs",
+    tonic_class="ASLDVS",
+    tonic_kwargs={"train": {}, "test": {}},
+    locations={"train": "ASLDVS", "test": "ASLDVS"},
+    archives={"train": "ASLDVS/ASLDVS.zip", "test": "ASLDVS/ASLDVS.zip"},
+    sensor=(240, HEIGHT, 2),
+    classes=CLASSES,
+    sample_T=10,
+    duration_ms=100,
+    family=camera.CameraSpec,
+    options=("spatial_factor", "merge_polarity", "split_seed", "test_fraction"),
+    files=FILES,
+    fixture=fixture,
+    seeded_test_fraction=0.2,
+)

@@ -100,6 +100,27 @@ def seeded_options(options: dict[str, Any], test_fraction: float | None = None) 
     return {**seeded, **options}
 
 
+def class_folder(parts: tuple[str, ...]) -> str:
+    """The name of the folder holding a recording (``parts``: its path below the split folder):
+    its class, where recordings are filed by class.
+
+    Raises:
+        IndexError: the recording lies directly in the split folder.
+    """
+    return parts[-2]
+
+
+def parent_folder(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
+    """The label of a recording filed in its class's folder (a :attr:`SampleFiles.label`): the
+    position of :func:`class_folder` among ``classes``.
+
+    Raises:
+        ValueError: the folder is not one of ``classes``.
+        IndexError: the recording lies directly in the split folder.
+    """
+    return classes.index(class_folder(parts))
+
+
 def seeded_split(relative_path: str, seed: int, test_fraction: float) -> str:
     """``"test"`` or ``"train"`` for one recording, from a hash of ``(seed, path)``.
 
@@ -204,7 +225,7 @@ class FolderReader(GroupedReader):
         self.spec = spec
         self.root = root
         parts = paths.list_files(root, spec.files.suffix)
-        self.classes = spec.classes or tuple(sorted({p[-2] for p in parts if len(p) > 1}))
+        self.classes = spec.classes or tuple(sorted({class_folder(p) for p in parts if len(p) > 1}))
         if spec.split_seed is not None:
             parts = [p for p in parts if seeded_split("/".join(p), spec.split_seed, spec.test_fraction) == split]
         self.parts = parts

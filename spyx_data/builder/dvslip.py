@@ -5,12 +5,12 @@ The clips are cut from longer recordings, so each is timed from its first event.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
-from spyx_data.builder import events, fixtures
+from spyx_data.builder import camera, events, fixtures
 from spyx_data.builder.camera import FIRST_EVENT, SampleFiles
+from spyx_data.builder.dataset import DatasetInfo
 
 CLASSES = tuple(
     "accused action allow allowed america american another around attacks banks become being benefit benefits "
@@ -25,16 +25,11 @@ CLASSES = tuple(
 #: The published files' record type.
 DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("p", np.int8), ("t", np.int64)])
 
-
-def label(parts: tuple[str, ...], classes: tuple[str, ...]) -> int:
-    """The position of the word folder's name in tonic's list."""
-    return classes.index(parts[-2])
+#: Labelled by the position of its word folder's name in tonic's list.
+FILES = SampleFiles(".npy", events.npy_structured_chunks, camera.parent_folder, time_origin=FIRST_EVENT)
 
 
-FILES = SampleFiles(".npy", events.npy_structured_chunks, label, time_origin=FIRST_EVENT)
-
-
-def fixture(info: Any, split: str, n: int, seed: int) -> Iterator[tuple[tuple[str, ...], bytes]]:
+def fixture(info: DatasetInfo, split: str, n: int, seed: int) -> Iterator[tuple[tuple[str, ...], bytes]]:
     """Synthetic recordings laid out as DVS-Lip's: ``<word>/<index>.npy``, structured arrays
     whose times start partway into a longer recording."""
     width, height, _ = info.sensor
@@ -43,3 +38,22 @@ def fixture(info: Any, split: str, n: int, seed: int) -> Iterator[tuple[tuple[st
         array = np.zeros(len(t), dtype=DTYPE)
         array["x"], array["y"], array["p"], array["t"] = x, y, p, t + 20_000_000 + 1_500_000 * i
         yield (CLASSES[k], f"{i}.npy"), fixtures.npy_bytes(array)
+
+
+DATASET = DatasetInfo(
+    name="dvslip",
+    tonic_class="DVSLip",
+    tonic_kwargs={"train": {"train": True}, "test": {"train": False}},
+    locations={"train": "DVSLip/DVS-Lip/train", "test": "DVSLip/DVS-Lip/test"},
+    archives={"train": "DVSLip/DVS-Lip.zip", "test": "DVSLip/DVS-Lip.zip"},
+    sensor=(128, 128, 2),
+    classes=CLASSES,
+    sample_T=30,
+    duration_ms=1200,
+    family=camera.CameraSpec,
+    options=("spatial_factor", "merge_polarity"),
+    files=FILES,
+    fixture=fixture,
+    unfetchable="DVS-Lip is on Google Drive, which tonic 1.7 does not download from: download {archive} from "
+    "https://drive.google.com/file/d/1dBEgtmctTTWJlWnuWxFtk8gfOdVVpkQ0/view and extract it into {folder}",
+)

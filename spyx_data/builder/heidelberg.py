@@ -1,4 +1,5 @@
-"""The Heidelberg spiking audio datasets (SHD, SSC) in their h5 format: reading and rasterising.
+"""The family of the Heidelberg spiking audio datasets (SHD, SSC: :mod:`~spyx_data.builder.shd`,
+:mod:`~spyx_data.builder.ssc`) in their h5 format: reading and rasterising.
 
 An h5 file holds ``spikes/times`` (seconds), ``spikes/units`` (0..699) and ``labels``; the
 published files store vlen float16 times, vlen uint16 units and uint16 labels, and optional
@@ -30,16 +31,11 @@ from spyx_data.builder import fixtures, raster
 
 from spyx_data.format import records
 from spyx_data.builder.contracts import GroupedReader, Rasters, option
+from spyx_data.builder.dataset import DatasetInfo
 from spyx_data.errors import InputError
 
-
-SSC_CLASSES = tuple(
-    "yes no up down left right on off stop go zero one two three four five six seven eight nine "
-    "bed bird cat dog happy house marvin sheila tree wow backward forward follow learn visual".split()
-)
-SHD_CLASSES = tuple(f"english-{w}" for w in "zero one two three four five six seven eight nine".split()) + tuple(
-    f"german-{w}" for w in "null eins zwei drei vier fuenf sechs sieben acht neun".split()
-)
+#: tonic's ``sensor_size`` of the family's files: 700 cochlear units.
+SENSOR = (raster.HEIDELBERG_UNITS, 1, 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,7 +201,7 @@ def _element_kind(dataset: Any) -> str:
     return dataset.dtype.kind if dataset.ndim == 2 else ""
 
 
-def fixture(info: Any, split: str, n: int, seed: int) -> Iterator[tuple[tuple[str, ...], bytes]]:
+def fixture(info: DatasetInfo, split: str, n: int, seed: int) -> Iterator[tuple[tuple[str, ...], bytes]]:
     """The synthetic h5 file of a split (``(), bytes``), laid out as the published files."""
     samples = [fixtures.audio_sample(seed, split, i, len(info.classes), info.name) for i in range(n)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -213,3 +209,25 @@ def fixture(info: Any, split: str, n: int, seed: int) -> Iterator[tuple[tuple[st
         fixtures.write_heidelberg(path, samples, fixtures.marker_attrs(n, seed), info.classes)
         with open(path, "rb") as f:
             yield (), f.read()
+
+
+def dataset_info(
+    name: str, tonic_class: str, classes: tuple[str, ...], splits: dict[str, dict[str, Any]]
+) -> DatasetInfo:
+    """The :class:`~spyx_data.builder.dataset.DatasetInfo` of a dataset of this family: its
+    splits (``splits``: tonic's arguments selecting each) are ``<tonic_class>/<name>_<split>.h5``
+    under ``data_dir``, beside the ``.zip`` tonic checks for."""
+    return DatasetInfo(
+        name=name,
+        tonic_class=tonic_class,
+        tonic_kwargs=splits,
+        locations={s: f"{tonic_class}/{name}_{s}.h5" for s in splits},
+        archives={s: f"{tonic_class}/{name}_{s}.h5.zip" for s in splits},
+        sensor=SENSOR,
+        classes=classes,
+        sample_T=128,
+        duration_ms=1000,
+        family=AudioSpec,
+        options=("channels",),
+        fixture=fixture,
+    )

@@ -21,6 +21,7 @@ import numpy as np
 from spyx_data import paths
 from spyx_data.builder import fixtures, heidelberg, raster
 from spyx_data.builder.contracts import GroupedReader, Rasters, option
+from spyx_data.builder.dataset import DatasetInfo
 from spyx_data.errors import InputError
 
 CLASSES = ("o", "1", "2", "3", "4", "5", "6", "7", "8", "9", "z")
@@ -106,7 +107,7 @@ class DigitsFile(GroupedReader):
         return Rasters(start, obs, self.labels[start:stop], counts + left_out)
 
 
-def fixture(info: Any, split: str, n: int, seed: int) -> Iterator[tuple[tuple[str, ...], bytes]]:
+def fixture(info: DatasetInfo, split: str, n: int, seed: int) -> Iterator[tuple[tuple[str, ...], bytes]]:
     """The synthetic file (``(), bytes``), both splits: ``n`` single digits each with a digit
     sequence after every seven, written by h5py as the published file."""
     import h5py
@@ -132,3 +133,19 @@ def fixture(info: Any, split: str, n: int, seed: int) -> Iterator[tuple[tuple[st
             f.attrs.update(fixtures.marker_attrs(n, seed))
         with open(path, "rb") as f:
             yield (), f.read()
+
+
+DATASET = DatasetInfo(
+    name="ntidigits18",
+    tonic_class="NTIDIGITS18",
+    tonic_kwargs={split: {"train": split == "train", "single_digits": True} for split in ("train", "test")},
+    locations={"train": "NTIDIGITS18/n-tidigits.hdf5", "test": "NTIDIGITS18/n-tidigits.hdf5"},
+    archives={"train": "NTIDIGITS18/n-tidigits.hdf5", "test": "NTIDIGITS18/n-tidigits.hdf5"},
+    sensor=(UNITS, 1, 1),
+    classes=CLASSES,
+    sample_T=100,
+    duration_ms=1000,
+    family=Spec,
+    options=("channels",),
+    fixture=fixture,
+)

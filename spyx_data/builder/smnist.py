@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 
 from spyx_data import paths
-from spyx_data.builder import raster
+from spyx_data.builder import nmnist, raster
 from spyx_data.builder.contracts import GroupedReader, Rasters, option, options_of
+from spyx_data.builder.dataset import DatasetInfo
 from spyx_data.errors import InputError
 from spyx_data.format import records
 
@@ -163,7 +164,7 @@ class IdxFiles(GroupedReader):
         return Rasters(start, obs, self.labels[start:stop], counts)
 
 
-def fixture(info: Any, split: str, n: int, seed: int) -> Iterator[tuple[tuple[str, ...], bytes]]:
+def fixture(info: DatasetInfo, split: str, n: int, seed: int) -> Iterator[tuple[tuple[str, ...], bytes]]:
     """Synthetic idx files for both splits (``n`` images each), as MNIST's: strokes of the
     image's digit class drawn with anti-aliased edges, some pixels saturated at 255."""
     yy, xx = np.mgrid[0:28, 0:28]
@@ -178,3 +179,20 @@ def fixture(info: Any, split: str, n: int, seed: int) -> Iterator[tuple[tuple[st
         pixels = np.clip(np.round(images * 255), 0, 255).astype(np.uint8)
         yield (images_file,), struct.pack(">IIII", IMAGES_MAGIC, n, 28, 28) + pixels.tobytes()
         yield (labels_file,), struct.pack(">II", LABELS_MAGIC, n) + labels.tobytes()
+
+
+DATASET = DatasetInfo(
+    name="smnist",
+    tonic_class="SMNIST",
+    tonic_kwargs={"train": {"train": True}, "test": {"train": False}},
+    locations={"train": "smnist", "test": "smnist"},
+    archives={split: f"smnist/{images}" for split, (images, _) in FILES.items()},
+    required=FILES,
+    sensor=(99, 1, 1),
+    classes=nmnist.CLASSES,
+    sample_T=PIXELS,
+    duration_ms=2 * PIXELS,
+    family=Spec,
+    options=("num_neurons", "dt", "duplicate"),
+    fixture=fixture,
+)

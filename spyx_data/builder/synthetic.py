@@ -1,15 +1,16 @@
-"""Format-exact synthetic data for every registry dataset, which stock tonic reads offline.
+"""Format-exact synthetic data for every registry dataset, which stock tonic reads offline (the
+format's own library, for a dataset tonic lacks).
 
-``write(name, data_dir, split, n)`` lays out ``n`` recordings exactly where and how tonic
-expects that dataset under ``data_dir`` (its ``save_to``), plus the archive whose presence tells
-tonic the data is there, and marks them as synthetic: an h5 file by its attributes, a folder by
+``write(info, data_dir, split, n)`` lays out ``n`` recordings of the registry dataset ``info``
+exactly where and how tonic expects them under ``data_dir`` (its ``save_to``), plus the archive
+whose presence tells tonic the data is there, and marks them as synthetic: an h5 file by its attributes, a folder by
 a marker file beside it (``<folder>.spyx_synthetic``: inside, tonic's DVSLip would take it for a
 class folder) that holds the sha256 of the folder's listing as written (every file's relative
 path, size and sha256: :func:`spyx_data.builder.inputs.listing_digest`). A folder is this project's
 synthetic data only while it holds exactly those files: one a user changed or added (a real
 recording, anything) makes it real data, which a build does not mark synthetic and nothing here
-writes over. The files come from the registry entry's ``fixture`` (the dataset's module lays
-them out); the samples are :mod:`spyx_data.builder.fixtures`'. Needs h5py for the datasets stored
+writes over. The files come from the entry's ``fixture`` (the dataset's module lays them
+out); the samples are :mod:`spyx_data.builder.fixtures`'. Needs h5py for the datasets stored
 as h5 files (installed with tonic).
 
 Nothing is ever written into a dataset's folder (``data_dir/SHD``, ``data_dir/NMNIST``, ...)
@@ -30,7 +31,8 @@ import zipfile
 from collections.abc import Sequence
 
 from spyx_data import paths
-from spyx_data.builder import fixtures, inputs, registry
+from spyx_data.builder import fixtures, inputs, shd
+from spyx_data.builder.dataset import DatasetInfo
 from spyx_data.errors import InputError, UsageError
 
 GENERATOR = fixtures.GENERATOR
@@ -39,18 +41,13 @@ MARKER_SUFFIX = ".spyx_synthetic"
 PARTIAL = ".spyx-partial-"
 
 
-def location(name: str, data_dir: str, split: str) -> str:
-    """Where tonic keeps ``split`` of dataset ``name`` under ``data_dir`` (a local path or a URL)."""
-    return paths.join(data_dir, registry.get(name).locations[split])
-
-
 def shd_path(data_dir: str, split: str) -> str:
     """Where tonic keeps an SHD split: ``data_dir/SHD/shd_<split>.h5``."""
-    return location("shd", data_dir, split)
+    return shd.DATASET.location(data_dir, split)
 
 
-def write(name: str, data_dir: str, split: str, num_samples: int, seed: int = 0) -> str:
-    """Write ``num_samples`` synthetic recordings of ``split`` of dataset ``name``, replacing
+def write(info: DatasetInfo, data_dir: str, split: str, num_samples: int, seed: int = 0) -> str:
+    """Write ``num_samples`` synthetic recordings of ``split`` of the dataset ``info``, replacing
     synthetic data written there before; return its location.
 
     Marks the data as synthetic (see :func:`synthetic_params`). Where all splits share one
@@ -67,15 +64,14 @@ def write(name: str, data_dir: str, split: str, num_samples: int, seed: int = 0)
         raise UsageError(f"num_samples must be >= 1, got {num_samples}")
     if paths.is_remote(data_dir):
         raise UsageError(f"synthetic data is written into a local folder; {data_dir} is not one")
-    info = registry.get(name)
     if info.seeded_test_fraction is not None:
         split = info.splits[0]
-    where = location(name, data_dir, split)
+    where = info.location(data_dir, split)
     _refuse_foreign(info, data_dir)
     _remove_partials(where)
     recordings = info.fixture(info, split, num_samples, seed)
-    archives = sorted({os.path.join(data_dir, info.archives[s]) for s in info.splits
-                       if location(name, data_dir, s) == where})
+    archives = sorted({os.path.join(data_dir, archive) for s, archive in info.archives.items()
+                       if info.location(data_dir, s) == where})
     if _is_folder(info):
         inside = [os.path.relpath(a, where) for a in archives if _below(a, where)]
         _replace_folder(where, recordings, inside, fixtures.marker_attrs(num_samples, seed))
@@ -92,21 +88,23 @@ def write(name: str, data_dir: str, split: str, num_samples: int, seed: int = 0)
     return where
 
 
-def write_splits(name: str, data_dir: str, splits: Sequence[str], num_samples: int, seed: int = 0) -> list[str]:
+def write_splits(
+    info: DatasetInfo, data_dir: str, splits: Sequence[str], num_samples: int, seed: int = 0
+) -> list[str]:
     """:func:`write` each of ``splits`` (once for a location several share); the locations written."""
     written: list[str] = []
     for split in splits:
-        if location(name, data_dir, split) not in written:
-            written.append(write(name, data_dir, split, num_samples, seed))
+        if info.location(data_dir, split) not in written:
+            written.append(write(info, data_dir, split, num_samples, seed))
     return written
 
 
 def write_shd(data_dir: str, split: str, num_samples: int, seed: int = 0) -> str:
     """Write a synthetic SHD split where tonic looks for it; return the h5 path."""
-    return write("shd", data_dir, split, num_samples, seed)
+    return write(shd.DATASET, data_dir, split, num_samples, seed)
 
 
-def synthetic_params(name: str, data_dir: str, split: str) -> dict | None:
+def synthetic_params(info: DatasetInfo, data_dir: str, split: str) -> dict | None:
     """``{"num_samples", "seed"}`` of the synthetic data :func:`write` put in a split's place;
     None when the location is missing or holds anything else: real data, or synthetic data
     whose folder a user changed or added to. ``data_dir`` may be a URL.
@@ -115,8 +113,8 @@ def synthetic_params(name: str, data_dir: str, split: str) -> dict | None:
         InputError: a Heidelberg file that is not HDF5, or a folder marked by an earlier
             version of spyx-data, which did not record what it wrote (naming it).
     """
-    where = location(name, data_dir, split)
-    if not _is_folder(registry.get(name)):
+    where = info.location(data_dir, split)
+    if not _is_folder(info):
         if not paths.exists(where):
             return None
         import h5py
@@ -146,7 +144,7 @@ def _written_by_an_earlier_version(where: str, marker: str) -> InputError:
                       "which did not record the files it wrote: remove both and write the synthetic data again")
 
 
-def _is_folder(info: registry.DatasetInfo) -> bool:
+def _is_folder(info: DatasetInfo) -> bool:
     """Whether a split's source is a folder of files (else one file)."""
     return info.family.source_suffix is not None
 
@@ -181,7 +179,7 @@ def _below(path: str, folder: str) -> bool:
         os.path.normpath(folder) + os.sep)
 
 
-def _refuse_foreign(info: registry.DatasetInfo, data_dir: str) -> None:
+def _refuse_foreign(info: DatasetInfo, data_dir: str) -> None:
     """Refuse, before anything is written, when the dataset's folders under ``data_dir`` hold
     anything but this project's synthetic data: its split locations as written (or empty
     folders), their markers, empty archives where tonic looks for one, and what a write that
@@ -190,7 +188,7 @@ def _refuse_foreign(info: registry.DatasetInfo, data_dir: str) -> None:
     Raises:
         UsageError: naming the first thing that is not.
     """
-    locations = {os.path.normpath(location(info.name, data_dir, s)): s for s in info.splits}
+    locations = {os.path.normpath(info.location(data_dir, s)): s for s in info.splits}
     archives = {os.path.normpath(os.path.join(data_dir, a)) for a in info.archives.values()}
     markers = {path + MARKER_SUFFIX for path in locations}
 
@@ -198,7 +196,7 @@ def _refuse_foreign(info: registry.DatasetInfo, data_dir: str) -> None:
         if os.path.islink(path):
             return path
         if path in locations:
-            ours = synthetic_params(info.name, data_dir, locations[path]) is not None
+            ours = synthetic_params(info, data_dir, locations[path]) is not None
             if ours:  # a hidden file a user or a tool put there (builds skip it) is theirs
                 return _first_hidden(path)
             return None if _holds_no_file(path) else path

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spyx_data import paths
-from spyx_data.builder import camera, events, raster, synthetic
+from spyx_data.builder import camera, events, nmnist, raster, synthetic
 from spyx_data.format import records
 
 from . import single
@@ -117,7 +117,7 @@ def test_atis_decoder_matches_tonic_on_any_bytes(tmp_path_factory, data):
 
 
 def test_atis_decoder_matches_tonic_on_fixture_files(tmp_path):
-    root = synthetic.write("nmnist", str(tmp_path), "train", 12)
+    root = synthetic.write(nmnist.DATASET, str(tmp_path), "train", 12)
     for parts in paths.list_files(root, ".bin"):
         path = "/".join((root, *parts))
         with open(path, "rb") as f:

@@ -12,7 +12,7 @@ import tonic
 
 import spyx_data
 from pipelines import shd
-from spyx_data.builder import fixtures, synthetic
+from spyx_data.builder import fixtures, registry, synthetic
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import records
 from spyx_data.read.shards import read_shard
@@ -179,7 +179,7 @@ def test_synthetic_flag_writes_data_once_and_never_replaces_real_data(tmp_path):
     data, out = str(tmp_path / "data"), str(tmp_path / "out")
     manifest = shd.run([f"--data_dir={data}", f"--output_dir={out}", "--synthetic=20"])
     assert manifest.split("train").num_records == 20 and manifest.split("test").num_records == 20
-    assert synthetic.synthetic_params("shd", data, "train") == {"num_samples": 20, "seed": 0}
+    assert synthetic.synthetic_params(registry.get("shd"), data, "train") == {"num_samples": 20, "seed": 0}
     real = [(np.array([0.1]), np.array([3]), 1, 0)] * 3  # no synthetic marker: stands for real data
     write_samples(data, real)
     manifest = shd.run([f"--data_dir={data}", f"--output_dir={out}-2", "--synthetic=20", "--splits=train"])
@@ -278,8 +278,6 @@ def write_as_tonics_tests_do(path, n, events, times_dtype, label_dtype, extra):
      ("ssc", np.float16, np.int64, True)],
 )
 def test_every_layout_tonic_reads_is_read_as_tonic_reads_it(tmp_path, dataset, times_dtype, label_dtype, extra):
-    from spyx_data.builder import registry
-
     info = registry.get(dataset)
     split = "train"
     path = os.path.join(tmp_path, info.locations[split])

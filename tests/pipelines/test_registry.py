@@ -1,17 +1,24 @@
-"""Every registry dataset builds from its fixture and equals tonic's samples rasterised directly."""
+"""Every registry dataset builds from its fixture and equals its samples rasterised directly:
+tonic's, or, for a dataset tonic lacks, its files decoded by their format's own library."""
 
+import dataclasses
+import importlib
 import os
+import pkgutil
 import shutil
 from unittest import mock
 
+import expelliarmus
 import numpy as np
 import pytest
 import tonic
 
 import spyx_data
 from pipelines import tonic as tonic_pipeline
-from spyx_data.builder import fixtures, registry, synthetic
+from spyx_data import cli
+from spyx_data.builder import camera, fixtures, nmnist, registry, synthetic
 from spyx_data.format import records
+from spyx_data.loaders import ShardLoader
 
 from ..conftest import build_dir, files, manifests_under
 
@@ -24,7 +31,7 @@ def expected_frames(events, info, sample_T, duration_us, spatial_factor=1, merge
     (timed from the first event where the dataset's time origin says so)."""
     events = events.ravel()  # tonic gives ASL-DVS events as [n, 1]
     t = events["t"].astype(np.int64)
-    if not info.is_audio and info.files.time_origin == "first event" and len(t):
+    if not info.is_audio and info.files.time_origin == camera.FIRST_EVENT and len(t):
         t = t - t.min()
     keep = t < duration_us
     t = t[keep] * sample_T // duration_us
@@ -49,11 +56,45 @@ def tonic_samples(info, data_dir, split, **kwargs):
     return [dataset[i] for i in range(len(dataset))]
 
 
+#: How a recording of a dataset tonic lacks is read here: by its format's own library, by suffix.
+FORMAT_READERS = {".dat": lambda path: expelliarmus.Wizard(encoding="dat").read(path)}
+
+
+def reference_samples(info, data_dir, split):
+    """(events, label) of every recording of a split: tonic's, or, for a dataset tonic lacks,
+    each file of its suffix below the split's folder decoded by its format's library
+    (:data:`FORMAT_READERS`) and labelled by the position of its folder among the classes."""
+    if info.tonic_class is not None:
+        return tonic_samples(info, data_dir, split)
+    read = FORMAT_READERS[info.files.suffix]
+    return [(read(os.path.join(folder, name)), info.classes.index(os.path.basename(folder)))
+            for folder, _, names in os.walk(info.location(data_dir, split))
+            for name in names if name.endswith(info.files.suffix)]
+
+
 def our_label(info, label, data_dir):
-    if info.name == "ncaltech101":  # tonic labels by folder name; we by its sorted position
-        root = os.path.join(data_dir, info.locations["train"])
+    if info.classes is None:  # tonic labels by folder name; we by its sorted position
+        root = info.location(data_dir, info.splits[0])
         return sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d))).index(label)
     return int(label)
+
+
+def test_every_dataset_module_is_registered():
+    import spyx_data.builder
+
+    modules = [importlib.import_module(f"spyx_data.builder.{m.name}") for m in pkgutil.iter_modules(
+        spyx_data.builder.__path__)]
+    declared = {module.__name__.rsplit(".", 1)[1] for module in modules if hasattr(module, "DATASET")}
+    assert declared == set(registry.REGISTRY)
+
+
+def test_a_dataset_tonic_lacks_says_where_its_files_go():
+    info = registry.get("nmnist")
+    with pytest.raises(ValueError, match="nmnist: a dataset without a tonic class says where its files go"):
+        dataclasses.replace(info, tonic_class=None, tonic_kwargs={})
+    lacking = dataclasses.replace(info, tonic_class=None, tonic_kwargs={}, archives={},
+                                  unfetchable="put n-mnist_{split} into {folder}")
+    assert lacking.fetch_by_hand("/d", "test") == "put n-mnist_test into /d/NMNIST"
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +117,7 @@ def builds(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", sorted(registry.REGISTRY))
-def test_build_equals_tonic_rasterised_directly(builds, name):
+def test_build_equals_its_samples_rasterised_directly(builds, name):
     info = registry.get(name)
     data_dir, output_dir, manifest = builds[name]
     assert manifest.dataset == name and sorted(manifest.splits) == sorted(info.splits)
@@ -88,7 +129,7 @@ def test_build_equals_tonic_rasterised_directly(builds, name):
         ours += [(int(label), o.tobytes()) for o, label in zip(obs, labels)]
         if info.seeded_test_fraction is not None and split != info.splits[0]:
             continue  # one folder holds every seeded split: tonic sees it once
-        samples = tonic_samples(info, data_dir, split)
+        samples = reference_samples(info, data_dir, split)
         expected = [
             (our_label(info, label, data_dir), records.pack_time(expected_frames(ev, info, info.sample_T, duration_us)))
             for ev, label in samples
@@ -102,9 +143,11 @@ def test_build_equals_tonic_rasterised_directly(builds, name):
     assert any(np.frombuffer(b, np.uint8).any() for _, b in ours)
 
 
-def test_seeded_split_is_disjoint_and_complete(builds):
-    data_dir, output_dir, manifest = builds["ncaltech101"]
-    assert manifest.config["split_seed"] == 0 and manifest.config["test_fraction"] == 0.2
+@pytest.mark.parametrize("name", [name for name, info in registry.REGISTRY.items() if info.seeded_test_fraction])
+def test_seeded_split_is_disjoint_and_complete(builds, name):
+    _, _, manifest = builds[name]
+    test_fraction = registry.get(name).seeded_test_fraction
+    assert manifest.config["split_seed"] == 0 and manifest.config["test_fraction"] == test_fraction
     sizes = {s: info.num_records for s, info in manifest.splits.items()}
     assert sizes["train"] + sizes["test"] == PER_SPLIT and sizes["test"] > 0
     assert all(info.source.files == PER_SPLIT for info in manifest.splits.values())  # one folder for both
@@ -163,7 +206,7 @@ def test_nmnist_loader_and_prestage_agree(builds, tmp_path):
 
 def nmnist_fixture(tmp_path, n=6):
     data_dir = str(tmp_path / "data")
-    root = synthetic.write("nmnist", data_dir, "train", n)
+    root = synthetic.write(nmnist.DATASET, data_dir, "train", n)
     return data_dir, root
 
 
@@ -279,6 +322,7 @@ PINNED_NAMES = {
     "dvsgesture": "dvsgesture-ce5cc735c60f",
     "dvslip": "dvslip-cf0bd1ae2f86",
     "ncaltech101": "ncaltech101-2d814e54c7a5",
+    "ncars": "ncars-df5650b33645",
     "nmnist": "nmnist-43a27999f45a",
     "ntidigits18": "ntidigits18-a21e2cf6d6c2",
     "pokerdvs": "pokerdvs-de1ca8aa7cb4",
@@ -310,15 +354,10 @@ def test_ntidigits_builds_the_single_digits_and_counts_the_sequences_left_out(bu
 
 def test_every_manifest_states_its_time_origin(builds):
     origins = {name: manifest.config["time_origin"] for name, (_, _, manifest) in builds.items()}
-    assert {name for name, origin in origins.items() if origin == "first event"} == {"asldvs", "cifar10dvs", "dvslip"}
+    cameras = {name: info.files.time_origin for name, info in registry.REGISTRY.items() if not info.is_audio}
+    assert {name: origins[name] for name in cameras} == cameras
     assert origins["smnist"] == "first pixel"
-    assert all(origin in ("as stored", "first event", "first pixel") for origin in origins.values())
-
-
-def test_cifar10dvs_split_is_seeded_with_a_tenth_for_test(builds):
-    _, _, manifest = builds["cifar10dvs"]
-    assert manifest.config["split_seed"] == 0 and manifest.config["test_fraction"] == 0.1
-    assert sum(s.num_records for s in manifest.splits.values()) == PER_SPLIT
+    assert all(origin in (*camera.TIME_ORIGINS, "first pixel") for origin in origins.values())
 
 
 def test_smnist_options_change_the_encoding_as_tonics_do(builds, tmp_path):
@@ -363,3 +402,77 @@ def test_a_split_whose_files_are_missing_from_a_shared_folder_is_fetched_by_toni
         with pytest.raises(Exception, match=r"tonic fetched smnist test, but not into"):
             tonic_pipeline.locate(info, str(partial), ["train", "test"])
     assert calls == [{"train": False}]  # only the missing split is fetched
+
+
+#: The datasets tonic lacks: nothing fetches them, and they are read without tonic.
+LACKING = [name for name, info in registry.REGISTRY.items() if info.tonic_class is None]
+
+
+@pytest.mark.parametrize("name", LACKING)
+def test_a_missing_split_of_a_dataset_tonic_lacks_is_refused_saying_where_its_files_go(tmp_path, capsys, name):
+    info = registry.get(name)
+    data_dir = str(tmp_path / "data")
+    code = cli.main(["build", name, f"--data_dir={data_dir}", f"--output_dir={tmp_path / 'out'}"])
+    err = capsys.readouterr().err
+    split = info.splits[0]
+    assert code == 2 and err.count("\n") == 1
+    assert err == (f"error: {name} {split} is not in {info.location(data_dir, split)}, and "
+                   f"{info.fetch_by_hand(data_dir, split)}, or pass --synthetic=N for synthetic data\n")
+    assert not os.listdir(tmp_path)  # nothing fetched, nothing built
+
+
+@pytest.mark.parametrize("name", LACKING)
+def test_the_commands_and_the_loader_take_a_dataset_tonic_lacks(tmp_path, capsys, name):
+    info = registry.get(name)
+    data_dir, out = str(tmp_path / "data"), tmp_path / "out"
+    assert cli.main(["synthetic", name, "--data_dir", data_dir, "--samples", "8"]) == 0
+    assert all(synthetic.synthetic_params(info, data_dir, s) == {"num_samples": 8, "seed": 0} for s in info.splits)
+    assert cli.main(["build", name, f"--data_dir={data_dir}", f"--output_dir={out}"]) == 0
+    assert f"SYNTHETIC DATA: {' and '.join(sorted(info.splits))} are synthetic data" in capsys.readouterr().out
+    (manifest_path,) = manifests_under(out)
+    built = os.path.dirname(manifest_path)
+    loader = ShardLoader(name, batch_size=4, key=0, download_dir=data_dir, worker_count=0, shards_dir=None,
+                         test_drop_remainder=False)
+    assert os.path.basename(loader.shards_dir) == os.path.basename(built)  # the same default build
+    batches = list(loader.test_epoch())
+    obs, labels = spyx_data.load_split(built, "test")
+    assert [o.tobytes() for b in batches for o in b.obs] == [o.tobytes() for o in obs]
+    assert [int(label) for b in batches for label in b.labels] == labels.tolist()
+    assert len(set(labels.tolist())) > 1
+
+
+def test_ncars_is_read_from_its_archives_folders_background_0_cars_1(tmp_path):
+    """N-CARS as its archive extracts (``NCARS/n-cars_{train,test}/{background,cars}/obj_*_td.dat``),
+    the clips written here by expelliarmus, some running past the window's 100 ms: each record
+    is its clip decoded by expelliarmus and rasterised by this test's reference (10 bins of
+    10 ms on 120 x 100 pixels), in sorted path order; the late events are dropped and counted."""
+    rng = np.random.default_rng(5)
+    dtype = [("t", np.int64), ("x", np.int16), ("y", np.int16), ("p", np.uint8)]
+    for split in ("train", "test"):
+        for k, name in enumerate(("background", "cars")):
+            folder = tmp_path / "NCARS" / f"n-cars_{split}" / name
+            folder.mkdir(parents=True)
+            for i in range(3):
+                clip = np.zeros(400, dtype=dtype)
+                clip["t"] = np.sort(rng.integers(0, 100_000 + 5_000 * i, len(clip)))  # clip 0 ends inside
+                clip["x"], clip["y"], clip["p"] = rng.integers(0, 120, 400), rng.integers(0, 100, 400), rng.integers(
+                    0, 2, 400)
+                clip["x"][0], clip["y"][0] = 119, 99  # the sensor's far corner
+                expelliarmus.Wizard(encoding="dat").save(str(folder / f"obj_{4396 * k + i:06d}_td.dat"), clip)
+    manifest = tonic_pipeline.run(["--dataset=ncars", f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}"])
+    assert manifest.layout.packed_shape == (2, 2, 100, 120)  # ceil(10 bins / 8) bytes, P, H, W
+    assert manifest.config["classes"] == ["background", "cars"] and manifest.config["time_origin"] == "as stored"
+    assert (manifest.config["sample_T"], manifest.config["duration_ms"]) == (10, 100)
+    for split in ("train", "test"):
+        obs, labels = spyx_data.load_split(build_dir(tmp_path / "out", manifest), split)
+        clips = sorted((tmp_path / "NCARS" / f"n-cars_{split}").glob("*/*.dat"))
+        assert labels.tolist() == [0, 0, 0, 1, 1, 1]
+        late = 0
+        for clip, record in zip(clips, obs, strict=True):
+            events = expelliarmus.Wizard(encoding="dat").read(str(clip))
+            frames = np.zeros((10, 2, 100, 120), np.uint8)
+            kept = events[events["t"] < 100_000]
+            frames[kept["t"] // 10_000, kept["p"], kept["y"], kept["x"]] = 1
+            np.testing.assert_array_equal(np.unpackbits(record, axis=0, count=10, bitorder="big"), frames)
+            late += len(events) - len(kept)
+        assert manifest.split(split).counts["dropped_outside_window"] == late > 0
