@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import glob
 import html
-
 import importlib.metadata
 import inspect
 import io
@@ -29,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from unittest import mock
 
+from griffe_extensions import rst_to_markdown  # beside this file, which mkdocs puts on sys.path
 from mkdocs.exceptions import PluginError
 
 MARKER = re.compile(r"^<!-- generated: ([a-z-]+) -->$", re.M)
@@ -57,11 +57,6 @@ def check_api_page(markdown: str) -> None:
     if missing:
         raise PluginError(f"{API_PAGE} documents no {', '.join(missing)} (in spyx_data.__all__): add a "
                           "'::: spyx_data.NAME' line for each")
-
-def rst_to_markdown(text: str) -> str:
-    """A docstring's inline markup as Markdown: ``code`` and :role:`name` become `code`."""
-    text = re.sub(r":\w+:`~?([^`]+)`", r"`\1`", text)
-    return re.sub(r"``([^`]+)``", r"`\1`", text)
 
 def cell(text: str) -> str:
     """Plain text for a Markdown table cell."""
@@ -205,9 +200,10 @@ def tonic_class(info: Any) -> str:
     name = getattr(info, "tonic_class", None)
     return f"`{name}`" if name else "none"
 
-def options(info: Any) -> str:
+def options(info: Any, sep: str = ", ") -> str:
+    """The dataset's own options with their defaults, joined by ``sep``."""
     config = defaults(info)
-    return ", ".join(f"`--{o}`" + (f" ({json.dumps(config[o])})" if o in config else "") for o in info.options) or "none"
+    return sep.join(f"`--{o}`" + (f" ({json.dumps(config[o])})" if o in config else "") for o in info.options) or "none"
 
 def datasets_table(config: Any) -> str:
     lines = ["| `--dataset` | tonic class | splits | sensor (tonic order) | classes | default `--sample_T` / "
@@ -217,7 +213,7 @@ def datasets_table(config: Any) -> str:
         config_ = defaults(info)
         lines.append(f"| [`{name}`](#{name}) | {tonic_class(info)} | {splits(info)} | {sensor(info)} | "
                      f"{class_count(info)} | {config_['sample_T']} / {config_['duration_ms']} | "
-                     f"{config_['time_origin']} | {options(info)} |")
+                     f"{config_['time_origin']} | {options(info, '<br>')} |")
     return "\n".join(lines)
 
 def locations(info: Any) -> str:
