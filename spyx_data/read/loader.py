@@ -239,13 +239,13 @@ class GrainLoader:
             a generator seeded by ``(seed, epoch, its place in the list, record index)``
             (:meth:`EpochBatches.transformed`): the same for every ``worker_count`` and after a
             resume, fresh each epoch.
-        process_index, process_count: this host and the number of hosts (default
-            ``jax.process_index()`` / ``jax.process_count()``). Every host shuffles the whole
-            split alike and takes every ``process_count``-th sample from ``process_index``: the
-            hosts' parts are disjoint and together cover the epoch, and batch ``b`` of every host
-            together is the global batch ``b`` (lockstep). Every host has the same number of
-            batches: with ``drop_remainder`` the epoch is first cut to a multiple of
-            ``process_count``, without it the hosts' epochs are padded.
+        process_index: this host (default ``jax.process_index()``). Every host shuffles the
+            whole split alike and takes every ``process_count``-th sample from
+            ``process_index``: the hosts' parts are disjoint and together cover the epoch, and
+            batch ``b`` of every host together is the global batch ``b`` (lockstep).
+        process_count: the number of hosts (default ``jax.process_count()``). Every host has the
+            same number of batches: with ``drop_remainder`` the epoch is first cut to a multiple
+            of ``process_count``, without it the hosts' epochs are padded.
 
     Raises:
         UsageError: a count or seed that is not an integer, a flag that is not a bool.

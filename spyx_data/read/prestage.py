@@ -139,7 +139,7 @@ def prestage(
     process_index: int | None = None,
     process_count: int | None = None,
     verify: bool = False,
-):
+) -> tuple[Any, ...]:
     """Load a split onto JAX devices, cut into batches, in source order.
 
     On several hosts each reads its own contiguous part of the split
@@ -165,16 +165,17 @@ def prestage(
             a mask marks the real samples (across all processes, each exactly once).
         device: a ``jax.Device`` or ``jax.sharding.Sharding`` (e.g. :func:`batch_sharding` to
             split the batch axis across the devices); None: the default device.
-        process_index, process_count: this host and the number of hosts; default
-            ``jax.process_index()`` and ``jax.process_count()`` (with a multi-process
-            ``device``, those are the only values allowed).
+        process_index: this host; default ``jax.process_index()`` (with a multi-process
+            ``device``, the only value allowed).
+        process_count: the number of hosts; default ``jax.process_count()`` (with a
+            multi-process ``device``, the only value allowed).
         verify: also recompute the sha256 of each shard read against the manifest.
 
     Returns:
         ``(obs, labels)``, or ``(obs, labels, mask)`` when ``drop_remainder`` is False:
-        ``obs`` uint8 ``[n_batches, batch_size, ceil(T/8), *dims]`` (time bit-packed, unpack with
-        ``jnp.unpackbits(obs, axis=2, count=T)``), ``labels`` int32 ``[n_batches, batch_size]``,
-        ``mask`` bool ``[n_batches, batch_size]`` (``mask == (labels >= 0)``).
+            ``obs`` uint8 ``[n_batches, batch_size, ceil(T/8), *dims]`` (time bit-packed, unpack
+            with ``jnp.unpackbits(obs, axis=2, count=T)``), ``labels`` int32 ``[n_batches,
+            batch_size]``, ``mask`` bool ``[n_batches, batch_size]`` (``mask == (labels >= 0)``).
 
     Raises:
         ValueError: ``batch_size < 1``, no whole batch with ``drop_remainder``, or, with a
