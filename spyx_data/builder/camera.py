@@ -19,14 +19,11 @@ from typing import Any
 import numpy as np
 
 from spyx_data import paths
-
 from spyx_data.builder import raster
-
-from spyx_data.format import records
 from spyx_data.builder.contracts import GroupedReader, Rasters, option
-from spyx_data.errors import InputError
 from spyx_data.builder.events import Decoder, Events, local_file, whole
-
+from spyx_data.errors import InputError
+from spyx_data.format import records
 
 #: The time origins of :class:`SampleFiles` (stated in every manifest's config as ``time_origin``).
 AS_STORED = "as stored"

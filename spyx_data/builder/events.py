@@ -109,6 +109,40 @@ def on_disk(data: bytes, suffix: str) -> Iterator[str]:
         os.remove(path)
 
 
+class H5File:
+    """An HDF5 file opened for reading with h5py (imported here, when a file is opened): a local
+    path, or a file on any Beam filesystem read through its file object.
+
+    Attributes:
+        h5: the ``h5py.File``.
+
+    Raises:
+        InputError: the file cannot be opened as HDF5, naming it, then ``remedy`` where given.
+    """
+
+    def __init__(self, path: str, remedy: str = ""):
+        import h5py
+
+        self._raw = paths.open_read(path) if paths.is_remote(path) else None
+        try:
+            self.h5 = h5py.File(self._raw or path, "r")
+        except OSError as e:
+            if self._raw is not None:
+                self._raw.close()
+            raise InputError(f"{path}: cannot open as HDF5 ({e}){'; ' + remedy if remedy else ''}") from e
+
+    def close(self) -> None:
+        self.h5.close()
+        if self._raw is not None:
+            self._raw.close()
+
+    def __enter__(self) -> H5File:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def whole(chunks: Iterable[Events]) -> Events:
     """The chunks of one recording as one :class:`Events`."""
     chunks = list(chunks)

@@ -25,14 +25,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from spyx_data import paths
-
-from spyx_data.builder import fixtures, raster
-
-from spyx_data.format import records
+from spyx_data.builder import events, fixtures, raster
 from spyx_data.builder.contracts import GroupedReader, Rasters, option
 from spyx_data.builder.dataset import DatasetInfo
 from spyx_data.errors import InputError
+from spyx_data.format import records
 
 #: tonic's ``sensor_size`` of the family's files: 700 cochlear units.
 SENSOR = (raster.HEIDELBERG_UNITS, 1, 1)
@@ -104,14 +101,9 @@ class AudioFile(GroupedReader):
         self._open()
 
     def _open(self) -> None:
-        import h5py
-
         path = self.path
-        self._file = paths.open_read(path) if paths.is_remote(path) else None
-        try:
-            self._h5 = h5py.File(self._file or path, "r")
-        except OSError as e:
-            raise InputError(f"{path}: cannot open as HDF5 ({e})") from e
+        self._file = events.H5File(path)
+        self._h5 = self._file.h5
         self._read_since_open = 0
         try:
             self._times = self._h5["spikes/times"]
@@ -147,9 +139,7 @@ class AudioFile(GroupedReader):
         return self.spec.num_classes
 
     def close(self) -> None:
-        self._h5.close()
-        if self._file is not None:
-            self._file.close()
+        self._file.close()
 
     def read(self, start: int, stop: int) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
         """Raw samples ``[start, stop)``: lists of times (s, as stored) and units, and labels (int64)."""

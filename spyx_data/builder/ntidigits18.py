@@ -18,8 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from spyx_data import paths
-from spyx_data.builder import fixtures, heidelberg, raster
+from spyx_data.builder import events, fixtures, heidelberg, raster
 from spyx_data.builder.contracts import GroupedReader, Rasters, option
 from spyx_data.builder.dataset import DatasetInfo
 from spyx_data.errors import InputError
@@ -48,15 +47,10 @@ class DigitsFile(GroupedReader):
     """One split of the N-TIDIGITS file, opened: its single-digit samples rasterised."""
 
     def __init__(self, path: str, split: str, spec: Spec):
-        import h5py
-
         self.path = path
         self.spec = spec
-        self._file = paths.open_read(path) if paths.is_remote(path) else None
-        try:
-            self._h5 = h5py.File(self._file or path, "r")
-        except OSError as e:
-            raise InputError(f"{path}: cannot open as HDF5 ({e})") from e
+        self._file = events.H5File(path)
+        self._h5 = self._file.h5
         try:
             ids = [bytes(x).decode() for x in self._h5[f"{split}_labels"][()]]
             self._addresses = self._h5[f"{split}_addresses"]
@@ -81,9 +75,7 @@ class DigitsFile(GroupedReader):
         return len(CLASSES)
 
     def close(self) -> None:
-        self._h5.close()
-        if self._file is not None:
-            self._file.close()
+        self._file.close()
 
     def rasterise(self, start: int, stop: int) -> Rasters:
         """Samples ``[start, stop)``; the group starting at 0 also counts the left-out sequences.

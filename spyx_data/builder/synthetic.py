@@ -31,7 +31,7 @@ import zipfile
 from collections.abc import Sequence
 
 from spyx_data import paths
-from spyx_data.builder import fixtures, inputs, shd
+from spyx_data.builder import events, fixtures, inputs, shd
 from spyx_data.builder.dataset import DatasetInfo
 from spyx_data.errors import InputError, UsageError
 
@@ -117,15 +117,11 @@ def synthetic_params(info: DatasetInfo, data_dir: str, split: str) -> dict | Non
     if not _is_folder(info):
         if not paths.exists(where):
             return None
-        import h5py
-
-        try:
-            with paths.open_read(where) as raw, h5py.File(raw, "r") as f:
-                if f.attrs.get("synthetic") != GENERATOR:
-                    return None
-                return {"num_samples": int(f.attrs["num_samples"]), "seed": int(f.attrs["seed"])}
-        except OSError as e:
-            raise InputError(f"{where}: cannot open as HDF5 ({e}); replace the file or remove it") from e
+        with events.H5File(where, remedy="replace the file or remove it") as f:
+            attrs = f.h5.attrs
+            if attrs.get("synthetic") != GENERATOR:
+                return None
+            return {"num_samples": int(attrs["num_samples"]), "seed": int(attrs["seed"])}
     marker = where.rstrip("/") + MARKER_SUFFIX
     if not paths.exists(marker):
         if paths.exists(paths.join(where, MARKER_SUFFIX)):

@@ -21,7 +21,6 @@ from spyx_data.errors import MachineError, RecordError, ShardError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import riegeli
 
-
 #: Where local copies of remote shards are kept (default ``~/.cache/spyx-data/shards``).
 SHARD_CACHE_ENV = "SPYX_DATA_SHARD_CACHE"
 
