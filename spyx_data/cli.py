@@ -153,8 +153,7 @@ def info(directory: str) -> str:
         *[f"  {note}" for note in [synthetic_note(manifest)] if note],
         f"  config: {config}",
         f"  inputs: {manifest.config.get('inputs')}",
-        f"  record: {layout.record_bytes} bytes, obs uint8 {list(layout.packed_shape)} "
-        f"(sample_T={layout.sample_T}, bit-packed along time), {manifest.writer_options}",
+        f"  record: {layout.record_bytes} bytes, {layout.describe()}, {manifest.writer_options}",
         f"  {'split':8s} {'samples':>8s} {'shards':>6s} {'MiB':>8s}"
         + ("".join(f" {title:>{width}s}" for _, (title, width) in EVENT_COLUMNS) if events else ""),
     ]

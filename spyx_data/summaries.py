@@ -50,8 +50,7 @@ def build_summary(manifest: Manifest, output_dir: str) -> str:
     lines = [
         f"{manifest.dataset} shards in {output_dir}",
         *[f"  {note}" for note in [synthetic_note(manifest)] if note],
-        (f"  obs uint8 {list(layout.packed_shape)} per sample (sample_T={layout.sample_T}, "
-         f"packed along time), {layout.record_bytes} bytes per record, {manifest.writer_options}"),
+        f"  {layout.describe()} per sample, {layout.record_bytes} bytes per record, {manifest.writer_options}",
     ]
     for name, info in manifest.splits.items():
         counts = info.counts

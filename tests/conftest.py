@@ -161,7 +161,7 @@ def write_build(root, seed: int = 0, sizes=(("train", TRAIN), ("test", TEST)), n
         shards = []
         for k, (start, stop) in enumerate(plan.shard_ranges(n, num_shards)):
             name = plan.shard_name(split, k, num_shards)
-            obs = rng.integers(0, 256, (stop - start, *layout.packed_shape), dtype=np.uint8)
+            obs = rng.integers(0, 256, (stop - start, *layout.obs_shape), dtype=np.uint8)
             encoded = layout.encode(obs, rng.integers(0, 20, stop - start), range(start, stop), key.build_id)
             writer = ArrayRecordWriter(os.path.join(folder, name), options)
             for record in layout.split(encoded):

@@ -236,7 +236,7 @@ def test_encode_pipeline_end_to_end(dense_npz, tmp_path):
     out = build_dir(tmp_path, manifest)
     assert manifest.dataset == "dense" and list(manifest.splits) == ["train"]
     assert manifest.config["encoder"] == "rate" and manifest.config["num_steps"] == 20
-    assert manifest.layout.packed_shape == (3, 3, 4)
+    assert manifest.layout.obs_shape == (3, 3, 4)
     with np.load(dense_npz) as f:
         x, y = f["x"], f["y"]
     source = spyx_data.open_split(out, "train")
@@ -261,7 +261,7 @@ def test_encode_is_identical_across_worker_counts(dense_npz, tmp_path):
 def test_encode_latency_and_angle_and_split_name(dense_npz, tmp_path):
     manifest = encode.run([f"--input={dense_npz}", "--encoder=angle", "--neuron_count=6", "--min_val=0",
                            "--max_val=1", "--split=valid", f"--output_dir={tmp_path / 'angle'}"])
-    assert list(manifest.splits) == ["valid"] and manifest.layout.packed_shape == (1, 3, 4, 6)
+    assert list(manifest.splits) == ["valid"] and manifest.layout.obs_shape == (1, 3, 4, 6)
     manifest = encode.run([f"--input={dense_npz}", "--encoder=latency", "--num_steps=9",
                            f"--output_dir={tmp_path / 'latency'}"])
     with np.load(dense_npz) as f:

@@ -19,7 +19,7 @@ def test_shd_loader_builds_once_then_reads(shd_data, tmp_path):
     loader = spyx_data.SHD_loader(batch_size=32, sample_T=64, channels=32, key=0, download_dir=download_dir)
     assert loader.shards_dir.startswith(os.path.join(download_dir, "spyx_data", "shd-"))
     manifest = manifest_lib.read_manifest(loader.shards_dir)
-    assert manifest.layout.packed_shape == (8, 32)
+    assert manifest.layout.obs_shape == (8, 32)
     obs, labels = loader.prestage("train")
     assert obs.shape == (TRAIN // 32, 32, 8, 32) and labels.shape == (TRAIN // 32, 32)
     train = list(loader.train_epoch())

@@ -334,7 +334,7 @@ class FolderReader(GroupedReader):
         """Rasterise recording ``index`` from ``chunks`` of it timed from ``origin``; None as soon
         as a chunk would move the origin."""
         files = self.spec.files
-        obs = np.zeros((1, *self.spec.layout.packed_shape), dtype=np.uint8)
+        obs = np.zeros((1, *self.spec.layout.obs_shape), dtype=np.uint8)
         counts = raster.RasterCounts()
         kept = 0
         for chunk in chunks:

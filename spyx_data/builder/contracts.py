@@ -24,7 +24,7 @@ class Rasters:
     """Source samples ``[start, start + n)`` rasterised, ready for :meth:`RecordLayout.encode`."""
 
     start: int
-    obs: np.ndarray  # uint8 [n, *packed_shape]
+    obs: np.ndarray  # uint8 [n, *obs_shape]
     labels: np.ndarray  # int [n]
     counts: RasterCounts
 

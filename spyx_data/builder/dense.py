@@ -126,4 +126,4 @@ class DenseReader(GroupedReader):
         """Samples ``[start, stop)`` encoded."""
         spec = self.spec
         obs = np.stack([encode_record(spec.encoder, self.x[i], spec.seed, self.split, i) for i in range(start, stop)])
-        return Rasters(start, obs.reshape(len(obs), *spec.layout.packed_shape), self.y[start:stop], RasterCounts())
+        return Rasters(start, obs.reshape(len(obs), *spec.layout.obs_shape), self.y[start:stop], RasterCounts())

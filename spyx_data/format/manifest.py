@@ -11,6 +11,8 @@ holds no dataset. Readers find shards only through the manifest (never a glob). 
       "record": {"version": 2, "header_bytes": 56, "sample_T": 128, "dims": [128],
                  "packed_shape": [16, 128], "record_bytes": 2104,
                  "packed_axis": 0, "bitorder": "big"},
+                                            # other values: "values": "counts" (or "float32"),
+                                            # "obs_shape": [128, 128], "obs_dtype": "<u2"
       "writer_options": "group_size:1,uncompressed",
       "splits": {
         "train": {"num_records": 8156,
@@ -119,10 +121,13 @@ class BuildKey:
     @functools.cached_property
     def digest(self) -> bytes:
         """sha256 of the key's canonical JSON (sorted keys, the record schema version included)."""
+        record = {"version": records.VERSION, "sample_T": self.layout.sample_T, "dims": list(self.layout.dims)}
+        if not self.layout.packed:  # binary builds keep the names they had before other values existed
+            record["values"] = self.layout.values
         identity = {
             "dataset": self.dataset,
             "config": self.config,
-            "record": {"version": records.VERSION, "sample_T": self.layout.sample_T, "dims": list(self.layout.dims)},
+            "record": record,
             "writer_options": self.writer_options,
             "sources": dict(self.sources),
         }
@@ -190,16 +195,7 @@ class Manifest:
             "dataset": self.dataset,
             "config": self.config,
             "num_classes": self.num_classes,
-            "record": {
-                "version": records.VERSION,
-                "header_bytes": records.HEADER_BYTES,
-                "sample_T": layout.sample_T,
-                "dims": list(layout.dims),
-                "packed_shape": list(layout.packed_shape),
-                "record_bytes": layout.record_bytes,
-                "packed_axis": records.PACKED_AXIS,
-                "bitorder": records.BITORDER,
-            },
+            "record": _record_json(layout),
             "writer_options": self.writer_options,
             "splits": {
                 name: {
@@ -233,7 +229,10 @@ class Manifest:
             rec = doc["record"]
             if rec["version"] != records.VERSION:
                 raise ManifestError(f"record version {rec['version']}, this reader knows {records.VERSION}")
-            layout = records.RecordLayout(_count(rec, "sample_T", 1), tuple(_count(rec, "dims", 1, many=True)))
+            values = rec.get("values", "binary")
+            if values not in records.MAGICS:
+                raise ManifestError(f"record values {values!r}, this reader knows {sorted(records.MAGICS)}")
+            layout = records.RecordLayout(_count(rec, "sample_T", 1), tuple(_count(rec, "dims", 1, many=True)), values)
             if rec["record_bytes"] != layout.record_bytes:
                 raise ManifestError(f"record_bytes {rec['record_bytes']} != {layout.record_bytes} for {layout}")
             if not isinstance(doc["splits"], dict) or not doc["splits"]:
@@ -247,6 +246,23 @@ class Manifest:
             raise ManifestError(f"{where}: {e}") from None
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ManifestError(f"{where}: malformed manifest ({type(e).__name__}: {e})") from None
+
+
+def _record_json(layout: records.RecordLayout) -> dict[str, Any]:
+    """The manifest's ``record``: the layout, and how ``obs`` holds it (bit-packed: along which
+    axis, in which bit order; otherwise the values and their little-endian type)."""
+    record = {
+        "version": records.VERSION,
+        "header_bytes": records.HEADER_BYTES,
+        "sample_T": layout.sample_T,
+        "dims": list(layout.dims),
+        "record_bytes": layout.record_bytes,
+    }
+    if layout.packed:
+        record.update(packed_shape=list(layout.obs_shape), packed_axis=records.PACKED_AXIS, bitorder=records.BITORDER)
+    else:
+        record.update(values=layout.values, obs_shape=list(layout.obs_shape), obs_dtype=layout.obs_dtype.str)
+    return record
 
 
 def strict_json(doc: Any, error: type[Exception], what: str, **kwargs: Any) -> str:

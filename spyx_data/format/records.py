@@ -3,7 +3,7 @@
 A record is a 56-byte little-endian header followed by the packed raster::
 
     offset  type      field
-    0       4 bytes   magic      b"SPXR"
+    0       4 bytes   magic      b"SPX" and the kind of values: b"R" binary, b"C" counts, b"F" float32
     4       uint16    version    2
     6       uint16    ndim       number of feature dims after time, 1..6 (1 for audio, 3 for [P, H, W])
     8       int32     label
@@ -11,10 +11,15 @@ A record is a 56-byte little-endian header followed by the packed raster::
     16      uint64    index      position of the sample in its source split
     24      uint64    build      the build the record belongs to (:attr:`spyx_data.format.manifest.BuildKey.build_id`)
     32      6 uint32  dims       feature dims, unused trailing entries are 1
-    56      uint8[]   obs        raster bit-packed along time: [ceil(sample_T / 8), *dims]
+    56        obs        the sample's frames, by the layout's :attr:`RecordLayout.values`:
+                         binary   uint8 [ceil(sample_T / 8), *dims], bit-packed along time
+                         counts   little-endian uint16 [sample_T, *dims], event counts
+                         float32  little-endian float32 [sample_T, *dims] (voxel grids)
 
-``obs`` is :func:`pack_time` of the 0/1 raster ``[sample_T, *dims]`` (``np.packbits`` along axis 0,
-big bit order); :func:`unpack_time` gives it back.
+Binary ``obs`` is :func:`pack_time` of the 0/1 raster ``[sample_T, *dims]`` (``np.packbits`` along
+axis 0, big bit order); :func:`unpack_time` gives it back. A count above 65,535 is stored as
+65,535 (the build counts such cells in the manifest). Binary records are every build's default,
+and their bytes are those of the builds before the other kinds existed.
 
 Every record of a split has the same size, so a buffer of ``n`` concatenated records decodes
 with one ``np.frombuffer`` into a structured array (:meth:`RecordLayout.decode`). No pickle.
@@ -30,7 +35,10 @@ import numpy as np
 
 from spyx_data.errors import RecordError
 
-MAGIC = b"SPXR"
+#: The kinds of record values and the magic of each (binary: bit-packed 0/1, the default).
+MAGICS = {"binary": b"SPXR", "counts": b"SPXC", "float32": b"SPXF"}
+#: The element type of ``obs`` for each kind of values.
+OBS_DTYPES = {"binary": np.dtype(np.uint8), "counts": np.dtype("<u2"), "float32": np.dtype("<f4")}
 VERSION = 2
 MAX_DIMS = 6
 #: The largest record a build writes (a build rasterises 64 of them at a time in memory).
@@ -74,19 +82,24 @@ class RecordLayout:
     """Shape of the records of one split.
 
     Attributes:
-        sample_T: time bins of the unpacked raster.
+        sample_T: time bins (frames) of a sample.
         dims: feature dims after time, e.g. ``(channels,)`` or ``(P, H, W)``.
+        values: what a cell holds, one of :data:`MAGICS`: ``binary`` (0/1, bit-packed along
+            time), ``counts`` (uint16 event counts) or ``float32``.
     """
 
     sample_T: int
     dims: tuple[int, ...]
+    values: str = "binary"
 
     def __post_init__(self) -> None:
+        if self.values not in MAGICS:
+            raise ValueError(f"values must be one of {sorted(MAGICS)}, got {self.values!r}")
         if self.sample_T < 1:
             raise ValueError(f"sample_T must be >= 1, got {self.sample_T}")
         if not 1 <= len(self.dims) <= MAX_DIMS or min(self.dims) < 1:
             raise ValueError(f"dims must be 1..{MAX_DIMS} positive sizes, got {self.dims}")
-        size = HEADER_BYTES + packed_length(self.sample_T) * int(np.prod(self.dims, dtype=object))
+        size = HEADER_BYTES + self.obs_dtype.itemsize * int(np.prod(self.obs_shape, dtype=object))
         if size > MAX_RECORD_BYTES:
             raise ValueError(
                 f"a record of sample_T={self.sample_T} bins of {self.dims} would take {size:,} bytes, more than "
@@ -94,14 +107,34 @@ class RecordLayout:
             )
 
     @property
-    def packed_shape(self) -> tuple[int, ...]:
-        """Shape of ``obs``: ``(ceil(sample_T / 8), *dims)``, uint8."""
-        return (packed_length(self.sample_T), *self.dims)
+    def packed(self) -> bool:
+        """Whether ``obs`` is bit-packed along time (binary values)."""
+        return self.values == "binary"
+
+    @property
+    def obs_shape(self) -> tuple[int, ...]:
+        """Shape of a record's ``obs``: ``(ceil(sample_T / 8), *dims)`` bit-packed, else ``(sample_T, *dims)``."""
+        return (packed_length(self.sample_T) if self.packed else self.sample_T, *self.dims)
+
+    @property
+    def obs_dtype(self) -> np.dtype:
+        """Element type of ``obs`` (:data:`OBS_DTYPES`)."""
+        return OBS_DTYPES[self.values]
 
     @functools.cached_property
     def dtype(self) -> np.dtype:
         """Structured numpy dtype of one record (header fields + ``obs``)."""
-        return np.dtype(HEADER_FIELDS + [("obs", "u1", self.packed_shape)])
+        return np.dtype(HEADER_FIELDS + [("obs", self.obs_dtype, self.obs_shape)])
+
+    def describe(self) -> str:
+        """``obs`` in words, for summaries: ``obs uint8 [16, 128] (sample_T=128, bit-packed along time)``."""
+        what = {"binary": "bit-packed along time", "counts": "event counts", "float32": "float values"}[self.values]
+        return f"obs {self.obs_dtype.name} {list(self.obs_shape)} (sample_T={self.sample_T}, {what})"
+
+    def frames(self, obs: np.ndarray, axis: int = PACKED_AXIS) -> np.ndarray:
+        """Samples' ``obs`` (time on ``axis``) as frames ``[..., sample_T, *dims]``: unpacked to 0/1
+        uint8 for binary values, as they are otherwise."""
+        return unpack_time(obs, self.sample_T, axis) if self.packed else obs
 
     @property
     def record_bytes(self) -> int:
@@ -111,16 +144,18 @@ class RecordLayout:
         """Encode ``n`` samples as ``n`` concatenated records.
 
         Args:
-            obs: uint8 ``[n, *packed_shape]`` packed rasters.
+            obs: ``[n, *obs_shape]`` of :attr:`obs_dtype`.
             labels: int ``[n]``, must fit int32.
             indices: int ``[n]`` source indices, non-negative.
             build: the id of the build they belong to, a uint64.
         """
-        obs = np.asarray(obs, dtype=np.uint8)
-        if obs.shape[1:] != self.packed_shape:
-            raise ValueError(f"obs has shape {obs.shape[1:]}, layout expects {self.packed_shape}")
+        obs = np.asarray(obs)
+        if obs.shape[1:] != self.obs_shape:
+            raise ValueError(f"obs has shape {obs.shape[1:]}, layout expects {self.obs_shape}")
+        if obs.dtype != self.obs_dtype:
+            raise ValueError(f"obs is {obs.dtype}, layout expects {self.obs_dtype}")
         records = np.zeros(obs.shape[0], dtype=self.dtype)
-        records["magic"] = MAGIC
+        records["magic"] = MAGICS[self.values]
         records["version"] = VERSION
         records["ndim"] = len(self.dims)
         labels = np.asarray(labels)
@@ -160,7 +195,7 @@ class RecordLayout:
     @functools.cached_property
     def _header_fields(self) -> dict[str, np.ndarray]:
         """The header fields every record of this layout has (all but label, index and build)."""
-        template = np.frombuffer(self.encode(np.zeros((1, *self.packed_shape), np.uint8), [0], [0]), self.dtype)[0]
+        template = np.frombuffer(self.encode(np.zeros((1, *self.obs_shape), self.obs_dtype), [0], [0]), self.dtype)[0]
         return {field: template[field] for field in ("magic", "version", "ndim", "sample_T", "dims")}
 
     def check(

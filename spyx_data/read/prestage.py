@@ -81,7 +81,7 @@ def load_split(
     with ThreadPoolExecutor(max(1, threads)) as pool:
         each = pool.map if threads > 1 else map
         located = list(each(locate, overlapping))
-        obs = _aligned_empty((num_rows, *layout.packed_shape))
+        obs = _aligned_empty((num_rows, *layout.obs_shape))
         obs[stop - start :] = 0
         labels = np.full(num_rows, -1, dtype=np.int32)
         with progress_bar(stop - start, split) as bar:

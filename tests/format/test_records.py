@@ -18,7 +18,7 @@ from spyx_data.format import records
 def test_encode_decode_round_trip(sample_T, dims, n, seed):
     layout = records.RecordLayout(sample_T, dims)
     rng = np.random.default_rng(seed)
-    obs = rng.integers(0, 256, (n, *layout.packed_shape), dtype=np.uint8)
+    obs = rng.integers(0, 256, (n, *layout.obs_shape), dtype=np.uint8)
     labels = rng.integers(-(2**31), 2**31, n)
     indices = rng.integers(0, 2**40, n)
     buffer = layout.encode(obs, labels, indices)
@@ -86,6 +86,6 @@ def test_labels_must_fit_int32():
 
 
 def test_up_to_six_feature_dims():
-    assert records.RecordLayout(4, (2, 1, 3, 1, 2, 2)).packed_shape == (1, 2, 1, 3, 1, 2, 2)
+    assert records.RecordLayout(4, (2, 1, 3, 1, 2, 2)).obs_shape == (1, 2, 1, 3, 1, 2, 2)
     with pytest.raises(ValueError, match="dims must be 1..6"):
         records.RecordLayout(4, (1,) * 7)

@@ -129,7 +129,7 @@ def test_each_format_decodes_as_its_library_reads_it_and_builds_to_the_reference
         f"--output_dir={tmp_path / 'out'}", f"--sample_T={SAMPLE_T}", f"--duration_ms={DURATION_MS}",
     ])
     assert manifest.dataset == "recordings" and manifest.config["classes"] == ["background", "cars"]
-    assert manifest.config["time_origin"] == "first event" and manifest.layout.packed_shape == (2, 2, 100, 120)
+    assert manifest.config["time_origin"] == "first event" and manifest.layout.obs_shape == (2, 2, 100, 120)
     for split in ("train", "test"):
         obs, labels = spyx_data.load_split(build_dir(tmp_path / "out", manifest), split)
         paths_ = sorted(p for p in written if f"{os.sep}{split}{os.sep}" in p)

@@ -125,7 +125,7 @@ def test_build_equals_its_samples_rasterised_directly(builds, name):
     ours, theirs = [], []
     for split in info.splits:
         obs, labels = spyx_data.load_split(output_dir, split)
-        assert obs.shape[1:] == manifest.layout.packed_shape
+        assert obs.shape[1:] == manifest.layout.obs_shape
         ours += [(int(label), o.tobytes()) for o, label in zip(obs, labels)]
         if info.seeded_test_fraction is not None and split != info.splits[0]:
             continue  # one folder holds every seeded split: tonic sees it once
@@ -171,7 +171,7 @@ def test_camera_options_equal_tonic_with_the_same_options(builds, tmp_path):
         "--dataset=nmnist", f"--data_dir={data_dir}", f"--output_dir={tmp_path}", "--splits=test",
         "--spatial_factor=3", "--merge_polarity", "--first_saccade_only", "--sample_T=10", "--duration_ms=150",
     ])
-    assert manifest.layout.packed_shape == (2, 1, 12, 12)
+    assert manifest.layout.obs_shape == (2, 1, 12, 12)
     obs, labels = spyx_data.load_split(build_dir(tmp_path, manifest), "test")
     samples = tonic_samples(info, data_dir, "test", first_saccade_only=True)
     for i, (ev, label) in enumerate(samples):
@@ -460,7 +460,7 @@ def test_ncars_is_read_from_its_archives_folders_background_0_cars_1(tmp_path):
                 clip["x"][0], clip["y"][0] = 119, 99  # the sensor's far corner
                 expelliarmus.Wizard(encoding="dat").save(str(folder / f"obj_{4396 * k + i:06d}_td.dat"), clip)
     manifest = tonic_pipeline.run(["--dataset=ncars", f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}"])
-    assert manifest.layout.packed_shape == (2, 2, 100, 120)  # ceil(10 bins / 8) bytes, P, H, W
+    assert manifest.layout.obs_shape == (2, 2, 100, 120)  # ceil(10 bins / 8) bytes, P, H, W
     assert manifest.config["classes"] == ["background", "cars"] and manifest.config["time_origin"] == "as stored"
     assert (manifest.config["sample_T"], manifest.config["duration_ms"]) == (10, 100)
     for split in ("train", "test"):
