@@ -341,15 +341,16 @@ def denoise(t_us: np.ndarray, x: np.ndarray, y: np.ndarray, filter_time_us: int)
     width, height = int(x.max()) + 1, int(y.max()) + 1
     if width * height * n >= 2**63:
         raise ValueError(f"{n} events on a {width} x {height} grid are too many to denoise at once")
-    order = np.arange(n, dtype=np.int64)
-    keys = np.sort((x * height + y) * n + order)  # pixel-major, then event order
-    memory = t.astype(np.float64) + filter_time_us
+    keys = np.sort((x * height + y) * n + np.arange(n, dtype=np.int64))  # by pixel, then event order
+    memory = (t + filter_time_us).astype(np.float64)  # tonic's pixel memory after event j, by j
+    event = keys % n  # walked in key order, each direction's queries below are sorted too
+    x, y, t = x[event], y[event], t[event]
     kept = np.zeros(n, dtype=bool)
     for dx, dy, inside in ((-1, 0, x > 0), (1, 0, x < width - 1), (0, -1, y > 0), (0, 1, y < height - 1)):
-        neighbour = ((x + dx) * height + (y + dy))[inside]
-        at = np.searchsorted(keys, neighbour * n + order[inside]) - 1  # latest key below (pixel, i)
-        found = keys[np.maximum(at, 0)]
-        seen = (at >= 0) & (found // n == neighbour)
-        last = np.where(seen, memory[found % n], float(filter_time_us))
-        kept[inside] |= last > t[inside]
+        query = keys[inside] + (dx * height + dy) * n  # (neighbour pixel, i)
+        at = np.searchsorted(keys, query) - 1  # the key just below: the latest event before i there, if any
+        j = np.maximum(at, 0)
+        seen = (at >= 0) & (keys[j] >= query - event[inside])  # at the neighbour pixel, not a pixel before
+        last = np.where(seen, memory[event[j]], float(filter_time_us))
+        kept[event[inside]] |= last > t[inside]
     return kept
