@@ -17,6 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spyx_data.builder import fixtures, frames, raster
+from spyx_data.format import records
+
+from . import single
 
 SENSOR = (6, 4, 2)  # tonic's (W, H, P)
 CHANNELS = 700
@@ -266,13 +269,13 @@ def test_window_counts_are_the_builds_bins(sample_T):
     x, y, p = (np.concatenate([c, [0, 0, 0]]) for c in (x, y, p))
     cells, dims = frames.camera_cells(x, y, p, sensor)
     got = frames.window_counts(t, cells, dims, sample_T, 300_000, np.uint16)
-    packed, counts = raster.camera_raster(t, x, y, p, sample_T, 300_000, sensor)
-    np.testing.assert_array_equal(raster.pack_time(got.frames > 0), packed)
+    packed, counts = single.camera_raster(t, x, y, p, sample_T, 300_000, sensor)
+    np.testing.assert_array_equal(records.pack_time(got.frames > 0), packed)
     assert got.outside == counts.dropped_outside_window == 2 and got.frames.sum() == len(t) - 2
     a_t, channel = audio_fixture()
     got = frames.window_counts(a_t, *frames.audio_cells(channel, CHANNELS), sample_T, 1_000_000, np.uint16)
     packed, _ = raster.audio_rasters([a_t], [channel], sample_T, CHANNELS, us_per_time=1, n_units=CHANNELS)
-    np.testing.assert_array_equal(raster.pack_time(got.frames > 0), packed[0])
+    np.testing.assert_array_equal(records.pack_time(got.frames > 0), packed[0])
 
 
 @pytest.mark.parametrize("dtype, top", [(np.uint8, 255), (np.uint16, 65535)])
