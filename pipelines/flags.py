@@ -154,6 +154,8 @@ def add_option_flag(parser: argparse.ArgumentParser, name: str, field: dataclass
         help = option_help(field)
     if kind == "switch":
         parser.add_argument(f"--{name}", action="store_const", const=True, help=help)
+    elif kind == "choice":
+        parser.add_argument(f"--{name}", choices=field.metadata["choices"], default=None, help=help)
     else:
         parser.add_argument(f"--{name}", type=OPTION_TYPES[kind], default=None, help=help)
 

@@ -72,16 +72,19 @@ class BuildSpec(Protocol):
 
 #: How an option's flag value is read: ``switch`` takes no value (sets True); ``bool`` takes
 #: ``true`` or ``false`` (for an option that is on by default).
-OPTION_KINDS = ("positive_int", "int", "float", "switch", "bool")
+#: ``choice`` takes one of the option's ``choices``.
+OPTION_KINDS = ("positive_int", "int", "float", "switch", "bool", "choice")
 
 
-def option(default: Any, help: str, kind: str) -> Any:
+def option(default: Any, help: str, kind: str, choices: tuple[str, ...] = (), kw_only: bool = False) -> Any:
     """A spec field that is also a build option: ``pipelines.tonic`` makes it the flag
-    ``--<name>`` (``help``, read as ``kind``, one of :data:`OPTION_KINDS`), and a registry entry
-    names the options its dataset takes."""
-    if kind not in OPTION_KINDS:
-        raise ValueError(f"kind must be one of {OPTION_KINDS}, got {kind!r}")
-    return dataclasses.field(default=default, metadata={"help": help, "kind": kind})
+    ``--<name>`` (``help``, read as ``kind``, one of :data:`OPTION_KINDS`; a ``choice`` among
+    ``choices``), and a registry entry names the options its dataset takes. ``kw_only``: the
+    field is a keyword of the spec's constructor (for options a mixin adds)."""
+    if kind not in OPTION_KINDS or (kind == "choice") != bool(choices):
+        raise ValueError(f"kind must be one of {OPTION_KINDS}, with choices exactly for 'choice'; got {kind!r}")
+    metadata = {"help": help, "kind": kind, **({"choices": choices} if choices else {})}
+    return dataclasses.field(default=default, metadata=metadata, kw_only=kw_only)
 
 
 def options_of(spec_class: type) -> dict[str, dataclasses.Field]:

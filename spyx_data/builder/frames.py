@@ -24,12 +24,76 @@ Each function's docstring states the reference's quirks it reproduces and where 
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import dataclasses
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike
 
+from spyx_data.builder.contracts import option
 from spyx_data.builder.raster import check_window, time_bins
+
+#: The frame modes of ``--frames``: ``window`` (the builds' own fixed window, the default) and the
+#: field's references (see the module docstring).
+MODES = ("window", "tonic_time_bins", "tonic_event_bins", "spikingjelly_number", "spikingjelly_time", "voxel_grid")
+#: The modes that take ``--overlap`` (tonic's ``ToFrame`` slicers).
+OVERLAPPING = ("tonic_time_bins", "tonic_event_bins")
+#: What a counting mode stores (``--values``): 0/1 presence (bit-packed) or uint16 event counts.
+VALUES = ("binary", "counts")
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameOptions:
+    """Mixin of the specs of every family that frames events: the representation, each field a
+    build option (a flag of every dataset of the family). At their defaults (today's window,
+    binary, no overlap, no denoise) they are left out of the build's config, so such builds
+    keep their names and bytes; otherwise the config, and so the build key, holds each.
+
+    Attributes:
+        frames: one of :data:`MODES`.
+        values: one of :data:`VALUES`; a voxel grid is float32 whatever it says, and takes only
+            the default.
+        overlap: a fraction of a frame in [0, 1), for the modes of :data:`OVERLAPPING` only.
+        denoise_us: tonic's ``Denoise(filter_time=denoise_us)`` before framing (0: none).
+    """
+
+    frames: str = option("window", "how events become frames: window is the fixed window; the others are "
+                         "the references' (see the docs)", "choice", MODES, kw_only=True)
+    values: str = option("binary", "what a cell holds: binary (presence, bit-packed) or counts (uint16, "
+                         "clipped and counted)", "choice", VALUES, kw_only=True)
+    overlap: float = option(0.0, "overlap of consecutive frames, a fraction in [0, 1) (tonic_time_bins, "
+                            "tonic_event_bins)", "float", kw_only=True)
+    denoise_us: int = option(0, "tonic's Denoise(filter_time=N us) before framing; 0: none", "int", kw_only=True)
+
+    def check_frame_options(self) -> None:
+        """Raise ``ValueError`` for a combination the references do not define."""
+        if self.frames not in MODES:
+            raise ValueError(f"frames must be one of {', '.join(MODES)}, got {self.frames!r}")
+        if self.values not in VALUES:
+            raise ValueError(f"values must be one of {', '.join(VALUES)}, got {self.values!r}")
+        if self.frames == "voxel_grid" and self.values != "binary":
+            raise ValueError("a voxel grid holds float32 values: leave --values out with --frames=voxel_grid")
+        if not isinstance(self.overlap, (int, float)) or not 0 <= self.overlap < 1:
+            raise ValueError(f"overlap is a fraction of a frame in [0, 1), got {self.overlap!r}")
+        if self.overlap and self.frames not in OVERLAPPING:
+            raise ValueError(f"--overlap is taken by --frames={' and '.join(OVERLAPPING)} only, not {self.frames}")
+        if not isinstance(self.denoise_us, int) or self.denoise_us < 0:
+            raise ValueError(f"denoise_us is a whole number of microseconds >= 0, got {self.denoise_us!r}")
+
+    @property
+    def record_values(self) -> str:
+        """The records' :attr:`~spyx_data.format.records.RecordLayout.values`."""
+        return "float32" if self.frames == "voxel_grid" else self.values
+
+    @property
+    def default_framing(self) -> bool:
+        """Whether these are the builds' own binary window without denoise (the rasteriser's fast path)."""
+        return not self.frame_config()
+
+    def frame_config(self) -> dict[str, Any]:
+        """The options not at their defaults, for the build's config."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(FrameOptions)
+                if getattr(self, f.name) != f.default}
 
 
 class FrameCounts(NamedTuple):
