@@ -17,6 +17,7 @@ from typing import Any
 from spyx_data import paths
 from spyx_data.builder.camera import SampleFiles
 from spyx_data.builder.contracts import BuildSpec, options_of
+from spyx_data.builder.frames import FrameOptions
 from spyx_data.errors import UsageError
 
 
@@ -33,7 +34,9 @@ class DatasetInfo:
         sample_T, duration_ms: default time bins and window.
         family: the spec class of its family (:class:`heidelberg.AudioSpec`,
             :class:`camera.CameraSpec`, ...).
-        options: the spec's options (:func:`spyx_data.builder.contracts.option`) it takes.
+        options: the spec's options (:func:`spyx_data.builder.contracts.option`) it takes; a
+            family that frames events (:class:`~spyx_data.builder.frames.FrameOptions`) adds
+            the frame options to every dataset of it.
         fixture: ``fixture(info, split, n, seed)`` -> the ``(path parts, bytes)`` of ``n``
             synthetic recordings laid out as the dataset's below the split's location (parts
             ``()``: the location is the file), from its module.
@@ -74,6 +77,9 @@ class DatasetInfo:
     unfetchable: str | None = None
 
     def __post_init__(self) -> None:
+        if issubclass(self.family, FrameOptions):
+            framing = tuple(f.name for f in dataclasses.fields(FrameOptions))
+            object.__setattr__(self, "options", tuple(dict.fromkeys((*self.options, *framing))))
         foreign = sorted(set(self.options) - set(options_of(self.family)))
         if foreign:
             raise ValueError(f"{self.name}: {self.family.__name__} has no option {', '.join(foreign)}")

@@ -32,6 +32,7 @@ from numpy.typing import DTypeLike
 
 from spyx_data.builder.contracts import option
 from spyx_data.builder.raster import check_window, time_bins
+from spyx_data.format.records import pack_time
 
 #: The frame modes of ``--frames``: ``window`` (the builds' own fixed window, the default) and the
 #: field's references (see the module docstring).
@@ -374,6 +375,43 @@ def voxel_grid(
     grid = np.bincount((bins * n_pixels + np.concatenate([pixel, pixel]))[valid], values[valid],
                        minlength=sample_T * n_pixels)
     return grid.astype(np.float32).reshape(sample_T, 1, height, width)
+
+
+#: The unsigned type of stored counts (:data:`spyx_data.format.records.OBS_DTYPES`' ``counts``).
+COUNT_DTYPE = np.dtype("<u2")
+
+
+def frame_events(
+    options: FrameOptions, t_us: np.ndarray, cells: np.ndarray, dims: tuple[int, ...], sample_T: int,
+    duration_us: int,
+) -> tuple[np.ndarray, FrameCounts]:
+    """One sample's record ``obs`` by a counting mode of ``options`` (any but ``voxel_grid``, which
+    needs the events' polarities: :func:`voxel_grid`), and its counts.
+
+    ``t_us``: the sample's times from its time origin (int64 microseconds, in order for the
+    time-split modes); ``cells``: each event's flat cell in ``dims`` (:func:`camera_cells`,
+    :func:`audio_cells`), after denoising. ``obs`` is bit-packed ``uint8[ceil(T/8), *dims]`` of
+    ``frames > 0`` for binary values, ``uint16[T, *dims]`` counts otherwise (the returned
+    :class:`FrameCounts`' frames are always the counts).
+
+    Raises:
+        ValueError: times that go back (time-split modes), a negative time (window), bad options.
+    """
+    mode = options.frames
+    if mode == "window":
+        counts = window_counts(t_us, cells, dims, sample_T, duration_us, COUNT_DTYPE)
+    elif mode == "tonic_time_bins":
+        counts = tonic_time_bins(t_us, cells, dims, sample_T, options.overlap, COUNT_DTYPE)
+    elif mode == "tonic_event_bins":
+        counts = tonic_event_bins(cells, dims, sample_T, options.overlap, COUNT_DTYPE)
+    elif mode == "spikingjelly_number":
+        counts = spikingjelly_number(cells, dims, sample_T, COUNT_DTYPE)
+    elif mode == "spikingjelly_time":
+        counts = spikingjelly_time(t_us, cells, dims, sample_T, COUNT_DTYPE)
+    else:
+        raise ValueError(f"frame_events takes the counting modes, not {mode!r}")
+    obs = counts.frames if options.values == "counts" else pack_time(counts.frames > 0)
+    return obs, counts
 
 
 def denoise(t_us: np.ndarray, x: np.ndarray, y: np.ndarray, filter_time_us: int) -> np.ndarray:
