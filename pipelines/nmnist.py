@@ -2,6 +2,7 @@
 
     python -m pipelines.nmnist --data_dir=./data --output_dir=./shards [--synthetic=1000]
         [--sample_T=40] [--duration_ms=300] [--first_saccade_only] [--spatial_factor=F] [--num_shards=N]
+        [--frames=MODE] [--values=binary|counts] [--overlap=F] [--denoise_us=N]
         [--runner=DirectRunner | --direct_running_mode=multi_processing --direct_num_workers=2 ...]
 """
 

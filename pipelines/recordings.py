@@ -2,6 +2,7 @@
 
     python -m pipelines.recordings --data_dir=DIR --sensor_size=W,H,P --output_dir=OUT
         [--sample_T=N (100)] [--duration_ms=D (1000)] [--spatial_factor=F] [--merge_polarity]
+        [--frames=MODE] [--values=binary|counts] [--overlap=F] [--denoise_us=N]
         [--test_fraction=F --split_seed=S] [--num_shards=N] [Beam options...]
 
 DIR holds DIR/<split>/<class>/<recording> or, with --test_fraction or --split_seed (a seeded
@@ -9,7 +10,8 @@ split: train and test), DIR/<class>/<recording>. Recordings are .aedat4, .dat, .
 3.0), .npy, .bin, .es or .csv files (see spyx_data.builder.recordings); the label of a recording
 is the position of its class folder among all class folders, sorted. Each recording is timed
 from its first event; frames are [t, p, y, x] over a fixed window, binary, bit-packed, as the
-camera datasets'. Hidden files and folders (.DS_Store, .ipynb_checkpoints) are skipped. An
+camera datasets' (--frames, --values, --overlap and --denoise_us make the field's other
+representations, as for the camera datasets). Hidden files and folders (.DS_Store, .ipynb_checkpoints) are skipped. An
 event off the sensor, a file cut short, an unknown suffix or a class folder without recordings
 stops the build with one line naming the file; so do an --output_dir inside --data_dir and the
 seeded flags on a DIR/<split>/<class>/ layout.
@@ -26,7 +28,7 @@ from typing import Any
 from pipelines import build as build_lib
 from pipelines import command, flags
 from spyx_data import paths
-from spyx_data.builder import camera, recordings
+from spyx_data.builder import camera, frames, recordings
 from spyx_data.builder.contracts import options_of
 from spyx_data.builder.options import BuildOptions
 from spyx_data.errors import UsageError
@@ -35,8 +37,10 @@ from spyx_data.format import manifest as manifest_lib
 SAMPLE_T = 100
 DURATION_MS = 1000
 #: The camera options a recordings build takes (:class:`spyx_data.builder.camera.CameraSpec`'s
-#: option fields); the seeded split's (the last two) lay the recordings out as DIR/<class>/<recording>.
-OPTIONS = ("spatial_factor", "merge_polarity", "split_seed", "test_fraction")
+#: option fields, the frame options among them); the seeded split's (the last two) lay the
+#: recordings out as DIR/<class>/<recording>.
+OPTIONS = ("spatial_factor", "merge_polarity", *(f.name for f in dataclasses.fields(frames.FrameOptions)),
+           "split_seed", "test_fraction")
 SEEDED = ("split_seed", "test_fraction")
 
 

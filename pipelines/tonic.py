@@ -4,7 +4,8 @@
         [--splits=train,test] [--sample_T=T] [--duration_ms=MS] [--num_shards=N] [--synthetic=N]
         [--<option>=...]   the options of the dataset's family that its registry entry names:
                            --channels (shd, ssc, ntidigits18); --spatial_factor, --merge_polarity
-                           (cameras); --first_saccade_only (nmnist); --split_seed, --test_fraction
+                           (cameras); --frames, --values, --overlap, --denoise_us (every dataset
+                           that frames events); --first_saccade_only (nmnist); --split_seed, --test_fraction
                            (ncaltech101, cifar10dvs, asldvs); --num_neurons, --dt,
                            --duplicate=true|false (smnist)
         [Beam options...]

@@ -211,10 +211,15 @@ class NMNIST_loader(ShardLoader):
     """Neuromorphic MNIST from prebuilt shards, with spyx.data's names and shapes.
 
     ``obs`` is uint8 ``[batch, ceil(sample_T/8), 2, 34, 34]`` (frames ``[t, p, y, x]``,
-    bit-packed along time), ``labels`` int32 ``[batch]``. Unlike spyx.data (tonic's
+    bit-packed along time), ``labels`` int32 ``[batch]``. By default, unlike spyx.data (tonic's
     ``ToFrame(n_time_bins=sample_T)``, whose bins stretch over each recording's own first to
     last event), every recording uses one fixed window of ``duration_ms`` (300 ms) cut into
-    ``sample_T`` bins. Adds ``prestage``; see :class:`ShardLoader` for building and epochs.
+    ``sample_T`` bins; ``frames="tonic_time_bins"`` gives spyx.data's framing. ``frames``,
+    ``values``, ``overlap`` and ``denoise_us`` are the builds' frame options
+    (:class:`spyx_data.builder.frames.FrameOptions`; their defaults are the window above):
+    ``values="counts"`` serves uint16 ``[batch, sample_T, 2, 34, 34]`` event counts,
+    ``frames="voxel_grid"`` float32 ``[batch, sample_T, 1, 34, 34]``. Adds ``prestage``; see
+    :class:`ShardLoader` for building and epochs.
     """
 
     def __init__(
@@ -227,9 +232,14 @@ class NMNIST_loader(ShardLoader):
         shards_dir: str | None = None,
         duration_ms: int = 300,
         test_drop_remainder: bool = False,
+        frames: str = "window",
+        values: str = "binary",
+        overlap: float = 0.0,
+        denoise_us: int = 0,
     ):
         super().__init__("nmnist", batch_size, key, download_dir, worker_count, shards_dir, test_drop_remainder,
-                         sample_T=sample_T, duration_ms=duration_ms)
+                         sample_T=sample_T, duration_ms=duration_ms, frames=frames, values=values, overlap=overlap,
+                         denoise_us=denoise_us)
 
 
 def _build(info: DatasetInfo, spec: Any, download_dir: str, default: BuildOptions) -> manifest_lib.Manifest:

@@ -23,13 +23,21 @@ def mib(num_bytes: int) -> str:
     return f"{num_bytes / MIB:.1f} MiB"
 
 
+#: The counts of the framing options (:data:`spyx_data.builder.raster.FRAMING_COUNTS`), in the
+#: words the summaries state them, where a build has them.
+FRAMING_WORDS = {"dropped_by_denoise": "dropped {} by denoise", "dropped_by_frames": "{} in no frame",
+                 "clipped_cells": "{} cells clipped to the largest count stored"}
+
+
 def events_dropped(counts: Mapping[str, int]) -> str:
     """For a build from events (``counts["events"]`` > 0) ``"; N events, dropped A outside the
-    window and B non-finite"``; ``""`` for one that counts no events (values through an encoder)."""
+    window and B non-finite"`` and the framing counts it has (:data:`FRAMING_WORDS`); ``""`` for
+    one that counts no events (values through an encoder)."""
     if not counts.get("events"):
         return ""
+    framing = "".join(f", {words.format(counts[k])}" for k, words in FRAMING_WORDS.items() if counts.get(k))
     return (f"; {counts['events']} events, dropped {counts.get('dropped_outside_window', 0)} outside the window and "
-            f"{counts.get('dropped_nonfinite', 0)} non-finite")
+            f"{counts.get('dropped_nonfinite', 0)} non-finite{framing}")
 
 
 def synthetic_note(manifest: Manifest) -> str | None:

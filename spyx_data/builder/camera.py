@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from spyx_data import paths
-from spyx_data.builder import raster
+from spyx_data.builder import frames, raster
 from spyx_data.builder.contracts import GroupedReader, Rasters, option
 from spyx_data.builder.events import Decoder, Events, local_file, whole
 from spyx_data.errors import InputError
@@ -129,8 +129,9 @@ def seeded_split(relative_path: str, seed: int, test_fraction: float) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
-class CameraSpec(raster.TimeWindow):
-    """How to turn a split folder of camera recordings into records ``[T, P, H, W]``.
+class CameraSpec(frames.FrameOptions, raster.TimeWindow):
+    """How to turn a split folder of camera recordings into records ``[T, P, H, W]`` (a voxel
+    grid: ``[T, 1, H, W]``), framed as :class:`~spyx_data.builder.frames.FrameOptions` say.
 
     Attributes:
         dataset: registry name.
@@ -146,6 +147,9 @@ class CameraSpec(raster.TimeWindow):
             events count as outside the window.
         split_seed: for a dataset without official splits, the seed of :func:`seeded_split`.
         test_fraction: share of recordings in the seeded test split.
+        frames, values, overlap, denoise_us: the representation
+            (:class:`~spyx_data.builder.frames.FrameOptions`); a voxel grid needs the sensor's
+            2 polarities, unmerged.
     """
 
     dataset: str
@@ -177,6 +181,10 @@ class CameraSpec(raster.TimeWindow):
         if not 0 < self.test_fraction < 1:
             raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
         self.duration_us  # noqa: B018 (checks the window)
+        self.check_frame_options()
+        if self.frames == "voxel_grid" and (self.sensor[2] != 2 or self.merge_polarity):
+            has = "--merge_polarity" if self.merge_polarity else f"a sensor of {self.sensor[2]} polarities"
+            raise ValueError(f"--frames=voxel_grid needs the sensor's 2 polarities, not {has}")
 
     @property
     def source_suffix(self) -> str:
@@ -184,20 +192,29 @@ class CameraSpec(raster.TimeWindow):
         return self.files.suffix
 
     @property
+    def frame_sensor(self) -> tuple[int, int, int]:
+        """The sensor ``(W, H, P)`` of the frames: downsampled, one polarity where merged."""
+        polarities, height, width = raster.frame_shape(self.sensor, self.spatial_factor, self.merge_polarity)
+        return width, height, polarities
+
+    @property
     def layout(self) -> records.RecordLayout:
-        return records.RecordLayout(
-            self.sample_T, raster.frame_shape(self.sensor, self.spatial_factor, self.merge_polarity)
-        )
+        dims = raster.frame_shape(self.sensor, self.spatial_factor, self.merge_polarity)
+        if self.frames == "voxel_grid":
+            dims = (1, *dims[1:])
+        return records.RecordLayout(self.sample_T, dims, self.record_values)
 
     def config(self) -> dict[str, Any]:
-        """The build parameters the record bytes depend on (stored in the manifest)."""
-        config = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "files"}
+        """The build parameters the record bytes depend on (stored in the manifest): the frame
+        options only where not at their defaults, so default builds keep their names."""
+        framing = {f.name for f in dataclasses.fields(frames.FrameOptions)} | {"files"}
+        config = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in framing}
         config["sensor"] = list(self.sensor)
         config["time_origin"] = self.files.time_origin
         config["classes"] = list(self.classes) if self.classes else "sorted class folders"
         if self.split_seed is None:
             del config["split_seed"], config["test_fraction"]
-        return config
+        return {**config, **self.frame_config()}
 
     def prepare(self) -> None:
         """Nothing to import ahead: reading needs numpy only."""
@@ -214,6 +231,12 @@ class FolderReader(GroupedReader):
     of its own, decoded and rasterised a chunk of at most that many events at a time. So the
     events held at once are bounded however long the recordings are, where a format reads in
     pieces (see :mod:`spyx_data.builder.events`). The rasters are those of whole recordings.
+
+    That bound holds for the builds' own framing (the window, binary, no denoise). Any other
+    framing (:class:`~spyx_data.builder.frames.FrameOptions`) needs a recording's events
+    together (tonic's and SpikingJelly's frames stretch over each recording, denoise looks back
+    over it): each recording is decoded whole and framed alone, so a build holds one
+    recording's events at a time, however long it is.
     """
 
     EVENTS_PER_GROUP = raster.EVENTS_PER_PASS
@@ -258,8 +281,14 @@ class FolderReader(GroupedReader):
         """Recordings ``[start, stop)`` rasterised, in groups (see the class docstring).
 
         Raises:
-            InputError: naming the file, for an undecodable file or an event off the sensor.
+            InputError: naming the file, for an undecodable file or an event off the sensor;
+                with other framing (see the class docstring), also for events out of time
+                order under a mode that splits by time, or a voxel grid of a recording whose
+                events are all at one time.
         """
+        if not self.spec.default_framing:
+            yield from self._framed(start, stop)
+            return
         group: list[Events] = []
         held, size = 0, self.group_samples
         for i in range(start, stop):
@@ -287,11 +316,72 @@ class FolderReader(GroupedReader):
     def _prepared(self, chunk: Events, origin: tuple[int, int, int] | None) -> tuple[Events, int]:
         """A recording's events (or a chunk of them) from its origin, less those
         ``first_saccade_only`` drops; how many it dropped."""
-        moved = self.spec.files.from_origin(chunk, origin)
+        return self._first_saccade(self.spec.files.from_origin(chunk, origin))
+
+    def _first_saccade(self, moved: Events) -> tuple[Events, int]:
+        """``moved`` (timed from its origin) less the events ``first_saccade_only`` drops; how many."""
         if not self.spec.first_saccade_only:
             return moved, 0
         early = moved.t < self.spec.FIRST_SACCADE_US
         return Events(*(a[early] for a in moved)), int(np.count_nonzero(~early))
+
+    def _framed(self, start: int, stop: int) -> Iterator[Rasters]:
+        """Recordings ``[start, stop)`` framed by the spec's frame options, in groups of at most
+        :attr:`group_samples`, each recording decoded whole (see the class docstring)."""
+        for first in range(start, stop, self.group_samples):
+            last = min(first + self.group_samples, stop)
+            framed = [self._frame_file(i) for i in range(first, last)]
+            counts = sum((c for _, c in framed), raster.RasterCounts())
+            yield Rasters(first, np.stack([obs for obs, _ in framed]), self.labels[first:last], counts)
+
+    def _frame_file(self, index: int) -> tuple[np.ndarray, raster.RasterCounts]:
+        """Recording ``index`` decoded whole and framed (:meth:`_frame`); a fault of its events is
+        an :class:`~spyx_data.errors.InputError` naming the file."""
+        path = self.path(index)
+        with local_file(path) as local:
+            recording = whole(self.chunks(path, local))
+        try:
+            return self._frame(recording)
+        except ValueError as e:
+            raise InputError(f"{path}: {e}") from e
+
+    def _frame(self, recording: Events) -> tuple[np.ndarray, raster.RasterCounts]:
+        """One whole recording as its record's ``obs`` (:attr:`CameraSpec.layout`) and its counts.
+
+        In tonic's order: the origin of the unfiltered recording; recentred (as tonic's reader
+        does); N-MNIST's first saccade (tonic's dataset class, before any transform); denoise
+        (:func:`~spyx_data.builder.frames.denoise`) on these events with their times as stored,
+        so its mask is tonic's ``Denoise`` event for event; then timed from the origin,
+        downsampled (``x // spatial_factor``, tonic's ``Downsample(spatial_factor=1/f)``), the
+        polarities merged where asked, and framed (:func:`~spyx_data.builder.frames.frame_events`
+        or :func:`~spyx_data.builder.frames.voxel_grid`).
+
+        Raises:
+            ValueError: an event off the sensor, a negative time (window), events out of time
+                order (time-split modes, voxel grid), a voxel grid of events all at one time.
+        """
+        spec = self.spec
+        origin = spec.files.origin([recording])
+        moved = spec.files.from_origin(recording, origin)
+        frames.camera_cells(moved.x, moved.y, moved.p, spec.sensor)  # refuses an event off the sensor, naming it
+        moved, late = self._first_saccade(moved)
+        counts = raster.RasterCounts(events=len(recording.t), dropped_outside_window=late,
+                                     empty_samples=int(len(moved.t) == 0))
+        if spec.denoise_us:
+            keep = frames.denoise(moved.t + origin[0], moved.x, moved.y, spec.denoise_us)
+            moved = Events(*(a[keep] for a in moved))
+            counts += raster.RasterCounts(dropped_by_denoise=int(keep.size - np.count_nonzero(keep)))
+        t = np.asarray(moved.t).astype(np.int64, copy=False)
+        x, y = (np.asarray(c).astype(np.int64, copy=False) // spec.spatial_factor for c in (moved.x, moved.y))
+        p = np.zeros_like(x) if spec.merge_polarity else moved.p
+        if spec.frames == "voxel_grid":
+            obs = frames.voxel_grid(t, x, y, p, spec.frame_sensor, spec.sample_T)
+            at_last = int(np.count_nonzero(t == t[-1])) if t.size else 0  # tonic's bin T: dropped
+            return obs, counts + raster.RasterCounts(dropped_by_frames=at_last)
+        cells, dims = frames.camera_cells(x, y, p, spec.frame_sensor)
+        obs, framed = frames.frame_events(spec, t, cells, dims, spec.sample_T, spec.duration_us)
+        outside = "dropped_outside_window" if spec.frames == "window" else "dropped_by_frames"
+        return obs, counts + raster.RasterCounts(clipped_cells=framed.clipped, **{outside: framed.outside})
 
     def _frames(self, first: int, recordings: list[Events], first_event: int = 0
                 ) -> tuple[np.ndarray, raster.RasterCounts]:

@@ -346,12 +346,13 @@ def voxel_grid(
     before every right share, each in event order), so the float64 sums are tonic's bit for bit;
     then rounded once to the nearest float32 (``astype(np.float32)``, ties to even). Quirk kept:
     events at ``t[-1]`` land on bin ``T`` and are dropped. tonic's ``p = -1`` written into its
-    input is not reproduced. An empty recording gives zeros (tonic raises IndexError).
+    input is not reproduced. An empty recording gives zeros (tonic raises IndexError); so do
+    events all at one time (one event, say), all of them at ``t[-1]`` and so dropped by the rule
+    above (tonic divides 0 by 0 there and writes NaN at an index made from NaN).
 
     Raises:
         ValueError: a sensor without exactly 2 polarities (tonic asserts it), an event off the
-            sensor, times that go back, or events all at one time (tonic divides 0 by 0 there
-            and writes NaN at an index made from NaN).
+            sensor, or times that go back.
     """
     _check_frames(sample_T)
     width, height, polarities = sensor
@@ -360,10 +361,8 @@ def voxel_grid(
     cells, _ = camera_cells(x, y, p, sensor)
     t = _ordered_times(t_us, cells)
     n_pixels = width * height
-    if t.size == 0:
+    if t.size == 0 or t[-1] == t[0]:
         return np.zeros((sample_T, 1, height, width), dtype=np.float32)
-    if t[-1] == t[0]:
-        raise ValueError(f"all {t.size} events are at {int(t[0])} us: a voxel grid needs two times (tonic gives NaN)")
     ts = sample_T * (t.astype(float) - t[0]) / (t[-1] - t[0])
     left = ts.astype(int)
     frac = ts - left

@@ -46,22 +46,37 @@ EVENTS_PER_PASS = 1 << 17
 class RasterCounts:
     """What rasterisation saw: ``events`` read, how many were dropped, how many samples had no
     events at all (they give all-zero rasters), and how many samples of the source a dataset
-    leaves out by its rule (N-TIDIGITS' digit sequences; counted once per split)."""
+    leaves out by its rule (N-TIDIGITS' digit sequences; counted once per split).
+
+    The framing options (:class:`spyx_data.builder.frames.FrameOptions`) add
+    :data:`FRAMING_COUNTS`: events ``dropped_by_denoise``, events ``dropped_by_frames`` (in no
+    frame of a mode other than the window, e.g. the tail tonic's ``n_time_bins`` drops; the
+    window's own are ``dropped_outside_window``), and ``clipped_cells``, cells whose count
+    exceeded the stored type's maximum (stored as that maximum).
+    """
 
     events: int = 0
     dropped_nonfinite: int = 0
     dropped_outside_window: int = 0
     empty_samples: int = 0
     left_out_samples: int = 0
+    dropped_by_denoise: int = 0
+    dropped_by_frames: int = 0
+    clipped_cells: int = 0
 
     def __add__(self, other: RasterCounts) -> RasterCounts:
         return RasterCounts(*(getattr(self, f.name) + getattr(other, f.name) for f in _COUNT_FIELDS))
 
     def as_dict(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
+        """The counts by name, as the manifest stores them: :data:`FRAMING_COUNTS` only where
+        not 0 (a build without the framing options counts none, and its manifest is as before)."""
+        counts = dataclasses.asdict(self)
+        return {k: v for k, v in counts.items() if v or k not in FRAMING_COUNTS}
 
 
 _COUNT_FIELDS = dataclasses.fields(RasterCounts)
+#: The counts only the framing options make (stated in a manifest where not 0).
+FRAMING_COUNTS = ("dropped_by_denoise", "dropped_by_frames", "clipped_cells")
 
 
 class BadSample(ValueError):

@@ -159,5 +159,6 @@ def spec(
     **options: Any,
 ) -> camera.CameraSpec:
     """The build spec of a recordings folder (``options``: ``spatial_factor``, ``merge_polarity``,
-    ``split_seed``, ``test_fraction``)."""
+    the frame options ``frames``, ``values``, ``overlap``, ``denoise_us``, ``split_seed``,
+    ``test_fraction``)."""
     return camera.CameraSpec(NAME, sensor, FILES, classes, sample_T, duration_ms, **options)
