@@ -5,7 +5,7 @@
         [--<option>=...]   the options of the dataset's family that its registry entry names:
                            --channels (shd, ssc, ntidigits18); --spatial_factor, --merge_polarity
                            (cameras); --first_saccade_only (nmnist); --split_seed, --test_fraction
-                           (ncaltech101, cifar10dvs, asldvs); --num_neurons, --dt,
+                           or --split=spikingjelly (ncaltech101, cifar10dvs, asldvs); --num_neurons, --dt,
                            --duplicate=true|false (smnist)
         [Beam options...]
 
