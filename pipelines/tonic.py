@@ -6,7 +6,7 @@
                            --channels (shd, ssc, ntidigits18); --spatial_factor, --merge_polarity
                            (cameras); --frames, --values, --overlap, --denoise_us (every dataset
                            that frames events); --first_saccade_only (nmnist); --split_seed, --test_fraction
-                           (ncaltech101, cifar10dvs, asldvs); --num_neurons, --dt,
+                           or --split=spikingjelly (ncaltech101, cifar10dvs, asldvs); --num_neurons, --dt,
                            --duplicate=true|false (smnist)
         [Beam options...]
 

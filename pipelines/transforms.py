@@ -66,7 +66,9 @@ HOLD_ENV = "SPYX_DATA_TEST_HOLD"
 @dataclasses.dataclass(frozen=True)
 class ShardTask:
     """Write shard ``shard`` of ``num_shards`` of ``split``: source samples ``[start, stop)`` of
-    ``path``, which held ``split_size`` samples of ``num_classes`` classes when the build was planned."""
+    ``path``, which held ``split_size`` samples of ``num_classes`` classes, the split's members of
+    digest ``members_sha256`` (:func:`spyx_data.format.manifest.members_digest`), when the build
+    was planned."""
 
     split: str
     path: str
@@ -76,6 +78,7 @@ class ShardTask:
     num_shards: int
     start: int
     stop: int
+    members_sha256: str
 
     @property
     def name(self) -> str:
@@ -92,11 +95,13 @@ class ShardResult:
 class PlanShards(beam.DoFn):
     """``(part, parts)`` -> a :class:`ShardTask` for every ``parts``-th shard from ``part`` of all
     the splits' shards in turn (parts > 1 spreads the work, in parts that differ by at most one
-    shard, on runners that cannot redistribute it)."""
+    shard, on runners that cannot redistribute it). ``sources``: each split's source sha256."""
 
-    def __init__(self, spec: BuildSpec, inputs: dict[str, str], num_shards: int | None, staging_dir: str):
+    def __init__(self, spec: BuildSpec, inputs: dict[str, str], sources: dict[str, str], num_shards: int | None,
+                 staging_dir: str):
         self.spec = spec
         self.inputs = inputs
+        self.sources = sources
         self.num_shards = num_shards
         self.staging_dir = staging_dir
 
@@ -106,6 +111,7 @@ class PlanShards(beam.DoFn):
         for split, path in self.inputs.items():
             with contextlib.closing(self.spec.open(split, path)) as source:
                 n, num_classes = len(source), source.num_classes
+                members = manifest_lib.members_digest(self.sources[split], source.members())
             if n == 0:
                 raise InputError(f"{path}: split {split!r} has no samples")
             num_shards = self.num_shards or plan.default_num_shards(n, self.spec.layout.record_bytes)
@@ -116,7 +122,7 @@ class PlanShards(beam.DoFn):
                     f.write(json.dumps({"num_records": n, "num_shards": num_shards}).encode())
             for shard, (start, stop) in enumerate(plan.shard_ranges(n, num_shards)):
                 if (dealt + shard) % parts == part:
-                    yield ShardTask(split, path, n, num_classes, shard, num_shards, start, stop)
+                    yield ShardTask(split, path, n, num_classes, shard, num_shards, start, stop, members)
             dealt += num_shards
 
 
@@ -353,6 +359,7 @@ class CommitManifest(beam.DoFn):
                 counts=counts.as_dict(),
                 source=manifest_lib.SourceInfo(fingerprint.files, fingerprint.bytes, fingerprint.sha256,
                                                split in self.synthetic),
+                members_sha256=shards[0].task.members_sha256,
             )
         key = self.key
         num_classes = max(r.task.num_classes for r in results)
@@ -444,7 +451,8 @@ class BuildShards(beam.PTransform):
         return (
             pbegin
             | "Sources" >> beam.Create([(part, self.options.plan_parts) for part in range(self.options.plan_parts)])
-            | "PlanShards" >> beam.ParDo(PlanShards(self.spec, self.inputs, self.options.num_shards, self.staging_dir))
+            | "PlanShards" >> beam.ParDo(PlanShards(self.spec, self.inputs, self.build_key.sources,
+                                                    self.options.num_shards, self.staging_dir))
             | "Distribute" >> beam.Reshuffle()
             | "WriteShards" >> beam.ParDo(write)
             | "Gather" >> beam.combiners.ToList()

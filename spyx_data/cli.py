@@ -137,7 +137,8 @@ def _built_at(manifest_path: str) -> str:
 
 
 def info(directory: str) -> str:
-    """The build in ``directory`` as text: config, record, splits, and spike density per class;
+    """The build in ``directory`` as text: config, record, splits, each split's members digest and
+    spike density per class;
     for an output root of several builds, :func:`builds_table`."""
     below = _builds_below(directory)
     if len(below) > 1:
@@ -166,6 +167,8 @@ def info(directory: str) -> str:
         obs, labels = load_split(directory, name, manifest=manifest)
         per_sample = spike_density(obs, layout.sample_T)
         density[name] = {int(k): float(per_sample[labels == k].mean()) for k in np.unique(labels)}
+    lines.append("  members sha256 (the source's digest and each record's sample, in order):")
+    lines += [f"  {name:8s} {split.members_sha256 or MEMBERS_NOT_RECORDED}" for name, split in manifest.splits.items()]
     classes = manifest.config.get("classes")
     names = classes if isinstance(classes, list) else None
     lines.append("  spike density per class (share of cells holding a spike):")
@@ -176,6 +179,9 @@ def info(directory: str) -> str:
         lines.append(f"  {label[:24]:24s} " + " ".join(cells))
     return "\n".join(lines)
 
+
+#: What ``info`` prints for a split of a manifest without ``members_sha256``.
+MEMBERS_NOT_RECORDED = "not recorded (built by an older spyx-data: build it again to record it)"
 
 #: The columns of ``info``'s split table for builds from events: the count, its title and width.
 EVENT_COLUMNS = (("events", ("events", 12)), ("dropped_outside_window", ("outside", 10)),

@@ -13,7 +13,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+import math
+import posixpath
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +24,7 @@ from spyx_data import paths
 from spyx_data.builder import frames, raster
 from spyx_data.builder.contracts import GroupedReader, Rasters, option
 from spyx_data.builder.events import Decoder, Events, local_file, whole
-from spyx_data.errors import InputError
+from spyx_data.errors import InputError, UsageError
 from spyx_data.format import records
 
 #: The time origins of :class:`SampleFiles` (stated in every manifest's config as ``time_origin``).
@@ -128,6 +130,52 @@ def seeded_split(relative_path: str, seed: int, test_fraction: float) -> str:
     return "test" if int.from_bytes(digest[:8], "big") < test_fraction * 2**64 else "train"
 
 
+#: ``--split`` of a dataset without official splits: SpikingJelly's (:func:`spikingjelly_split`).
+SPIKINGJELLY = "spikingjelly"
+#: The train share of SpikingJelly's split, as papers call ``split_to_train_test_set(0.9, ...)``.
+SPIKINGJELLY_TRAIN_RATIO = 0.9
+
+
+def spikingjelly_name(name: str) -> str:
+    """The name SpikingJelly 2.0 gives a recording's converted file: its stem plus ``.npz``
+    (``create_raw_from_extracted`` of ``spikingjelly/datasets/{cifar10_dvs,asl_dvs,n_caltech101}.py``:
+    ``os.path.splitext(bin_file)[0] + ".npz"``; its frame folders keep that name)."""
+    return posixpath.splitext(name)[0] + ".npz"
+
+
+def spikingjelly_split(parts: Sequence[tuple[str, ...]],
+                       train_ratio: float = SPIKINGJELLY_TRAIN_RATIO) -> dict[str, list[tuple[str, ...]]]:
+    """SpikingJelly 2.0's ``split_to_train_test_set(train_ratio, dataset, num_classes,
+    random_split=False)`` (``spikingjelly/datasets/utils.py``) of the recordings ``parts``
+    (each ``(class folder, file name)``): ``{"train": [...], "test": [...]}``, each in
+    SpikingJelly's ``Subset`` order.
+
+    SpikingJelly's sample order is that of torchvision's ``DatasetFolder`` over its converted
+    files: classes by their folder names sorted (``find_classes``), and within a class the
+    converted names sorted (``make_dataset``: ``sorted(os.walk(...))``, ``sorted(fnames)``), i.e.
+    by :func:`spikingjelly_name`. Per class (in that class order) the first
+    ``math.ceil(n * train_ratio)`` recordings go to train, the rest to test; the float product
+    is SpikingJelly's (it equals ``ceil(9 n / 10)`` for 0.9 and every n up to 20,000).
+
+    Raises:
+        ValueError: a recording not directly in a class folder (SpikingJelly's converters read
+            ``<class>/<recording>`` only), naming it.
+    """
+    by_class: dict[str, list[tuple[str, ...]]] = {}
+    for p in parts:
+        if len(p) != 2:
+            raise ValueError(f"{'/'.join(p)}: not directly in a class folder, and SpikingJelly's datasets read only "
+                             "<class>/<recording>")
+        by_class.setdefault(p[0], []).append(p)
+    split: dict[str, list[tuple[str, ...]]] = {"train": [], "test": []}
+    for name in sorted(by_class):
+        members = sorted(by_class[name], key=lambda p: spikingjelly_name(p[1]))
+        cut = math.ceil(len(members) * train_ratio)
+        split["train"] += members[:cut]
+        split["test"] += members[cut:]
+    return split
+
+
 @dataclasses.dataclass(frozen=True)
 class CameraSpec(frames.FrameOptions, raster.TimeWindow):
     """How to turn a split folder of camera recordings into records ``[T, P, H, W]`` (a voxel
@@ -147,6 +195,9 @@ class CameraSpec(frames.FrameOptions, raster.TimeWindow):
             events count as outside the window.
         split_seed: for a dataset without official splits, the seed of :func:`seeded_split`.
         test_fraction: share of recordings in the seeded test split.
+        split: None (the dataset's rule: its official splits, or the seeded one) or
+            :data:`SPIKINGJELLY` (:func:`spikingjelly_split`, for a dataset without official
+            splits; then ``split_seed`` is None).
         frames, values, overlap, denoise_us: the representation
             (:class:`~spyx_data.builder.frames.FrameOptions`); a voxel grid needs the sensor's
             2 polarities, unmerged.
@@ -163,14 +214,29 @@ class CameraSpec(frames.FrameOptions, raster.TimeWindow):
     first_saccade_only: bool = option(False, "only events before 100 ms (N-MNIST's first saccade)", "switch")
     split_seed: int | None = option(None, "seed of a dataset's seeded train/test split", "int")
     test_fraction: float = option(0.2, "test share of a seeded split", "float")
+    split: str | None = option(None, "spikingjelly: SpikingJelly's split_to_train_test_set(0.9, ...), the first "
+                               "ceil(0.9 n) recordings of each class in its order (default: the seeded split)",
+                               "choice", (SPIKINGJELLY,))
 
     FIRST_SACCADE_US = 100_000
 
     @classmethod
     def for_dataset(cls, info: Any, sample_T: int | None, duration_ms: int | None, **options: Any) -> CameraSpec:
         """The spec of a registry entry (``info``) of this family (a window left None: the
-        entry's); a seeded split's seed is 0 and its test fraction the entry's, unless given."""
-        if info.seeded_test_fraction is not None:
+        entry's); a seeded split's seed is 0 and its test fraction the entry's, unless given.
+
+        Raises:
+            UsageError: ``split`` for a dataset with official splits, or with ``split_seed`` or
+                ``test_fraction``.
+        """
+        if options.get("split") is not None:
+            if info.seeded_test_fraction is None:
+                raise UsageError(f"{info.name} has official train/test splits: drop --split")
+            seeded = sorted(k for k in ("split_seed", "test_fraction") if options.get(k) is not None)
+            if seeded:
+                raise UsageError(f"--split={options['split']} takes the first ceil(0.9 n) recordings of each class in "
+                                 f"SpikingJelly's order, no seed or fraction: drop --{seeded[0]}")
+        elif info.seeded_test_fraction is not None:
             options = seeded_options(options, info.seeded_test_fraction)
         return cls(info.name, info.sensor, info.files, info.classes, sample_T or info.sample_T,
                    duration_ms or info.duration_ms, **options)
@@ -180,6 +246,10 @@ class CameraSpec(frames.FrameOptions, raster.TimeWindow):
             raise ValueError(f"spatial_factor must be a positive integer, got {self.spatial_factor!r}")
         if not 0 < self.test_fraction < 1:
             raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
+        if self.split not in (None, SPIKINGJELLY):
+            raise ValueError(f"split must be {SPIKINGJELLY} or None, got {self.split!r}")
+        if self.split is not None and self.split_seed is not None:
+            raise ValueError(f"split={self.split} has no seed: leave split_seed None")
         self.duration_us  # noqa: B018 (checks the window)
         self.check_frame_options()
         if self.frames == "voxel_grid" and (self.sensor[2] != 2 or self.merge_polarity):
@@ -214,6 +284,8 @@ class CameraSpec(frames.FrameOptions, raster.TimeWindow):
         config["classes"] = list(self.classes) if self.classes else "sorted class folders"
         if self.split_seed is None:
             del config["split_seed"], config["test_fraction"]
+        if self.split is None:  # builds before --split keep their names
+            del config["split"]
         return {**config, **self.frame_config()}
 
     def prepare(self) -> None:
@@ -246,7 +318,12 @@ class FolderReader(GroupedReader):
         self.root = root
         parts = paths.list_files(root, spec.files.suffix)
         self.classes = spec.classes or tuple(sorted({class_folder(p) for p in parts if len(p) > 1}))
-        if spec.split_seed is not None:
+        if spec.split == SPIKINGJELLY:
+            try:
+                parts = spikingjelly_split(parts)[split]
+            except ValueError as e:
+                raise InputError(f"{root}: --split={SPIKINGJELLY}: {e}") from e
+        elif spec.split_seed is not None:
             parts = [p for p in parts if seeded_split("/".join(p), spec.split_seed, spec.test_fraction) == split]
         self.parts = parts
         self.labels = np.array([self._label(p) for p in parts], dtype=np.int64)
@@ -262,6 +339,10 @@ class FolderReader(GroupedReader):
 
     def __len__(self) -> int:
         return len(self.parts)
+
+    def members(self) -> list[str]:
+        """Each record's recording: its path relative to the split's folder, ``/``-separated."""
+        return ["/".join(p) for p in self.parts]
 
     @property
     def num_classes(self) -> int:

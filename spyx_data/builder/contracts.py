@@ -39,6 +39,11 @@ class SplitReader(Protocol):
     def __len__(self) -> int:
         """The number of samples."""
 
+    def members(self) -> list[str]:
+        """The source sample of each record, in record order: a recording's path relative to the
+        source folder (``/``-separated), else the sample's index in its source (``"17"``). The
+        manifest records their digest (:func:`spyx_data.format.manifest.members_digest`)."""
+
     def rasters(self, start: int, stop: int) -> Iterator[Rasters]:
         """Samples ``[start, stop)`` rasterised, in source order, a group at a time."""
 
@@ -115,6 +120,10 @@ class GroupedReader:
         """Samples in a group: :attr:`MAX_SAMPLES`, fewer where their records would take more
         than :attr:`GROUP_BYTES`, at least one."""
         return max(1, min(self.MAX_SAMPLES, self.GROUP_BYTES // self.spec.layout.record_bytes))
+
+    def members(self) -> list[str]:
+        """Sample ``i`` is index ``i`` of the source (readers of recordings say otherwise)."""
+        return [str(i) for i in range(len(self))]
 
     def rasters(self, start: int, stop: int) -> Iterator[Rasters]:
         size = self.group_samples

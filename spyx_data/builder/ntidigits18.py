@@ -59,6 +59,7 @@ class DigitsFile(GroupedReader):
             self.close()
             raise InputError(f"{path}: missing {e} (expected {split}_labels, {split}_addresses, "
                              f"{split}_timestamps)") from e
+        self.split = split
         self.ids = [i for i in ids if len(i.split("-")[-1]) == 1]
         self.left_out = len(ids) - len(self.ids)
         unknown = next((i for i in self.ids if i.split("-")[-1] not in CLASSES), None)
@@ -69,6 +70,10 @@ class DigitsFile(GroupedReader):
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def members(self) -> list[str]:
+        """``<split>/<sample id>``: the sample's id in the file's ``<split>_labels``."""
+        return [f"{self.split}/{i}" for i in self.ids]
 
     @property
     def num_classes(self) -> int:

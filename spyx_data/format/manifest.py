@@ -19,13 +19,15 @@ holds no dataset. Readers find shards only through the manifest (never a glob). 
                   "counts": {"events": ..., "dropped_nonfinite": ..., "dropped_outside_window": ...,
                              "empty_samples": ...},
                   "source": {"files": 1, "bytes": ..., "sha256": "...", "synthetic": false},
+                  "members_sha256": "...",  # the split's samples (members_digest); older builds lack it
                   "shards": [{"path": "train-00000-of-00003.array_record", "first_index": 0,
                               "num_records": 2718, "num_bytes": ..., "sha256": "..."}, ...]}
       }
     }
 
 The build's identity (:class:`BuildKey`) is everything its bytes depend on: dataset, config,
-record layout, writer options and the content digest of each split's source. Its hash names the
+record layout, writer options and the content digest of each split's source (a split's members
+follow from these, so their digest is not part of it). Its hash names the
 build's folder and is written into every record, so a shard of another build is refused, and
 so is a folder named as a build that holds another (:func:`check_folder_name`).
 
@@ -43,7 +45,7 @@ import math
 import os
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -87,17 +89,35 @@ class SourceInfo:
 
 @dataclasses.dataclass(frozen=True)
 class SplitInfo:
-    """A split: its records, shards, what rasterising counted, and the source it was built from."""
+    """A split: its records, shards, what rasterising counted, the source it was built from and
+    ``members_sha256``, the digest of its samples (:func:`members_digest`; None in a manifest
+    written before spyx-data recorded it)."""
 
     num_records: int
     shards: tuple[ShardInfo, ...]
     counts: dict[str, int]
     source: SourceInfo
+    members_sha256: str | None = None
 
     @property
     def num_bytes(self) -> int:
         """The bytes of the split's shard files together."""
         return sum(shard.num_bytes for shard in self.shards)
+
+
+def members_digest(source_sha256: str, members: Iterable[str]) -> str:
+    """The ``members_sha256`` of a split: the sha256 of the UTF-8 text ``<source sha256>\\n``
+    followed by a line ``<member>\\n`` per record, in record order.
+
+    ``source_sha256`` is the content digest of the split's source (:class:`SourceInfo`: of the
+    file, or of the folder's listing of relative paths, sizes and digests) and a member names
+    the record's sample within it (:meth:`spyx_data.builder.contracts.SplitReader.members`: a
+    recording's path relative to the source folder, else its index in the file). Nothing in it
+    depends on where the data lies, so two builds have equal digests exactly when they took the
+    same samples, in the same order, from sources of the same bytes.
+    """
+    text = source_sha256 + "\n" + "".join(f"{member}\n" for member in members)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -197,15 +217,7 @@ class Manifest:
             "num_classes": self.num_classes,
             "record": _record_json(layout),
             "writer_options": self.writer_options,
-            "splits": {
-                name: {
-                    "num_records": info.num_records,
-                    "counts": dict(info.counts),
-                    "source": dataclasses.asdict(info.source),
-                    "shards": [dataclasses.asdict(s) for s in info.shards],
-                }
-                for name, info in self.splits.items()
-            },
+            "splits": {name: _split_json(info) for name, info in self.splits.items()},
         }
         return strict_json(doc, ManifestError, "manifest value", indent=1) + "\n"
 
@@ -246,6 +258,19 @@ class Manifest:
             raise ManifestError(f"{where}: {e}") from None
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ManifestError(f"{where}: malformed manifest ({type(e).__name__}: {e})") from None
+
+
+def _split_json(info: SplitInfo) -> dict[str, Any]:
+    """The manifest's entry of a split (``members_sha256`` only where recorded)."""
+    doc = {
+        "num_records": info.num_records,
+        "counts": dict(info.counts),
+        "source": dataclasses.asdict(info.source),
+        "shards": [dataclasses.asdict(s) for s in info.shards],
+    }
+    if info.members_sha256 is not None:
+        doc["members_sha256"] = info.members_sha256
+    return doc
 
 
 def _record_json(layout: records.RecordLayout) -> dict[str, Any]:
@@ -359,11 +384,15 @@ def _parse_split(name: str, doc: dict) -> SplitInfo:
         raise ManifestError(f"split {name!r}: its source has no sha256 of 64 hex digits")
     if not isinstance(source.get("synthetic"), bool):
         raise ManifestError(f"split {name!r}: its source must say whether it is synthetic (true or false)")
+    members = doc.get("members_sha256")
+    if members is not None and not (isinstance(members, str) and _SHA256.fullmatch(members)):
+        raise ManifestError(f"split {name!r}: members_sha256 {members!r} is not 64 hex digits")
     return SplitInfo(
         doc["num_records"],
         shards,
         {k: _count(counts, k) for k in counts},
         SourceInfo(_count(source, "files", 1), _count(source, "bytes"), source["sha256"], source["synthetic"]),
+        members,
     )
 
 

@@ -1,5 +1,7 @@
 """Manifest parsing, validation and the sharding rule."""
 
+import dataclasses
+import hashlib
 import json
 import re
 
@@ -133,3 +135,18 @@ def test_default_shard_count_targets_the_shard_size_and_enough_work():
     assert plan.default_num_shards(60000, 11608) == 84  # N-MNIST train: 8 MiB shards
     assert plan.default_num_shards(3, 8750056) == 3  # records over 8 MiB: one each, not 4 shards for 3
     assert plan.shard_name("train", 3, 8) == "train-00003-of-00008.array_record"
+
+
+def test_members_digests_are_kept_optional_for_older_manifests_and_checked():
+    old = example()
+    assert old.splits["train"].members_sha256 is None and "members_sha256" not in old.to_json()
+    digest = m.members_digest("cd" * 32, ["a/1.bin", "b/2.bin"])
+    assert digest == hashlib.sha256(("cd" * 32 + "\na/1.bin\nb/2.bin\n").encode()).hexdigest()
+    assert digest != m.members_digest("cd" * 32, ["b/2.bin", "a/1.bin"]) != m.members_digest("ab" * 32, ["a/1.bin"])
+    newer = m.Manifest(old.dataset, old.config, old.num_classes, old.layout, old.writer_options,
+                       {"train": dataclasses.replace(old.splits["train"], members_sha256=digest)})
+    assert m.Manifest.from_json(newer.to_json()) == newer and newer.build_name == old.build_name
+    doc = json.loads(newer.to_json())
+    doc["splits"]["train"]["members_sha256"] = "zz"
+    with pytest.raises(m.ManifestError, match="members_sha256 'zz' is not 64 hex digits"):
+        m.Manifest.from_json(json.dumps(doc))
