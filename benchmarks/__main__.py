@@ -4,7 +4,9 @@
 
 ``full`` uses synthetic SHD at the real size (8,156 train + 2,264 test samples, 2,000-8,000
 spikes each over 0.3-1.4 s) and, for the memory checks, ten times that, and a recordings build
-of 8 AEDAT4 recordings of 300,000 and of 3,000,000 events (:mod:`benchmarks.recordings`);
+of 8 AEDAT4 recordings of 300,000 and of 3,000,000 events (:mod:`benchmarks.recordings`), and
+each frame mode on 64 ``.npy`` recordings of 100,000 events against its reference library
+(:mod:`benchmarks.frames`);
 ``small`` is a quick run of every stage (CI runs it so that it cannot rot); ``ssc`` measures
 only the build's scaling and memory on SSC-sized data (:mod:`benchmarks.scale`; minutes, not
 in CI). Each timing is the median of ``--repeats`` runs on the same data in this one run;
@@ -34,6 +36,8 @@ from benchmarks import Table, median_seconds, ratio, watch
 SIZES = {"full": (8156, 2264), "small": (256, 128)}
 #: Events per recording of the recordings build's memory check at 1x (10x: ten times that).
 RECORDING_EVENTS = {"full": 300_000, "small": 3_000}
+#: Recordings and events per recording of the frame modes' stages.
+FRAME_RECORDINGS = {"full": (64, 100_000), "small": (4, 2_000)}
 def median_build(data_dir: str, workdir: str, repeats: int, *flags: str) -> tuple[float, float, float]:
     """Median wall time, peak RSS and median shard-task time (first task start to last task end,
     from the build's own log) of fresh ``python -m pipelines.shd`` builds."""
@@ -208,6 +212,11 @@ def run(args: argparse.Namespace, workdir: str) -> None:
     from benchmarks import recordings
 
     recordings.run(table, workdir, (".aedat4",), RECORDING_EVENTS[args.size], 8)
+
+    # The field's representations: each frame mode against its reference's loop, denoise, counts storage.
+    from benchmarks import frames
+
+    frames.run(table, workdir, repeats, *FRAME_RECORDINGS[args.size])
 
     # Build memory: the same build on 1x and 10x the samples (full size only).
     if args.size == "full":
