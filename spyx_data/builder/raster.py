@@ -258,7 +258,7 @@ def _checked_spikes(events: _Events, us_per_time: int, n_units: int) -> tuple[np
     events.fail_at(
         negative | off,
         lambda j, pos: (
-            f"event {j} has a negative time ({scaled[pos] / US_PER_S!r} s)"
+            f"event {j} has a negative time ({float(scaled[pos]) / US_PER_S!r} s)"
             if negative[pos]
             else f"event {j} has unit {int(unit[pos])}, outside 0..{n_units - 1}"
         ),
@@ -307,7 +307,7 @@ def spike_events(
     events = _Events([times_s, units], [np.float64, np.int64], [(i, 0, len(t)) for i, t in enumerate(times_s)])
     scaled, unit, finite = _checked_spikes(events, us_per_time, n_units)
     events.fail_at(finite & (scaled >= MAX_SPIKE_US),
-                   lambda j, pos: f"event {j} has a time of {scaled[pos] / US_PER_S!r} s, not a recording's")
+                   lambda j, pos: f"event {j} has a time of {float(scaled[pos]) / US_PER_S!r} s, not a recording's")
     number = np.arange(scaled.size, dtype=np.int64) - np.repeat(events.offsets, events.lengths)
     bounds = np.cumsum(np.bincount(events.sample[finite], minlength=events.n))[:-1]
     columns = (np.floor(scaled[finite]).astype(np.int64), unit[finite], number[finite])
