@@ -6,7 +6,8 @@
                            --channels (shd, ssc, ntidigits18); --spatial_factor, --merge_polarity
                            (cameras); --first_saccade_only (nmnist); --split_seed, --test_fraction
                            (ncaltech101, cifar10dvs, asldvs); --num_neurons, --dt,
-                           --duplicate=true|false (smnist)
+                           --duplicate=true|false (smnist); --frames, --values, --overlap,
+                           --denoise_us (the spike-train datasets: shd, ssc, ntidigits18, smnist)
         [Beam options...]
 
 Datasets: see ``spyx_data.builder.registry.REGISTRY``. The option flags are made from the spec
