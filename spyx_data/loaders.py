@@ -189,6 +189,10 @@ class SHD_loader(ShardLoader):
 
     ``obs`` is uint8 ``[batch, ceil(sample_T/8), channels]`` (time bit-packed, big bit order),
     ``labels`` int32 ``[batch]``; see :class:`ShardLoader` for building and epochs.
+    ``frames``, ``values``, ``overlap`` and ``denoise_us`` are the build's frame options
+    (``--frames`` ... of ``python -m pipelines.shd``), e.g. ``frames="tonic_time_bins"`` for
+    tonic's ``ToFrame(n_time_bins=sample_T)``; with ``values="counts"`` ``obs`` is uint16
+    event counts ``[batch, sample_T, channels]``. A bad value raises ``ValueError``.
     """
 
     def __init__(
@@ -202,9 +206,14 @@ class SHD_loader(ShardLoader):
         shards_dir: str | None = None,
         duration_ms: int = 1000,
         test_drop_remainder: bool = False,
+        frames: str = "window",
+        values: str = "binary",
+        overlap: float = 0.0,
+        denoise_us: int = 0,
     ):
         super().__init__("shd", batch_size, key, download_dir, worker_count, shards_dir, test_drop_remainder,
-                         sample_T=sample_T, channels=channels, duration_ms=duration_ms)
+                         sample_T=sample_T, channels=channels, duration_ms=duration_ms, frames=frames,
+                         values=values, overlap=overlap, denoise_us=denoise_us)
 
 
 class NMNIST_loader(ShardLoader):

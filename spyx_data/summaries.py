@@ -40,6 +40,18 @@ def events_dropped(counts: Mapping[str, int]) -> str:
             f"{counts.get('dropped_nonfinite', 0)} non-finite{framing}")
 
 
+def framing_counts(counts: Mapping[str, int], values: str) -> str:
+    """What a build of another framing than the default counted
+    (:data:`spyx_data.builder.raster.FRAMING_COUNTS`, absent where 0): ``"; D dropped by
+    denoise, F in no frame, C cells clipped at 65,535"``, each part where it is not 0, the
+    clipped cells always for ``counts`` values; ``""`` when there is nothing to say."""
+    parts = [f"{counts[key]} {words}" for key, words in (("dropped_by_denoise", "dropped by denoise"),
+                                                          ("dropped_by_frames", "in no frame")) if counts.get(key)]
+    if values == "counts" or counts.get("clipped_cells"):
+        parts.append(f"{counts.get('clipped_cells', 0)} cells clipped at 65,535")
+    return "; " + ", ".join(parts) if parts else ""
+
+
 def synthetic_note(manifest: Manifest) -> str | None:
     """A line naming the splits of ``manifest`` that hold synthetic data (its splits'
     ``source.synthetic``), in words a user cannot miss; None when none does."""
@@ -63,7 +75,7 @@ def build_summary(manifest: Manifest, output_dir: str) -> str:
     for name, info in manifest.splits.items():
         counts = info.counts
         line = f"  {name}: {info.num_records} samples in {len(info.shards)} shards, {mib(info.num_bytes)}"
-        line += events_dropped(counts)
+        line += events_dropped(counts) + framing_counts(counts, layout.values)
         if counts.get("events"):
             line += f"; {counts.get('empty_samples', 0)} empty samples"
         if counts.get("left_out_samples"):

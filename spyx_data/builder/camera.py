@@ -277,8 +277,7 @@ class CameraSpec(frames.FrameOptions, raster.TimeWindow):
     def config(self) -> dict[str, Any]:
         """The build parameters the record bytes depend on (stored in the manifest): the frame
         options only where not at their defaults, so default builds keep their names."""
-        framing = {f.name for f in dataclasses.fields(frames.FrameOptions)} | {"files"}
-        config = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in framing}
+        config = self.spec_config("files")
         config["sensor"] = list(self.sensor)
         config["time_origin"] = self.files.time_origin
         config["classes"] = list(self.classes) if self.classes else "sorted class folders"
@@ -286,7 +285,7 @@ class CameraSpec(frames.FrameOptions, raster.TimeWindow):
             del config["split_seed"], config["test_fraction"]
         if self.split is None:  # builds before --split keep their names
             del config["split"]
-        return {**config, **self.frame_config()}
+        return config
 
     def prepare(self) -> None:
         """Nothing to import ahead: reading needs numpy only."""

@@ -25,20 +25,24 @@ Each function's docstring states the reference's quirks it reproduces and where 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike
 
+from spyx_data.builder import raster
 from spyx_data.builder.contracts import option
 from spyx_data.builder.raster import check_window, time_bins
-from spyx_data.format.records import pack_time
+from spyx_data.format import records
 
 #: The frame modes of ``--frames``: ``window`` (the builds' own fixed window, the default) and the
 #: field's references (see the module docstring).
 MODES = ("window", "tonic_time_bins", "tonic_event_bins", "spikingjelly_number", "spikingjelly_time", "voxel_grid")
 #: The modes that take ``--overlap`` (tonic's ``ToFrame`` slicers).
 OVERLAPPING = ("tonic_time_bins", "tonic_event_bins")
+#: The modes that split a sample by its times, which must not go back.
+TIME_SPLIT = ("tonic_time_bins", "spikingjelly_time")
 #: What a counting mode stores (``--values``): 0/1 presence (bit-packed) or uint16 event counts.
 VALUES = ("binary", "counts")
 
@@ -95,6 +99,26 @@ class FrameOptions:
         """The options not at their defaults, for the build's config."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(FrameOptions)
                 if getattr(self, f.name) != f.default}
+
+    def spec_config(self, *leave_out: str) -> dict[str, Any]:
+        """The spec's fields by name but the frame options and ``leave_out``, then
+        :meth:`frame_config`: the start of a spec's config, the frame options at their defaults
+        left out."""
+        framing = {f.name for f in dataclasses.fields(FrameOptions)} | set(leave_out)
+        own = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in framing}
+        return {**own, **self.frame_config()}
+
+
+@dataclasses.dataclass(frozen=True)
+class SpikeTrainFrames(FrameOptions):
+    """:class:`FrameOptions` of a family of spike trains (events ``(time, unit)``, framed by
+    :func:`spike_frames`): every mode but ``voxel_grid``, which needs a camera's 2 polarities."""
+
+    def check_frame_options(self) -> None:
+        super().check_frame_options()
+        if self.frames == "voxel_grid":
+            raise ValueError("--frames=voxel_grid is tonic's ToVoxelGrid, which needs a camera's 2 polarities; a "
+                             "spike train has none: choose another --frames")
 
 
 class FrameCounts(NamedTuple):
@@ -409,7 +433,7 @@ def frame_events(
         counts = spikingjelly_time(t_us, cells, dims, sample_T, COUNT_DTYPE)
     else:
         raise ValueError(f"frame_events takes the counting modes, not {mode!r}")
-    obs = counts.frames if options.values == "counts" else pack_time(counts.frames > 0)
+    obs = counts.frames if options.values == "counts" else records.pack_time(counts.frames > 0)
     return obs, counts
 
 
@@ -455,3 +479,54 @@ def denoise(t_us: np.ndarray, x: np.ndarray, y: np.ndarray, filter_time_us: int)
         last = np.where(seen, memory[event[j]], float(filter_time_us))
         kept[event[inside]] |= last > t[inside]
     return kept
+
+
+def spike_frames(
+    options: FrameOptions, times: Sequence[np.ndarray], units: Sequence[np.ndarray], sample_T: int, channels: int,
+    duration_us: int, n_units: int = raster.HEIDELBERG_UNITS, us_per_time: int = raster.US_PER_S,
+) -> tuple[np.ndarray, raster.RasterCounts]:
+    """Spike-train samples (SHD, SSC, N-TIDIGITS, S-MNIST) framed by ``options``: the records'
+    ``obs`` ``[n, *obs_shape]`` (:func:`frame_events`' per sample) and the counts.
+
+    ``times`` are seconds (``us_per_time`` 1e6) or, with ``us_per_time=1``, microseconds; unit
+    ``u`` of ``0..n_units-1`` goes to channel ``u * channels // n_units``. At the default
+    framing this is :func:`~spyx_data.builder.raster.audio_rasters` (its fast path, the bytes
+    of every earlier build). Otherwise, per sample: the events of :func:`~spyx_data.builder.raster.spike_events` (the default
+    path's times and checks); with ``denoise_us``, :func:`denoise` on ``x = unit`` (the input
+    unit, before units become channels), ``y = 0``: tonic's ``Denoise`` on tonic's events of the
+    sample given a ``y`` field of 0 (tonic's own SHD events have none, and its ``Denoise``
+    fails on them), so an event's neighbours are the adjacent units ``u - 1`` and ``u + 1``;
+    then unit ``u`` is channel ``u * channels // n_units`` and :func:`frame_events` frames the
+    sample, its time origin the sample's (time 0 as stored, before denoising). Counted:
+    ``dropped_by_denoise``, the ``window``'s late events as ``dropped_outside_window`` and any
+    other mode's unframed ones as ``dropped_by_frames``, ``clipped_cells``.
+
+    Raises:
+        raster.BadSample: naming the sample (position in the group), as
+            :func:`~spyx_data.builder.raster.spike_events`, and for times that go back under
+            a mode of :data:`TIME_SPLIT` (naming the event as stored).
+    """
+    if options.default_framing:
+        return raster.audio_rasters(times, units, sample_T, channels, duration_us, n_units, us_per_time)
+    trains, counts = raster.spike_events(times, units, n_units, us_per_time)
+    layout = records.RecordLayout(sample_T, (channels,), options.record_values)
+    obs = np.empty((len(trains), *layout.obs_shape), layout.obs_dtype)
+    denoised = outside = clipped = 0
+    for i, (t_us, unit, number) in enumerate(trains):
+        back = np.flatnonzero(t_us[1:] < t_us[:-1]) if options.frames in TIME_SPLIT else ()
+        if len(back):
+            j = int(back[0]) + 1
+            raise raster.BadSample(i, f"event {int(number[j])} goes back in time ({int(t_us[j])} us after "
+                                      f"{int(t_us[j - 1])} us); --frames={options.frames} needs events in time order")
+        if options.denoise_us:
+            kept = denoise(t_us, unit, np.zeros_like(unit), options.denoise_us)
+            denoised += t_us.size - int(np.count_nonzero(kept))
+            t_us, unit = t_us[kept], unit[kept]
+        cells, dims = audio_cells(unit * channels // n_units, channels)
+        obs[i], framed = frame_events(options, t_us, cells, dims, sample_T, duration_us)
+        outside += framed.outside
+        clipped += framed.clipped
+    window = options.frames == "window"
+    return obs, counts + raster.RasterCounts(
+        dropped_outside_window=outside if window else 0, dropped_by_frames=0 if window else outside,
+        dropped_by_denoise=denoised, clipped_cells=clipped)

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from spyx_data.builder import events, fixtures, raster
+from spyx_data.builder import events, fixtures, frames, raster
 from spyx_data.builder.contracts import GroupedReader, Rasters, option
 from spyx_data.builder.dataset import DatasetInfo
 from spyx_data.errors import InputError
@@ -36,8 +36,10 @@ SENSOR = (raster.HEIDELBERG_UNITS, 1, 1)
 
 
 @dataclasses.dataclass(frozen=True)
-class AudioSpec(raster.TimeWindow):
-    """How to turn one Heidelberg h5 file into records.
+class AudioSpec(frames.SpikeTrainFrames, raster.TimeWindow):
+    """How to turn one Heidelberg h5 file into records: frames of ``sample_T`` bins of
+    ``channels``, by the frame options (:class:`~spyx_data.builder.frames.FrameOptions`: the
+    window from time 0 and binary values by default; see :func:`~spyx_data.builder.frames.spike_frames`).
 
     Attributes:
         dataset: short name (``"shd"``, ``"ssc"``).
@@ -68,14 +70,15 @@ class AudioSpec(raster.TimeWindow):
         if not 1 <= self.channels <= self.UNITS:
             raise ValueError(f"channels must be in 1..{self.UNITS} for {self.dataset}, got {self.channels}")
         self.duration_us  # noqa: B018 (checks the window)
+        self.check_frame_options()
 
     @property
     def layout(self) -> records.RecordLayout:
-        return records.RecordLayout(self.sample_T, (self.channels,))
+        return records.RecordLayout(self.sample_T, (self.channels,), self.record_values)
 
     def config(self) -> dict[str, Any]:
         """The build parameters the record bytes depend on (stored in the manifest)."""
-        return {**dataclasses.asdict(self), "time_origin": "as stored"}
+        return {**self.spec_config(), "time_origin": "as stored"}
 
     def prepare(self) -> None:
         """Import what reading needs (h5py), once per worker."""
@@ -156,8 +159,9 @@ class AudioFile(GroupedReader):
         """Rasterise samples ``[start, stop)`` into a :class:`~spyx_data.builder.contracts.Rasters`.
 
         Raises:
-            ValueError: naming the file and sample, for a label outside ``0..num_classes-1``,
-                a unit outside ``0..699``, a negative time, or mismatched times and units.
+            InputError: naming the file and sample, for a label outside ``0..num_classes-1``,
+                a unit outside ``0..699``, a negative time, mismatched times and units, or
+                times that go back under a time-split frame mode.
         """
         spec = self.spec
         times, units, labels = self.read(start, stop)
@@ -166,7 +170,8 @@ class AudioFile(GroupedReader):
             i = int(np.argmax(bad))
             raise InputError(f"{self.path}: sample {start + i}: label {labels[i]} outside 0..{spec.num_classes - 1}")
         try:
-            obs, counts = raster.audio_rasters(times, units, spec.sample_T, spec.channels, spec.duration_us, spec.UNITS)
+            obs, counts = frames.spike_frames(spec, times, units, spec.sample_T, spec.channels, spec.duration_us,
+                                              spec.UNITS)
         except raster.BadSample as e:
             raise InputError(f"{self.path}: sample {start + e.sample}: {e.reason}") from e
         return Rasters(start, obs, labels, counts)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from spyx_data.builder import events, fixtures, heidelberg, raster
+from spyx_data.builder import events, fixtures, frames, heidelberg, raster
 from spyx_data.builder.contracts import GroupedReader, Rasters, option
 from spyx_data.builder.dataset import DatasetInfo
 from spyx_data.errors import InputError
@@ -87,7 +87,8 @@ class DigitsFile(GroupedReader):
 
         Raises:
             InputError: naming the file and sample, for a missing sample, a channel outside
-                0..63, a negative time, or times and channels of different lengths.
+                0..63, a negative time, times and channels of different lengths, or times that
+                go back under a time-split frame mode.
         """
         spec = self.spec
         ids = self.ids[start:stop]
@@ -97,7 +98,7 @@ class DigitsFile(GroupedReader):
         except KeyError as e:
             raise InputError(f"{self.path}: no events for sample {e}") from e
         try:
-            obs, counts = raster.audio_rasters(times, units, spec.sample_T, spec.channels, spec.duration_us, UNITS)
+            obs, counts = frames.spike_frames(spec, times, units, spec.sample_T, spec.channels, spec.duration_us, UNITS)
         except raster.BadSample as e:
             raise InputError(f"{self.path}: sample {start + e.sample} ({ids[e.sample]}): {e.reason}") from e
         left_out = raster.RasterCounts(left_out_samples=self.left_out if start == 0 else 0)

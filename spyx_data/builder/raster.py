@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -186,6 +187,14 @@ class _Events:
             raise BadSample(int(self.owner[piece]), reason(event, pos))
 
 
+def _check_columns(columns: Sequence[Sequence[np.ndarray]]) -> None:
+    """Raise :class:`BadSample` for the first sample whose event arrays (one per column) are not
+    1-D and equal in length."""
+    for i, parts in enumerate(zip(*columns)):
+        if any(np.ndim(p) != 1 for p in parts) or len({len(p) for p in parts}) != 1:
+            raise BadSample(i, f"event arrays must be 1-D and equal in length, got {[np.shape(p) for p in parts]}")
+
+
 def _in_passes(
     columns: Sequence[Sequence[np.ndarray]],
     dtypes: Sequence[type],
@@ -196,9 +205,7 @@ def _in_passes(
     """``rasterise`` (one pass: its pieces' packed rasters and counts) over the samples whose
     event arrays ``columns`` hold (one sequence per column), in passes of at most
     ``events_per_pass`` events; the pieces of a sample cut across passes are ORed together."""
-    for i, parts in enumerate(zip(*columns)):
-        if any(np.ndim(p) != 1 for p in parts) or len({len(p) for p in parts}) != 1:
-            raise BadSample(i, f"event arrays must be 1-D and equal in length, got {[np.shape(p) for p in parts]}")
+    _check_columns(columns)
     plan = passes([len(c) for c in columns[0]], events_per_pass)
     if len(plan) <= 1:  # every sample whole in one pass: its rasters are the result
         return rasterise(_Events(columns, dtypes, plan[0] if plan else [], first_event))
@@ -238,6 +245,78 @@ def packed_presences(
     return packed.reshape(n, packed_T, *dims)
 
 
+def _checked_spikes(events: _Events, us_per_time: int, n_units: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The spike-train events of a pass: times scaled to microseconds (float64), units, and
+    which times are finite.
+
+    Raises:
+        BadSample: a negative time or a unit outside ``0..n_units-1``, naming the sample and event.
+    """
+    scaled, unit = events.columns
+    scaled = scaled * us_per_time
+    finite = np.isfinite(scaled)
+    negative = finite & (scaled < 0)
+    off = (unit < 0) | (unit >= n_units)
+    events.fail_at(
+        negative | off,
+        lambda j, pos: (
+            f"event {j} has a negative time ({float(scaled[pos]) / US_PER_S!r} s)"
+            if negative[pos]
+            else f"event {j} has unit {int(unit[pos])}, outside 0..{n_units - 1}"
+        ),
+    )
+    return scaled, unit, finite
+
+
+def _spike_counts(events: _Events, finite: np.ndarray, kept: np.ndarray) -> RasterCounts:
+    """The counts of a pass of spike-train events: the ``finite`` times, of which ``kept`` in the window."""
+    return RasterCounts(
+        events=int(finite.size),
+        dropped_nonfinite=int(finite.size - np.count_nonzero(finite)),
+        dropped_outside_window=int(np.count_nonzero(finite) - np.count_nonzero(kept)),
+        empty_samples=int(np.count_nonzero(events.lengths == 0)),
+    )
+
+
+#: The latest time :func:`spike_events` takes, in microseconds (about 146,000 years): every
+#: later time is refused, so that times stay exact int64 microseconds in the framing maths.
+MAX_SPIKE_US = 2**62
+
+
+class SpikeTrain(NamedTuple):
+    """One sample's finite events, as the framings take them: ``t_us`` int64 microseconds,
+    ``unit`` int64, and ``number`` each event's position in the sample as stored (for messages)."""
+
+    t_us: np.ndarray
+    unit: np.ndarray
+    number: np.ndarray
+
+
+def spike_events(
+    times_s: Sequence[np.ndarray], units: Sequence[np.ndarray], n_units: int = HEIDELBERG_UNITS,
+    us_per_time: int = US_PER_S,
+) -> tuple[list[SpikeTrain], RasterCounts]:
+    """Each spike-train sample's events as :func:`audio_rasters` takes them, before any window:
+    times scaled in float64 (``us_per_time`` as there), non-finite ones dropped and counted,
+    ``floor`` to int64 microseconds; and the counts ``events``, ``dropped_nonfinite`` and
+    ``empty_samples``.
+
+    Raises:
+        BadSample: naming the sample (position in the group) and the event, as
+            :func:`audio_rasters`, and for a time at or after :data:`MAX_SPIKE_US`.
+    """
+    _check_columns([times_s, units])
+    events = _Events([times_s, units], [np.float64, np.int64], [(i, 0, len(t)) for i, t in enumerate(times_s)])
+    scaled, unit, finite = _checked_spikes(events, us_per_time, n_units)
+    events.fail_at(finite & (scaled >= MAX_SPIKE_US),
+                   lambda j, pos: f"event {j} has a time of {float(scaled[pos]) / US_PER_S!r} s, not a recording's")
+    number = np.arange(scaled.size, dtype=np.int64) - np.repeat(events.offsets, events.lengths)
+    bounds = np.cumsum(np.bincount(events.sample[finite], minlength=events.n))[:-1]
+    columns = (np.floor(scaled[finite]).astype(np.int64), unit[finite], number[finite])
+    trains = [SpikeTrain(*parts) for parts in zip(*(np.split(c, bounds) for c in columns))] if events.n else []
+    return trains, _spike_counts(events, finite, finite)
+
+
 def audio_rasters(
     times_s: Sequence[np.ndarray],
     units: Sequence[np.ndarray],
@@ -266,27 +345,10 @@ def audio_rasters(
     """
 
     def one_pass(events: _Events) -> tuple[np.ndarray, RasterCounts]:
-        scaled, unit = events.columns
-        scaled = scaled * us_per_time
-        finite = np.isfinite(scaled)
-        negative = finite & (scaled < 0)
-        off = (unit < 0) | (unit >= n_units)
-        events.fail_at(
-            negative | off,
-            lambda j, pos: (
-                f"event {j} has a negative time ({scaled[pos] / US_PER_S!r} s)"
-                if negative[pos]
-                else f"event {j} has unit {int(unit[pos])}, outside 0..{n_units - 1}"
-            ),
-        )
+        scaled, unit, finite = _checked_spikes(events, us_per_time, n_units)
         keep = finite & (scaled < duration_us)  # floor(y) < D  <=>  y < D for integer D
         t_us = np.floor(scaled[keep]).astype(np.int64)
-        counts = RasterCounts(
-            events=int(scaled.size),
-            dropped_nonfinite=int(scaled.size - np.count_nonzero(finite)),
-            dropped_outside_window=int(np.count_nonzero(finite) - np.count_nonzero(keep)),
-            empty_samples=int(np.count_nonzero(events.lengths == 0)),
-        )
+        counts = _spike_counts(events, finite, keep)
         channel = unit[keep] * channels // n_units
         packed = packed_presences(
             events.sample[keep], time_bins(t_us, sample_T, duration_us), (channel,), events.n, (sample_T, channels)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from spyx_data import paths
-from spyx_data.builder import nmnist, raster
+from spyx_data.builder import frames, nmnist, raster
 from spyx_data.builder.contracts import GroupedReader, Rasters, option, options_of
 from spyx_data.builder.dataset import DatasetInfo
 from spyx_data.errors import InputError
@@ -55,8 +55,9 @@ def spike_events(images: np.ndarray, num_neurons: int, dt: float, duplicate: boo
 
 
 @dataclasses.dataclass(frozen=True)
-class Spec(raster.TimeWindow):
-    """How to turn S-MNIST's idx files into records ``[T, num_neurons]``.
+class Spec(frames.SpikeTrainFrames, raster.TimeWindow):
+    """How to turn S-MNIST's idx files into records ``[T, num_neurons]``, framed by the frame
+    options (:func:`~spyx_data.builder.frames.spike_frames`, one channel per neuron).
 
     Attributes:
         dataset: registry name.
@@ -90,14 +91,18 @@ class Spec(raster.TimeWindow):
         if not (math.isfinite(self.dt) and self.dt > 0):
             raise ValueError(f"dt must be a positive number of microseconds, got {self.dt}")
         self.duration_us  # noqa: B018 (checks the window)
+        self.check_frame_options()
+        if self.duplicate and self.frames in frames.TIME_SPLIT:
+            raise ValueError(f"--frames={self.frames} splits by time, and duplicated spikes are in tonic's order, "
+                             "not in time order (2s, 2s+1, 2s, ...): pass --duplicate=false or another --frames")
 
     @property
     def layout(self) -> records.RecordLayout:
-        return records.RecordLayout(self.sample_T, (self.num_neurons,))
+        return records.RecordLayout(self.sample_T, (self.num_neurons,), self.record_values)
 
     def config(self) -> dict[str, Any]:
         """The build parameters the record bytes depend on (stored in the manifest)."""
-        return {**dataclasses.asdict(self), "dt": float(self.dt), "time_origin": "first pixel"}
+        return {**self.spec_config(), "dt": float(self.dt), "time_origin": "first pixel"}
 
     def prepare(self) -> None:
         """Nothing to import ahead: reading needs numpy only."""
@@ -159,8 +164,8 @@ class IdxFiles(GroupedReader):
         spec = self.spec
         sample, t_us, unit = spike_events(self.images()[start:stop], spec.num_neurons, spec.dt, spec.duplicate)
         bounds = np.searchsorted(sample, np.arange(1, stop - start))
-        obs, counts = raster.audio_rasters(np.split(t_us, bounds), np.split(unit, bounds), spec.sample_T,
-                                           spec.num_neurons, spec.duration_us, spec.num_neurons, us_per_time=1)
+        obs, counts = frames.spike_frames(spec, np.split(t_us, bounds), np.split(unit, bounds), spec.sample_T,
+                                          spec.num_neurons, spec.duration_us, spec.num_neurons, us_per_time=1)
         return Rasters(start, obs, self.labels[start:stop], counts)
 
 
