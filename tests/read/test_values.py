@@ -6,14 +6,13 @@ import shutil
 import numpy as np
 import pytest
 
-import spyx_data
 from spyx_data.errors import ShardError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import records
 from spyx_data.read.verify import verify
 
 from ..conftest import write_build
-from ..test_refusals import SPYX_DATA, run
+from ..test_refusals import SPYX_DATA, assert_readers_refuse, run
 
 #: Time bins that give each kind of values records of one size (2,048 bytes of obs for 128 channels).
 SAME_SIZE = {"binary": 128, "counts": 8, "float32": 4}
@@ -35,12 +34,8 @@ def test_a_shard_of_another_kind_of_values_is_refused_by_every_reader(same_size_
     assert layouts[mine].record_bytes == layouts[foreign].record_bytes
     shard = manifest_lib.read_manifest(str(copy)).split("train").shards[1]
     shutil.copy(os.path.join(same_size_builds[foreign], shard.path), copy / shard.path)
-    message = f"{shard.path}: record 0.*holds {foreign} records, this build's are {mine}: a shard of another kind"
-    for read in (lambda: spyx_data.load_split(str(copy), "train"),
-                 lambda: spyx_data.prestage(str(copy), "train", 10),
-                 lambda: spyx_data.open_split(str(copy), "train")):
-        with pytest.raises(ShardError, match=message):
-            read()
+    said = f"holds {foreign} records, this build's are {mine}: a shard of another kind of build"
+    assert_readers_refuse(copy, ShardError, f"{shard.path}: record 0.*{said}")
     problems = verify(str(copy))[1]
     assert sum(f"holds {foreign} records" in p.message for p in problems) == shard.num_records
 
