@@ -48,7 +48,10 @@ class ShardLoader:
     ``-1``, so that the hosts stay in lockstep; ``labels >= 0`` is the mask). Labels are int32.
 
     ``sample_T``, ``obs_shape`` (a sample's dims after time) and ``act_shape`` (``(num_classes,)``)
-    are the build's, from its manifest.
+    are the build's, from its manifest. Batches hold ``obs`` as stored, by the build's values
+    (:attr:`~spyx_data.format.records.RecordLayout.values`): binary uint8 ``[batch, ceil(sample_T/8),
+    *obs_shape]`` (bit-packed along time), counts uint16 ``[batch, sample_T, *obs_shape]``, float32
+    ``[batch, sample_T, *obs_shape]`` (not packed: nothing to unpack).
     """
 
     def __init__(
@@ -187,8 +190,10 @@ def _check_built_from(
 class SHD_loader(ShardLoader):
     """Spiking Heidelberg Digits from prebuilt shards, with spyx.data's names and shapes.
 
-    ``obs`` is uint8 ``[batch, ceil(sample_T/8), channels]`` (time bit-packed, big bit order),
-    ``labels`` int32 ``[batch]``; see :class:`ShardLoader` for building and epochs.
+    ``obs`` is uint8 ``[batch, ceil(sample_T/8), channels]`` (time bit-packed, big bit order;
+    ``jnp.unpackbits(obs, axis=1, count=sample_T)`` gives spyx.data's 0/1 ``[batch, sample_T,
+    channels]``), ``labels`` int32 ``[batch]``; a build of counts (``shards_dir=``) gives uint16
+    ``[batch, sample_T, channels]``, as stored. See :class:`ShardLoader` for building and epochs.
     """
 
     def __init__(
@@ -211,7 +216,10 @@ class NMNIST_loader(ShardLoader):
     """Neuromorphic MNIST from prebuilt shards, with spyx.data's names and shapes.
 
     ``obs`` is uint8 ``[batch, ceil(sample_T/8), 2, 34, 34]`` (frames ``[t, p, y, x]``,
-    bit-packed along time), ``labels`` int32 ``[batch]``. Unlike spyx.data (tonic's
+    bit-packed along time; ``jnp.unpackbits(obs, axis=1, count=sample_T)`` gives 0/1 ``[batch,
+    sample_T, 2, 34, 34]``), ``labels`` int32 ``[batch]``; a build of counts (``shards_dir=``)
+    gives uint16 ``[batch, sample_T, 2, 34, 34]`` (the event counts whose presence spyx.data
+    bit-packed), a voxel grid float32 ``[batch, sample_T, 1, 34, 34]``. Unlike spyx.data (tonic's
     ``ToFrame(n_time_bins=sample_T)``, whose bins stretch over each recording's own first to
     last event), every recording uses one fixed window of ``duration_ms`` (300 ms) cut into
     ``sample_T`` bins. Adds ``prestage``; see :class:`ShardLoader` for building and epochs.
