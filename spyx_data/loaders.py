@@ -51,7 +51,10 @@ class ShardLoader:
     are the build's, from its manifest. Batches hold ``obs`` as stored, by the build's values
     (:attr:`~spyx_data.format.records.RecordLayout.values`): binary uint8 ``[batch, ceil(sample_T/8),
     *obs_shape]`` (bit-packed along time), counts uint16 ``[batch, sample_T, *obs_shape]``, float32
-    ``[batch, sample_T, *obs_shape]`` (not packed: nothing to unpack).
+    ``[batch, sample_T, *obs_shape]`` (not packed: nothing to unpack). For a camera dataset,
+    where spyx.data bit-packed the presence of tonic's event counts, ``uint8 [batch,
+    ceil(sample_T/8), P, H, W]``, counts are those counts themselves, ``uint16 [batch, sample_T,
+    P, H, W]``, and a voxel grid ``float32 [batch, sample_T, 1, H, W]``.
     """
 
     def __init__(
@@ -192,8 +195,7 @@ class SHD_loader(ShardLoader):
 
     ``obs`` is uint8 ``[batch, ceil(sample_T/8), channels]`` (time bit-packed, big bit order;
     ``jnp.unpackbits(obs, axis=1, count=sample_T)`` gives spyx.data's 0/1 ``[batch, sample_T,
-    channels]``), ``labels`` int32 ``[batch]``; a build of counts (``shards_dir=``) gives uint16
-    ``[batch, sample_T, channels]``, as stored. See :class:`ShardLoader` for building and epochs.
+    channels]``), ``labels`` int32 ``[batch]``. See :class:`ShardLoader` for building and epochs.
     """
 
     def __init__(
@@ -217,9 +219,7 @@ class NMNIST_loader(ShardLoader):
 
     ``obs`` is uint8 ``[batch, ceil(sample_T/8), 2, 34, 34]`` (frames ``[t, p, y, x]``,
     bit-packed along time; ``jnp.unpackbits(obs, axis=1, count=sample_T)`` gives 0/1 ``[batch,
-    sample_T, 2, 34, 34]``), ``labels`` int32 ``[batch]``; a build of counts (``shards_dir=``)
-    gives uint16 ``[batch, sample_T, 2, 34, 34]`` (the event counts whose presence spyx.data
-    bit-packed), a voxel grid float32 ``[batch, sample_T, 1, 34, 34]``. Unlike spyx.data (tonic's
+    sample_T, 2, 34, 34]``), ``labels`` int32 ``[batch]``. Unlike spyx.data (tonic's
     ``ToFrame(n_time_bins=sample_T)``, whose bins stretch over each recording's own first to
     last event), every recording uses one fixed window of ``duration_ms`` (300 ms) cut into
     ``sample_T`` bins. Adds ``prestage``; see :class:`ShardLoader` for building and epochs.
