@@ -2,7 +2,8 @@
 
     spyx-data build DATASET [flags...]     run the pipeline (DATASET from the registry, encode, or recordings);
                                            flags it does not know go to Beam; build [DATASET] --help
-    spyx-data info DIR                     the manifest as a table, with spike density per class; on an
+    spyx-data info DIR                     the manifest as a table, with per class the spike density
+                                           (counts: events per cell; float32: mean |value|); on an
                                            output root of several builds, a line for each
     spyx-data verify DIR                   recompute checksums and record counts, decode every record
     spyx-data plot DIR --split S (--index I | --class K) --output FILE.png
@@ -29,7 +30,7 @@ import numpy as np
 from spyx_data import errors, paths
 from spyx_data.commands import FlagParser, run_command
 from spyx_data.format import manifest as manifest_lib
-from spyx_data.format.records import unpack_time
+from spyx_data.format.records import RecordLayout
 from spyx_data.read.prestage import load_split
 from spyx_data.read.verify import verify
 from spyx_data.summaries import MIB, mib, synthetic_note
@@ -78,10 +79,25 @@ def build(argv: Sequence[str]) -> int:
     return tonic.main(rest, dataset=dataset, prog=f"spyx-data build {dataset}")
 
 
-def spike_density(obs: np.ndarray, sample_T: int) -> np.ndarray:
-    """Fraction of the cells of each sample that hold a spike: float ``[N]``."""
-    per_sample = np.bitwise_count(obs.reshape(len(obs), -1)).sum(axis=1, dtype=np.int64)
-    return per_sample / (sample_T * int(np.prod(obs.shape[2:])))
+#: What ``info`` tells of each class, by the build's values (:func:`cell_statistic`).
+CELL_STATISTICS = {"binary": "spike density per class (share of cells holding a spike)",
+                   "counts": "events per cell per class (mean count of a cell)",
+                   "float32": "mean |value| per cell per class"}
+
+
+def cell_statistic(obs: np.ndarray, layout: RecordLayout) -> np.ndarray:
+    """:data:`CELL_STATISTICS` of each sample, float64 ``[N]``, from ``obs`` ``[N, *obs_shape]``
+    as stored (binary values counted on the packed bytes, never unpacked): binary the share of
+    the ``sample_T * prod(dims)`` cells holding a spike, counts the mean event count of a cell,
+    float32 the mean absolute value of a cell."""
+    flat = obs.reshape(len(obs), -1)
+    if layout.values == "binary":
+        total = np.bitwise_count(flat).sum(axis=1, dtype=np.int64)
+    elif layout.values == "counts":
+        total = flat.sum(axis=1, dtype=np.int64)
+    else:
+        total = np.abs(flat).sum(axis=1, dtype=np.float64)
+    return total / (layout.sample_T * int(np.prod(layout.dims)))
 
 
 def _builds_below(directory: str) -> list[str]:
@@ -137,9 +153,9 @@ def _built_at(manifest_path: str) -> str:
 
 
 def info(directory: str) -> str:
-    """The build in ``directory`` as text: config, record, splits, each split's members digest and
-    spike density per class;
-    for an output root of several builds, :func:`builds_table`."""
+    """The build in ``directory`` as text: config, record (its values: binary, counts or float32),
+    splits, each split's members digest, and per class :func:`cell_statistic` (spike density, mean
+    events or mean absolute value of a cell); for an output root of several builds, :func:`builds_table`."""
     below = _builds_below(directory)
     if len(below) > 1:
         return builds_table(directory, below)
@@ -165,13 +181,13 @@ def info(directory: str) -> str:
             + ("".join(f" {split.counts.get(k, 0):{width}d}" for k, (_, width) in EVENT_COLUMNS) if events else "")
         )
         obs, labels = load_split(directory, name, manifest=manifest)
-        per_sample = spike_density(obs, layout.sample_T)
+        per_sample = cell_statistic(obs, layout)
         density[name] = {int(k): float(per_sample[labels == k].mean()) for k in np.unique(labels)}
     lines.append("  members sha256 (the source's digest and each record's sample, in order):")
     lines += [f"  {name:8s} {split.members_sha256 or MEMBERS_NOT_RECORDED}" for name, split in manifest.splits.items()]
     classes = manifest.config.get("classes")
     names = classes if isinstance(classes, list) else None
-    lines.append("  spike density per class (share of cells holding a spike):")
+    lines.append(f"  {CELL_STATISTICS[layout.values]}:")
     lines.append(f"  {'class':24s} " + " ".join(f"{s:>8s}" for s in density))
     for k in sorted({k for d in density.values() for k in d}):
         label = f"{k} {names[k]}" if names and k < len(names) else str(k)
@@ -203,22 +219,24 @@ def plot(directory: str, split: str, output: str, index: int | None, label: int 
     check_output(output, ".png")
     directory = build_folder(directory)
     manifest = manifest_lib.read_manifest(directory)
-    sample_T = manifest.layout.sample_T
+    layout = manifest.layout
     obs, labels = load_split(directory, split, manifest=manifest)
     if index is not None:
         if not 0 <= index < len(labels):
             raise errors.UsageError(f"--index {index} is not a sample of {split!r} (0..{len(labels) - 1})")
-        plots.plot_sample(unpack_time(obs[index], sample_T), manifest,
+        plots.plot_sample(layout.frames(obs[index]), manifest,
                           f"{manifest.dataset} {split}[{index}], label {labels[index]}", output)
         return f"wrote {output}: {split}[{index}]"
     members = np.flatnonzero(labels == label)
     if not len(members):
         raise errors.UsageError(f"class {label} has no samples in {split!r}")
-    total = np.zeros((sample_T, *manifest.layout.dims), np.int64)
-    for start in range(0, len(members), 256):  # unpacked a few at a time: a camera split would not fit unpacked
-        total += unpack_time(obs[members[start:start + 256]], sample_T, axis=1).sum(axis=0, dtype=np.int64)
+    exact = np.float64 if layout.values == "float32" else np.int64
+    total = np.zeros((layout.sample_T, *layout.dims), exact)
+    for start in range(0, len(members), 256):  # a few at a time: a camera split would not fit unpacked
+        total += layout.frames(obs[members[start:start + 256]], axis=1).sum(axis=0, dtype=exact)
     plots.plot_sample(total / len(members), manifest,
-                      f"{manifest.dataset} {split}: mean of {len(members)} samples of class {label}", output)
+                      f"{manifest.dataset} {split}: mean of {len(members)} samples of class {label}", output,
+                      average=True)
     return f"wrote {output}: class {label} average of {len(members)} samples"
 
 

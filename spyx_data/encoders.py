@@ -9,7 +9,10 @@ transforms are ``grain.MapTransform`` s with spyx.data's arguments and attribute
 a per-record seeded generator, while ``map`` draws from a generator the transform owns (``seed=``).
 They emit spyx.data's layouts: ``RateCode`` / ``LatencyCode`` time first and bit-packed along time
 (``packed=False``: the dense 0/1 array), ``AngleCode`` the one-hot ``[..., neuron_count]``
-(``packed=True``: one time step, packed). Importing this module imports jax and grain.
+(``packed=True``: one time step, packed). The encoders take dense input (values, not spikes);
+of a build's records only the augmentation touches ``obs``, as stored: bit-packed binary
+``[ceil(T/8), *dims]`` uint8, counts ``[T, *dims]`` uint16, float32 ``[T, *dims]``, each
+shifted in its own type. Importing this module imports jax and grain.
 """
 
 from __future__ import annotations
@@ -93,7 +96,8 @@ def shift_augment(max_shift: int = 10, axes: Sequence[int] = (-1,), per_sample: 
     ``per_sample``: axis 0 is the batch axis and each sample gets its own shifts (spyx.data: one
     shift for the batch). ``mode="roll"`` wraps around as spyx.data; ``"zero"`` fills the
     vacated positions with zeros (right for cochlear channels). Works on packed data when
-    ``axes`` avoid the packed time axis. ``rng``: a ``jax.random`` key. Jit-compiled.
+    ``axes`` avoid the packed time axis; on counts and float32 data (time not packed) along any
+    axis. The type is kept. ``rng``: a ``jax.random`` key. Jit-compiled.
     """
     if mode not in F.MODES:
         raise ValueError(f"mode must be one of {F.MODES}, got {mode!r}")
@@ -215,8 +219,9 @@ class ShiftAugment(_RandomTransform):
 
     Draws like ``shift_augment(..., per_sample=True)`` on a batch of this one record, with the
     key from Grain's per-record generator in a :class:`~spyx_data.read.loader.GrainLoader`, and from
-    the transform's own generator (``seed``) in ``map``. Works on packed ``obs`` along any axis
-    but time.
+    the transform's own generator (``seed``) in ``map``. Works on packed (binary) ``obs`` along
+    any axis but time, on counts and float32 ``obs`` (``[T, *dims]``) along any axis; the type
+    is kept.
     """
 
     def __init__(self, max_shift: int = 10, axes: Sequence[int] = (-1,), input_key: str = "obs",

@@ -48,7 +48,13 @@ class ShardLoader:
     ``-1``, so that the hosts stay in lockstep; ``labels >= 0`` is the mask). Labels are int32.
 
     ``sample_T``, ``obs_shape`` (a sample's dims after time) and ``act_shape`` (``(num_classes,)``)
-    are the build's, from its manifest.
+    are the build's, from its manifest. Batches hold ``obs`` as stored, by the build's values
+    (:attr:`~spyx_data.format.records.RecordLayout.values`): binary uint8 ``[batch, ceil(sample_T/8),
+    *obs_shape]`` (bit-packed along time), counts uint16 ``[batch, sample_T, *obs_shape]``, float32
+    ``[batch, sample_T, *obs_shape]`` (not packed: nothing to unpack). For a camera dataset,
+    where spyx.data bit-packed the presence of tonic's event counts, ``uint8 [batch,
+    ceil(sample_T/8), P, H, W]``, counts are those counts themselves, ``uint16 [batch, sample_T,
+    P, H, W]``, and a voxel grid ``float32 [batch, sample_T, 1, H, W]``.
     """
 
     def __init__(
@@ -187,8 +193,9 @@ def _check_built_from(
 class SHD_loader(ShardLoader):
     """Spiking Heidelberg Digits from prebuilt shards, with spyx.data's names and shapes.
 
-    ``obs`` is uint8 ``[batch, ceil(sample_T/8), channels]`` (time bit-packed, big bit order),
-    ``labels`` int32 ``[batch]``; see :class:`ShardLoader` for building and epochs.
+    ``obs`` is uint8 ``[batch, ceil(sample_T/8), channels]`` (time bit-packed, big bit order;
+    ``jnp.unpackbits(obs, axis=1, count=sample_T)`` gives spyx.data's 0/1 ``[batch, sample_T,
+    channels]``), ``labels`` int32 ``[batch]``; see :class:`ShardLoader` for building and epochs.
     ``frames``, ``values``, ``overlap`` and ``denoise_us`` are the build's frame options
     (``--frames`` ... of ``python -m pipelines.shd``), e.g. ``frames="tonic_time_bins"`` for
     tonic's ``ToFrame(n_time_bins=sample_T)``; with ``values="counts"`` ``obs`` is uint16
@@ -220,7 +227,8 @@ class NMNIST_loader(ShardLoader):
     """Neuromorphic MNIST from prebuilt shards, with spyx.data's names and shapes.
 
     ``obs`` is uint8 ``[batch, ceil(sample_T/8), 2, 34, 34]`` (frames ``[t, p, y, x]``,
-    bit-packed along time), ``labels`` int32 ``[batch]``. By default, unlike spyx.data (tonic's
+    bit-packed along time; ``jnp.unpackbits(obs, axis=1, count=sample_T)`` gives 0/1 ``[batch,
+    sample_T, 2, 34, 34]``), ``labels`` int32 ``[batch]``. By default, unlike spyx.data (tonic's
     ``ToFrame(n_time_bins=sample_T)``, whose bins stretch over each recording's own first to
     last event), every recording uses one fixed window of ``duration_ms`` (300 ms) cut into
     ``sample_T`` bins; ``frames="tonic_time_bins"`` gives spyx.data's framing. ``frames``,

@@ -136,10 +136,14 @@ def shd_build(shd_data, tmp_path_factory) -> str:
     return build_dir(root, shd.run([f"--data_dir={shd_data}", f"--output_dir={root}", f"--num_shards={NUM_SHARDS}"]))
 
 
-def write_build(root, seed: int = 0, sizes=(("train", TRAIN), ("test", TEST)), num_shards: int = NUM_SHARDS) -> str:
+def write_build(root, seed: int = 0, sizes=(("train", TRAIN), ("test", TEST)), num_shards: int = NUM_SHARDS,
+                values: str = "binary", sample_T: int = 128, dims: tuple[int, ...] = (128,),
+                dataset: str = "shd", config: dict | None = None) -> str:
     """A build written with the format wing and ArrayRecord's writer alone (no Beam, no tonic):
-    SHD's layout (``sample_T`` 128, 128 channels), random rasters and labels in 0..19, drawn from
-    ``seed`` (another seed: another build of the same configuration and sizes). Its folder."""
+    by default SHD's layout (``sample_T`` 128, 128 channels), random obs and labels in 0..19,
+    drawn from ``seed`` (another seed: another build of the same configuration and sizes). Obs
+    of ``values``' type over its whole range: binary random packed bytes, counts any uint16,
+    float32 normal draws. ``config``: more config entries (e.g. a camera's ``sensor``). Its folder."""
     import hashlib
 
     import numpy as np
@@ -149,11 +153,12 @@ def write_build(root, seed: int = 0, sizes=(("train", TRAIN), ("test", TEST)), n
     from spyx_data.format import plan, records
 
     rng = np.random.default_rng(seed)
-    layout, options = records.RecordLayout(128, (128,)), plan.writer_options()
-    config = {"sample_T": 128, "channels": 128, "num_shards": num_shards, "written_by": "tests", "seed": seed}
+    layout, options = records.RecordLayout(sample_T, tuple(dims), values), plan.writer_options()
+    config = {"sample_T": sample_T, "channels": dims[-1], "num_shards": num_shards, "written_by": "tests",
+              "seed": seed, **({} if values == "binary" else {"values": values}), **(config or {})}
     sources = {split: manifest_lib.SourceInfo(1, 1000, hashlib.sha256(f"{seed}/{split}".encode()).hexdigest(), True)
                for split, _ in sizes}
-    key = manifest_lib.BuildKey("shd", config, layout, options, {s: info.sha256 for s, info in sources.items()})
+    key = manifest_lib.BuildKey(dataset, config, layout, options, {s: info.sha256 for s, info in sources.items()})
     folder = os.path.join(str(root), key.name)
     os.makedirs(folder)
     splits = {}
@@ -161,7 +166,9 @@ def write_build(root, seed: int = 0, sizes=(("train", TRAIN), ("test", TEST)), n
         shards = []
         for k, (start, stop) in enumerate(plan.shard_ranges(n, num_shards)):
             name = plan.shard_name(split, k, num_shards)
-            obs = rng.integers(0, 256, (stop - start, *layout.obs_shape), dtype=np.uint8)
+            shape = (stop - start, *layout.obs_shape)
+            obs = (rng.standard_normal(shape, dtype=np.float32) if values == "float32"
+                   else rng.integers(0, np.iinfo(layout.obs_dtype).max + 1, shape, dtype=layout.obs_dtype))
             encoded = layout.encode(obs, rng.integers(0, 20, stop - start), range(start, stop), key.build_id)
             writer = ArrayRecordWriter(os.path.join(folder, name), options)
             for record in layout.split(encoded):
@@ -171,7 +178,7 @@ def write_build(root, seed: int = 0, sizes=(("train", TRAIN), ("test", TEST)), n
             digest = hashlib.sha256(data).hexdigest()
             shards.append(manifest_lib.ShardInfo(name, start, stop - start, len(data), digest))
         splits[split] = manifest_lib.SplitInfo(n, tuple(shards), {"events": 0}, sources[split])
-    manifest = manifest_lib.Manifest("shd", config, 20, layout, options, splits)
+    manifest = manifest_lib.Manifest(dataset, config, 20, layout, options, splits)
     with open(os.path.join(folder, manifest_lib.MANIFEST_NAME), "w") as f:
         f.write(manifest.to_json())
     return folder
@@ -181,6 +188,20 @@ def write_build(root, seed: int = 0, sizes=(("train", TRAIN), ("test", TEST)), n
 def written_build(tmp_path_factory) -> str:
     """A build written without Beam or tonic (:func:`write_build`): what reader tests read."""
     return write_build(tmp_path_factory.mktemp("written"))
+
+
+#: The kinds of record values, and the time bins of the shared build of each (the others are smaller than
+#: binary SHD's, being 16 or 32 times its bytes per bin).
+VALUES = {"binary": 128, "counts": 32, "float32": 16}
+
+
+@pytest.fixture(scope="session", params=list(VALUES))
+def value_build(request, written_build, tmp_path_factory) -> str:
+    """The shared build of each kind of values (binary: :func:`written_build`), SHD's channels
+    and split sizes; what reader tests that hold for every kind read."""
+    if request.param == "binary":
+        return written_build
+    return write_build(tmp_path_factory.mktemp(request.param), values=request.param, sample_T=VALUES[request.param])
 
 
 @pytest.fixture

@@ -368,3 +368,63 @@ def test_a_manifest_holding_nan_is_refused_in_one_line(copy):
     code, stdout, err = run([SPYX_DATA, "info", str(copy)])
     assert code == 1 and not stdout
     assert_one_line(err, f"{copy}/manifest.json: NaN is not JSON (a manifest is strict JSON")
+
+
+def test_info_tells_the_values_and_their_statistic_per_class(value_build, capsys):
+    assert cli.main(["info", value_build]) == 0
+    out = capsys.readouterr().out
+    layout = cli.manifest_lib.read_manifest(value_build).layout
+    assert f"{layout.record_bytes} bytes, {layout.describe()}" in out
+    assert {"binary": "bit-packed", "counts": "obs uint16", "float32": "obs float32"}[layout.values] in out
+    obs, labels = cli.load_split(value_build, "train")
+    frames = layout.frames(obs, axis=1).reshape(len(obs), -1).astype(np.float64)
+    per_sample = np.abs(frames).mean(axis=1)  # binary: share of spiking cells; counts: mean count; float32: mean |v|
+    title = {"binary": "spike density per class", "counts": "events per cell per class (mean count of a cell)",
+             "float32": "mean |value| per cell per class"}[layout.values]
+    header, *table = out.split(title)[1].splitlines()[1:]
+    column = header.split().index("train")
+    printed = {int(line.split()[0]): float(line.split()[column]) for line in table}
+    assert sorted(printed) == sorted(set(labels.tolist()))
+    for k, value in printed.items():
+        assert value == pytest.approx(per_sample[labels == k].mean(), abs=6e-5)
+
+
+@pytest.fixture(scope="module")
+def camera_value_builds(tmp_path_factory):
+    """Camera builds of counts (``[T, 2, 16, 16]``) and a voxel grid (float32 ``[T, 1, 16, 16]``)."""
+    from .conftest import write_build
+
+    root = tmp_path_factory.mktemp("camera-values")
+    return {values: write_build(root / values, values=values, sample_T=10, dims=(planes, 16, 16), dataset="nmnist",
+                                config={"sensor": [16, 16, 2]}, sizes=(("train", 40),), num_shards=1)
+            for values, planes in (("counts", 2), ("float32", 1))}
+
+
+def colours(path):
+    """The pixels of a PNG: (reddish, bluish, distinct grey levels)."""
+    import matplotlib.image
+
+    image = matplotlib.image.imread(path)[..., :3]
+    red = (image[..., 0] > 0.6) & (image[..., 2] < 0.45)
+    blue = (image[..., 2] > 0.6) & (image[..., 0] < 0.45)
+    grey = np.ptp(image, axis=-1) < 0.02
+    return int(red.sum()), int(blue.sum()), len(np.unique(np.round(image[grey][:, 0], 3)))
+
+
+def test_plot_draws_counts_as_intensities_and_float_values_on_a_diverging_map(value_build, camera_value_builds,
+                                                                               tmp_path):
+    values = cli.manifest_lib.read_manifest(value_build).layout.values
+    builds = {"raster": value_build, **({} if values == "binary" else {"frames": camera_value_builds[values]})}
+    for kind, build in builds.items():
+        for which in (["--index", "3"], ["--class", "2"]):
+            out = tmp_path / f"{kind}-{which[0][2:]}.png"
+            code, stdout, err = run([SPYX_DATA, "plot", build, *which, "--output", str(out)])
+            assert code == 0 and stdout.startswith(f"wrote {out}") and not err, err
+            assert png_size(out) == {"raster": (800, 400), "frames": (1200, 300)}[kind]
+            red, blue, greys = colours(out)
+            if values == "float32":  # values of both signs: red and blue
+                assert red > 500 and blue > 500, (kind, which, red, blue)
+            elif values == "counts" and kind == "raster":  # intensities, not presence
+                assert greys > 50 and red == blue == 0, (which, greys)
+            elif values == "counts":  # ON red, OFF blue, mixed by their counts
+                assert red > 100 and blue > 100, (which, red, blue)

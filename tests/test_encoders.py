@@ -392,3 +392,33 @@ def test_an_encoded_manifest_is_strict_json(dense_npz, tmp_path):
     with open(os.path.join(build_dir(tmp_path, manifest), "manifest.json")) as f:
         doc = json.load(f, parse_constant=refuse)
     assert doc["config"]["threshold"] == 0.2
+
+
+def test_shift_augment_shifts_stored_values_of_every_kind_keeping_their_type(value_build):
+    """ShiftAugment in a loader, and shift_augment on prestaged batches, move the stored values as
+    they are: counts stay uint16 and float32 values float32; unpacked values shift along time too."""
+    from spyx_data.read.loader import epoch_seed
+
+    source = spyx_data.open_split(value_build, "test")
+    layout = source.layout
+    axes = (-1,) if layout.packed else (0, -1)  # time is bit-packed in binary records only
+    transform = spyx_data.ShiftAugment(3, axes=axes, mode="zero")
+    batch = next(iter(spyx_data.GrainLoader(source, 8, shuffle=False, seed=4, transforms=[transform])))
+    assert batch.obs.dtype == layout.obs_dtype and batch.obs.shape == (8, *layout.obs_shape)
+    for i in range(8):
+        rng = np.random.default_rng([epoch_seed(4, 0, 1), i])
+        shifts = F.shift_amounts(np, rng.integers(0, 2**32, size=2, dtype=np.uint32), 1, len(axes), 3)[0]
+        expected = source[i]["obs"]
+        for axis, shift in zip(axes, shifts):  # out[j] = in[j - shift], zeros where j - shift is outside
+            n, out = expected.shape[axis], np.zeros_like(expected)
+            to, of = [slice(None)] * expected.ndim, [slice(None)] * expected.ndim
+            to[axis], of[axis] = slice(max(shift, 0), n + min(shift, 0)), slice(max(-shift, 0), n - max(shift, 0))
+            out[tuple(to)] = expected[tuple(of)]
+            expected = out
+        np.testing.assert_array_equal(batch.obs[i], expected)
+    assert any(not np.array_equal(batch.obs[i], source[i]["obs"]) for i in range(8))
+    obs, _ = spyx_data.prestage(value_build, "test", 8)
+    shifted = spyx_data.shift_augment(3, axes=[a + 1 if a >= 0 else a for a in axes], per_sample=True)(
+        obs[0], jax.random.key(0))
+    assert shifted.dtype == obs.dtype and shifted.shape == obs[0].shape
+    assert sorted(np.asarray(shifted).ravel().tolist()) == sorted(np.asarray(obs[0]).ravel().tolist())  # a roll

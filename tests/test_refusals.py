@@ -171,13 +171,17 @@ def test_a_shard_of_another_build_is_refused_by_every_reader(copy, other_build, 
         shutil.copy(foreign, copy / shard.path)
     else:
         os.symlink(foreign, copy / shard.path)
-    message = f"{shard.path}: record 0.*a shard of another build"
-    for read in (lambda: spyx_data.load_split(str(copy), "train"),
-                 lambda: spyx_data.prestage(str(copy), "train", 10),
-                 lambda: spyx_data.open_split(str(copy), "train")):
-        with pytest.raises(ShardError, match=message):
-            read()
+    assert_readers_refuse(copy, ShardError, f"{shard.path}: record 0.*a shard of another build")
     assert any("another build" in p.message for p in verify(str(copy))[1])
+
+
+def assert_readers_refuse(build, error: type[Exception], message: str) -> None:
+    """load_split, prestage and open_split of ``build``'s train split each raise ``error`` matching ``message``."""
+    for read in (lambda: spyx_data.load_split(str(build), "train"),
+                 lambda: spyx_data.prestage(str(build), "train", 10),
+                 lambda: spyx_data.open_split(str(build), "train")):
+        with pytest.raises(error, match=message):
+            read()
 
 
 @pytest.mark.parametrize("how", ["moved", "copied", "symlinked"])

@@ -223,6 +223,11 @@ class RecordLayout:
             bad = records[field] != want
             if bad.any():
                 k = int(np.flatnonzero(bad.reshape(len(records), -1).any(axis=1))[0])
+                if field == "magic":
+                    kind = {magic: kind for kind, magic in MAGICS.items()}.get(bytes(records["magic"][k]))
+                    if kind is not None:
+                        raise RecordError(f"holds {kind} records, this build's are {self.values}: a shard of "
+                                          "another kind of build", k)
                 if field == "build":
                     raise RecordError(f"belongs to build {int(records['build'][k]):#018x}, not to this one "
                                       f"({build:#018x}): a shard of another build", k)

@@ -41,8 +41,12 @@ def load_split(
         verify: also recompute each shard's sha256 against the manifest (reads it twice).
 
     Returns:
-        ``(obs, labels)``: uint8 ``[num_rows, ceil(T/8), *dims]`` (64-byte aligned, so that
-        ``jax.device_put`` on CPU shares it instead of copying) and int32 ``[num_rows]``.
+        ``(obs, labels)``: ``obs`` ``[num_rows, *obs_shape]`` of the layout's ``obs_dtype``
+        (:attr:`~spyx_data.format.records.RecordLayout.obs_shape`, exactly as stored; 64-byte
+        aligned, so that ``jax.device_put`` on CPU shares it instead of copying), by the build's
+        values: binary uint8 ``[num_rows, ceil(T/8), *dims]`` (bit-packed along time), counts
+        uint16 ``[num_rows, T, *dims]``, float32 ``[num_rows, T, *dims]``; ``labels`` int32
+        ``[num_rows]``.
 
     Raises:
         ShardError: a shard is missing, unreadable or disagrees with the manifest.
@@ -81,7 +85,7 @@ def load_split(
     with ThreadPoolExecutor(max(1, threads)) as pool:
         each = pool.map if threads > 1 else map
         located = list(each(locate, overlapping))
-        obs = _aligned_empty((num_rows, *layout.obs_shape))
+        obs = _aligned_empty((num_rows, *layout.obs_shape), layout.obs_dtype)
         obs[stop - start :] = 0
         labels = np.full(num_rows, -1, dtype=np.int32)
         with progress_bar(stop - start, split) as bar:
@@ -103,12 +107,12 @@ def check_batches(n_batches: int, what: str, samples: int, batch_size: int) -> N
         )
 
 
-def _aligned_empty(shape: tuple[int, ...], alignment: int = 64) -> np.ndarray:
-    """An uninitialised uint8 array of ``shape`` whose data starts at a multiple of ``alignment`` bytes."""
-    size = int(np.prod(shape))
+def _aligned_empty(shape: tuple[int, ...], dtype: np.dtype, alignment: int = 64) -> np.ndarray:
+    """An uninitialised array of ``shape`` and ``dtype`` whose data starts at a multiple of ``alignment`` bytes."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
     raw = np.empty(size + alignment, dtype=np.uint8)
     skip = -raw.ctypes.data % alignment
-    return raw[skip : skip + size].reshape(shape)
+    return raw[skip : skip + size].view(dtype).reshape(shape)
 
 
 def progress_bar(total: int, desc: str, unit: str = "records"):
@@ -173,9 +177,13 @@ def prestage(
 
     Returns:
         ``(obs, labels)``, or ``(obs, labels, mask)`` when ``drop_remainder`` is False:
-            ``obs`` uint8 ``[n_batches, batch_size, ceil(T/8), *dims]`` (time bit-packed, unpack
-            with ``jnp.unpackbits(obs, axis=2, count=T)``), ``labels`` int32 ``[n_batches,
-            batch_size]``, ``mask`` bool ``[n_batches, batch_size]`` (``mask == (labels >= 0)``).
+            ``obs`` ``[n_batches, batch_size, *obs_shape]`` of the layout's ``obs_dtype``, as stored:
+            binary uint8 ``[n_batches, batch_size, ceil(T/8), *dims]`` (time bit-packed, unpack
+            with ``jnp.unpackbits(obs, axis=2, count=T)``), counts uint16 ``[n_batches,
+            batch_size, T, *dims]`` (event counts, no unpacking), float32 ``[n_batches,
+            batch_size, T, *dims]`` (a voxel grid's dims are ``[1, H, W]``); ``labels`` int32
+            ``[n_batches, batch_size]``, ``mask`` bool ``[n_batches, batch_size]`` (``mask ==
+            (labels >= 0)``).
 
     Raises:
         ValueError: ``batch_size < 1``, no whole batch with ``drop_remainder``, or, with a

@@ -16,8 +16,9 @@ from spyx_data.read.shards import check_checksum, check_shard, shard_path
 
 
 def as_example(record: np.void | np.ndarray) -> dict[str, Any]:
-    """One decoded record as the dict readers yield: ``obs`` uint8 ``[ceil(T/8), *dims]``,
-    ``labels`` int32 scalar, ``index`` int64 scalar (source index)."""
+    """One decoded record as the dict readers yield: ``obs`` as stored, ``[*obs_shape]`` of the
+    layout's ``obs_dtype`` (binary uint8 ``[ceil(T/8), *dims]``, counts uint16 ``[T, *dims]``,
+    float32 ``[T, *dims]``), ``labels`` int32 scalar, ``index`` int64 scalar (source index)."""
     return {"obs": record["obs"], "labels": np.int32(record["label"]), "index": np.int64(record["index"])}
 
 
@@ -25,7 +26,10 @@ class SplitSource:
     """A Grain random-access data source over one split of a build.
 
     Record ``i`` is source sample ``i`` of the split; ``source[i]`` returns
-    ``{"obs": uint8[ceil(T/8), *dims], "labels": int32, "index": int64}``. Built on
+    ``{"obs": ..., "labels": int32, "index": int64}``, ``obs`` as stored, by the build's values
+    (:attr:`~spyx_data.format.records.RecordLayout.values`): binary uint8 ``[ceil(T/8), *dims]``
+    (bit-packed along time), counts uint16 ``[T, *dims]`` (event counts), float32 ``[T, *dims]``
+    (a voxel grid's dims are ``[1, H, W]``). Built on
     ``grain.sources.ArrayRecordDataSource`` over the shards listed in the manifest (never a
     glob); opening checks that each shard exists and holds the records the manifest says
     (``verify=True``: also its sha256). A remote build is read from verified local copies of its
@@ -63,8 +67,9 @@ class SplitSource:
         return [as_example(r) for r in self._records(indices)]
 
     def read_batch(self, indices: Sequence[int]) -> dict[str, np.ndarray]:
-        """Samples ``indices`` as one batch: ``obs`` uint8 ``[B, ceil(T/8), *dims]``,
-        ``labels`` int32 ``[B]``, ``index`` int64 ``[B]``; one read and one decode."""
+        """Samples ``indices`` as one batch: ``obs`` ``[B, *obs_shape]`` of the layout's
+        ``obs_dtype`` (as :meth:`__getitem__`'s), ``labels`` int32 ``[B]``, ``index`` int64
+        ``[B]``; one read and one decode."""
         records = self._records(indices)
         return {
             "obs": records["obs"],

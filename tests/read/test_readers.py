@@ -17,40 +17,57 @@ from ..conftest import TEST, TRAIN
 
 
 @pytest.fixture(scope="module")
-def train(written_build):
-    return spyx_data.open_split(written_build, "train")
+def train(value_build):
+    return spyx_data.open_split(value_build, "train")
 
 
-def test_open_split_returns_record_i_as_sample_i(train, written_build):
-    obs, labels = spyx_data.load_split(written_build, "train")
+def stored(build: str) -> tuple[tuple[int, ...], np.dtype]:
+    """The obs shape and type of ``build``'s records, by its values: what every reader returns."""
+    layout = manifest_lib.read_manifest(build).layout
+    return layout.obs_shape, layout.obs_dtype
+
+
+def test_each_kind_of_values_is_stored_as_its_layout_says(value_build):
+    values = manifest_lib.read_manifest(value_build).layout.values
+    expected = {"binary": ((16, 128), np.uint8), "counts": ((32, 128), np.uint16), "float32": ((16, 128), np.float32)}
+    assert stored(value_build) == expected[values]
+
+
+def test_open_split_returns_record_i_as_sample_i(train, value_build):
+    obs, labels = spyx_data.load_split(value_build, "train")
+    shape, dtype = stored(value_build)
+    assert obs.dtype == dtype and obs.shape == (TRAIN, *shape) and obs.ctypes.data % 64 == 0
     assert len(train) == TRAIN == len(labels)
     for i in (0, 1, 99, 100, TRAIN - 1):  # across shard boundaries (3 shards of 100)
         example = train[i]
-        assert example["obs"].dtype == np.uint8 and example["obs"].shape == (16, 128)
+        assert example["obs"].dtype == dtype and example["obs"].shape == shape
         assert example["index"] == i and example["labels"] == labels[i]
         np.testing.assert_array_equal(example["obs"], obs[i])
     batch = train.read_batch([5, 250, 0])
+    assert batch["obs"].dtype == dtype
     np.testing.assert_array_equal(batch["obs"], obs[[5, 250, 0]])
     assert batch["labels"].dtype == np.int32 and batch["index"].tolist() == [5, 250, 0]
     assert [e["index"] for e in train.__getitems__([7, 3])] == [7, 3]
 
 
-def test_prestage_is_the_split_in_batches_on_the_default_device(written_build):
-    obs, labels = spyx_data.load_split(written_build, "train")
-    staged_obs, staged_labels = spyx_data.prestage(written_build, "train", batch_size=64)
-    assert staged_obs.shape == (4, 64, 16, 128) and staged_obs.dtype == np.uint8
+def test_prestage_is_the_split_in_batches_on_the_default_device(value_build):
+    obs, labels = spyx_data.load_split(value_build, "train")
+    shape, dtype = stored(value_build)
+    staged_obs, staged_labels = spyx_data.prestage(value_build, "train", batch_size=64)
+    assert staged_obs.shape == (4, 64, *shape) and staged_obs.dtype == dtype
     assert staged_labels.shape == (4, 64) and staged_labels.dtype == np.int32
     assert staged_obs.devices() == {jax.devices()[0]}
-    np.testing.assert_array_equal(np.asarray(staged_obs).reshape(256, 16, 128), obs[:256])
+    np.testing.assert_array_equal(np.asarray(staged_obs).reshape(256, *shape), obs[:256])
     np.testing.assert_array_equal(np.asarray(staged_labels).ravel(), labels[:256])
 
 
-def test_prestage_can_keep_every_sample_with_a_mask(written_build):
-    obs, labels = spyx_data.load_split(written_build, "test")
-    staged_obs, staged_labels, mask = spyx_data.prestage(written_build, "test", 64, drop_remainder=False)
-    assert staged_obs.shape == (2, 64, 16, 128) and mask.shape == (2, 64)
+def test_prestage_can_keep_every_sample_with_a_mask(value_build):
+    obs, labels = spyx_data.load_split(value_build, "test")
+    shape, dtype = stored(value_build)
+    staged_obs, staged_labels, mask = spyx_data.prestage(value_build, "test", 64, drop_remainder=False)
+    assert staged_obs.shape == (2, 64, *shape) and staged_obs.dtype == dtype and mask.shape == (2, 64)
     assert int(mask.sum()) == TEST
-    flat_obs, flat_labels = np.asarray(staged_obs).reshape(128, 16, 128), np.asarray(staged_labels).ravel()
+    flat_obs, flat_labels = np.asarray(staged_obs).reshape(128, *shape), np.asarray(staged_labels).ravel()
     np.testing.assert_array_equal(flat_obs[:TEST], obs)
     np.testing.assert_array_equal(flat_labels[:TEST], labels)
     assert not flat_obs[TEST:].any() and (flat_labels[TEST:] == -1).all()
@@ -69,12 +86,13 @@ def epoch(loader):
     return np.concatenate([b.obs for b in batches]), np.concatenate([b.labels for b in batches]), batches
 
 
-def test_an_epoch_visits_each_sample_once_and_ends(train, written_build):
-    all_obs, all_labels = spyx_data.load_split(written_build, "train")
+def test_an_epoch_visits_each_sample_once_and_ends(train, value_build):
+    all_obs, all_labels = spyx_data.load_split(value_build, "train")
+    shape, dtype = stored(value_build)
     loader = spyx_data.GrainLoader(train, batch_size=32, shuffle=True, seed=3)
     assert len(loader) == TRAIN // 32
     obs, labels, batches = epoch(loader)
-    assert len(batches) == TRAIN // 32 and all(b.obs.shape == (32, 16, 128) for b in batches)
+    assert len(batches) == TRAIN // 32 and all(b.obs.shape == (32, *shape) and b.obs.dtype == dtype for b in batches)
     # Identify each yielded sample by its raster: every one is a distinct sample of the split.
     rows = {all_obs[i].tobytes(): i for i in range(TRAIN)}
     seen = [rows[o.tobytes()] for o in obs]
@@ -92,17 +110,18 @@ def test_the_next_epoch_reshuffles_and_seeds_reproduce(train):
     assert sorted(a1.tolist()) == sorted(a2.tolist())
 
 
-def test_unshuffled_loader_keeps_source_order_and_can_keep_the_remainder(train, written_build):
-    _, all_labels = spyx_data.load_split(written_build, "train")
+def test_unshuffled_loader_keeps_source_order_and_can_keep_the_remainder(train, value_build):
+    all_obs, all_labels = spyx_data.load_split(value_build, "train")
     obs, labels, batches = epoch(spyx_data.GrainLoader(train, 64, shuffle=False, drop_remainder=False))
     assert [len(b.labels) for b in batches] == [64, 64, 64, 64, TRAIN - 256]
     assert labels.tolist() == all_labels.tolist()
+    np.testing.assert_array_equal(obs, all_obs)
 
 
 def test_worker_processes_give_the_same_batches(train):
     in_process = epoch(spyx_data.GrainLoader(train, 32, shuffle=True, seed=1, worker_count=0))
     workers = epoch(spyx_data.GrainLoader(train, 32, shuffle=True, seed=1, worker_count=2))
-    assert len(workers[2]) == len(in_process[2])
+    assert len(workers[2]) == len(in_process[2]) and workers[0].dtype == in_process[0].dtype == train.layout.obs_dtype
     np.testing.assert_array_equal(workers[0], in_process[0])
     np.testing.assert_array_equal(workers[1], in_process[1])
 
