@@ -182,6 +182,15 @@ def test_nmnist_loader_finds_the_build_of_its_frame_options(tmp_path):
     built = tonic_pipeline.run(["--dataset=nmnist", f"--data_dir={download_dir}", f"--output_dir={tmp_path / 'cli'}",
                                 f"--sample_T={SAMPLE_T}", *flags_of(*options.values())])
     assert os.path.basename(loader.shards_dir) == built.build_name
+    obs, labels = spyx_data.load_split(build_dir(tmp_path / "cli", built), "train")
+    assert obs.dtype == np.uint16 and obs.shape == (4, SAMPLE_T, 2, 34, 34) and obs.any()
+    batches = list(loader.train_epoch())  # unshuffled order is not asked for: compare as sets of samples
+    served = sorted((int(label), o.tobytes()) for b in batches for o, label in zip(np.asarray(b.obs), b.labels))
+    assert all(np.asarray(b.obs).dtype == np.uint16 for b in batches)
+    assert served == sorted((int(label), o.tobytes()) for o, label in zip(obs, labels))
+    staged, _ = loader.prestage("train")
+    assert staged.dtype == np.uint16 and staged.shape == (2, 2, SAMPLE_T, 2, 34, 34)
+    loader.close()
 
 
 def test_voxel_grid_of_a_one_event_recording_is_zeros_its_event_dropped_and_counted(nmnist_data, tmp_path):
