@@ -5,10 +5,11 @@ of counts against binary.
     python -m benchmarks.frames [--recordings=64] [--events=100000] [--repeats=3] [--workdir=DIR]
 
 The recordings are ``.npy`` files of ``--events`` events over 1 s on a 128 x 128 sensor
-(:mod:`benchmarks.recordings`' data). Ours is the whole ``python -m pipelines.recordings``
-process (Beam's start-up included) building them with ``--frames=MODE --values=counts``; the
-reference is one Python loop reading each file with numpy and calling the library's transform
-on it: tonic 1.7's ``ToFrame`` / ``ToVoxelGrid``, SpikingJelly 2.0's
+(:mod:`benchmarks.recordings`' data). Ours is the reader a build's worker runs (decoding each
+recording and framing it with ``--frames=MODE --values=counts``, in this process; the whole
+``python -m pipelines.recordings`` process of each mode, Beam's start-up included, is printed
+beside); the reference is one Python loop reading each file with numpy and calling the
+library's transform on it: tonic 1.7's ``ToFrame`` / ``ToVoxelGrid``, SpikingJelly 2.0's
 ``integrate_events_by_fixed_frames_number`` (its own code, :mod:`benchmarks.references`).
 Ratios are reference / ours (higher is better). Denoise is timed in-process on one recording.
 """
@@ -59,6 +60,22 @@ def reference_loop(folder: str, transform: Callable[[np.ndarray], np.ndarray]) -
                 transform(np.load(os.path.join(root, name)))
 
 
+def frame_recordings(folder: str, **options: str) -> None:
+    """Every recording of ``folder`` framed as a build's worker frames it (decoded by the build's
+    decoder, framed by ``options``), in this process."""
+    from spyx_data.builder import recordings as recordings_lib
+
+    inputs, classes = recordings_lib.locate(folder, seeded=False)
+    spec = recordings_lib.spec(recordings.SENSOR, classes, SAMPLE_T, recordings.DURATION_US // 1000, **options)
+    spec.prepare()
+    reader = spec.open("train", inputs["train"])
+    try:
+        for _ in reader.rasters(0, len(reader)):
+            pass
+    finally:
+        reader.close()
+
+
 def build_seconds(folder: str, workdir: str, repeats: int, *flags: str) -> tuple[float, str]:
     """Median wall time of fresh ``python -m pipelines.recordings`` builds of ``folder``, and the
     last build's folder (kept)."""
@@ -87,14 +104,18 @@ def run(table: Table, workdir: str, repeats: int, num_recordings: int, events: i
 
     folder = os.path.join(workdir, f"frames-npy-{num_recordings}x{events}")
     recordings.write(folder, ".npy", num_recordings, events)
+    processes = []
     for mode in MODES:
-        values = () if mode == "voxel_grid" else ("--values=counts",)
-        ours, out = build_seconds(folder, workdir, repeats, f"--frames={mode}", *values)
-        shutil.rmtree(out)
+        options = {"frames": mode, **({} if mode == "voxel_grid" else {"values": "counts"})}
+        ours = median_seconds(lambda o=options: frame_recordings(folder, **o), repeats)
         transform = reference(mode)
         theirs = median_seconds(lambda t=transform: reference_loop(folder, t), repeats)
-        table.add(f"build {mode}", f"{theirs:.2f} s loop", f"{ours:.2f} s process", ratio(theirs, ours),
-                  "(reference / ours)", lambda r: True)
+        table.add(f"frame {mode}", f"{theirs:.3f} s reference loop", f"{ours:.3f} s build reader",
+                  ratio(theirs, ours), "(reference / ours)", lambda r: True)
+        process, out = build_seconds(folder, workdir, 1, *(f"--{k}={v}" for k, v in options.items()))
+        shutil.rmtree(out)
+        processes.append(f"{mode} {process:.1f} s")
+    print(f"  {'':22s} whole build processes (Beam's start-up included): {', '.join(processes)}")
 
     one = np.load(next(os.path.join(r, n) for r, _, ns in sorted(os.walk(folder)) for n in sorted(ns)
                        if n.endswith(".npy")))
