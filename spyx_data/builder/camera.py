@@ -363,8 +363,7 @@ class FolderReader(GroupedReader):
         Raises:
             InputError: naming the file, for an undecodable file or an event off the sensor;
                 with other framing (see the class docstring), also for events out of time
-                order under a mode that splits by time, or a voxel grid of a recording whose
-                events are all at one time.
+                order under a mode that splits by time or a voxel grid.
         """
         if not self.spec.default_framing:
             yield from self._framed(start, stop)
@@ -438,7 +437,7 @@ class FolderReader(GroupedReader):
 
         Raises:
             ValueError: an event off the sensor, a negative time (window), events out of time
-                order (time-split modes, voxel grid), a voxel grid of events all at one time.
+                order (time-split modes, voxel grid).
         """
         spec = self.spec
         origin = spec.files.origin([recording])
