@@ -253,7 +253,9 @@ class RecordLayout:
         Args:
             samples: per sample, its columns (:attr:`columns`, in order: ``t, x, y, p`` or
                 ``t, unit``), 1-D integer arrays of its events, checked by :meth:`check_events`.
-            labels, indices, build: as :meth:`encode`.
+            labels: int ``[n]``, must fit int32.
+            indices: int ``[n]`` source indices, non-negative.
+            build: the id of the build they belong to, a uint64.
 
         Raises:
             ValueError: see :meth:`check_events`; labels that do not fit int32.
