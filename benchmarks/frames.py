@@ -76,17 +76,18 @@ def frame_recordings(folder: str, **options: str) -> None:
         reader.close()
 
 
-def build_seconds(folder: str, workdir: str, repeats: int, *flags: str) -> tuple[float, str]:
+def build_seconds(folder: str, workdir: str, repeats: int, *flags: str, sample_T: int | None = SAMPLE_T
+                  ) -> tuple[float, str]:
     """Median wall time of fresh ``python -m pipelines.recordings`` builds of ``folder``, and the
-    last build's folder (kept)."""
+    last build's folder (kept); ``sample_T`` None: no ``--sample_T`` (an events build)."""
     times, out = [], ""
     for _ in range(repeats):
         if out:
             shutil.rmtree(out)
         out = tempfile.mkdtemp(dir=workdir, prefix="frames-")
         run = watch([sys.executable, "-m", "pipelines.recordings", f"--data_dir={folder}",
-                     f"--sensor_size={','.join(map(str, recordings.SENSOR))}", f"--sample_T={SAMPLE_T}",
-                     f"--output_dir={out}", *flags])
+                     f"--sensor_size={','.join(map(str, recordings.SENSOR))}", f"--output_dir={out}",
+                     *([f"--sample_T={sample_T}"] if sample_T else []), *flags])
         times.append(run.wall)
     return sorted(times)[len(times) // 2], out
 
@@ -131,6 +132,35 @@ def run(table: Table, workdir: str, repeats: int, num_recordings: int, events: i
               size_mib(counts) / size_mib(binary), "(size, counts / binary)", lambda r: True)
     shutil.rmtree(binary)
     shutil.rmtree(counts)
+    events_storage(table, folder, workdir, num_recordings, events)
+
+
+def events_storage(table: Table, folder: str, workdir: str, num_recordings: int, events: int) -> None:
+    """Add the events builds' storage stages: an events build of the recordings in ``folder``
+    against the raw files (the ``.npy`` files built, and the same events as EVT3 ``.raw``, a
+    compact camera format) and against binary frame builds of them at T=128 and T=1024."""
+    from spyx_data.format import manifest as manifest_lib
+
+    compact = os.path.join(workdir, f"frames-raw-{num_recordings}x{events}")
+    recordings.write(compact, ".raw", num_recordings, events)
+    _, built = build_seconds(folder, workdir, 1, "--frames=events", sample_T=None)
+    (build,) = manifest_lib.builds_below(built)
+    stored = sum(info.counts["stored_events"] for info in manifest_lib.read_manifest(build).splits.values())
+    events_mib = size_mib(build) - os.path.getsize(os.path.join(build, manifest_lib.MANIFEST_NAME)) / 2**20
+    frames_mib = {}
+    for sample_T in (128, 1024):
+        _, out = build_seconds(folder, workdir, 1, sample_T=sample_T)
+        frames_mib[sample_T] = size_mib(out)
+        shutil.rmtree(out)
+    shutil.rmtree(built)
+    per_event = events_mib * 2**20 / stored
+    table.add("events storage", f"{size_mib(folder):.1f} MiB .npy, {size_mib(compact):.1f} MiB EVT3",
+              f"{events_mib:.1f} MiB, {per_event:.2f} B/event", events_mib / size_mib(compact),
+              "(size, events / EVT3)", lambda r: True)
+    table.add("events vs frames", f"{frames_mib[128]:.1f} MiB T=128, {frames_mib[1024]:.1f} MiB T=1024",
+              f"{events_mib:.1f} MiB events", events_mib / frames_mib[1024], "(size, events / T=1024 binary)",
+              lambda r: True)
+    shutil.rmtree(compact)
 
 
 def main() -> None:

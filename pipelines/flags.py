@@ -19,6 +19,7 @@ from typing import Any
 from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
 
 from runners import presets
+from spyx_data.builder import frames
 from spyx_data.builder.contracts import BuildSpec
 from spyx_data.builder.options import DEFAULTS, BuildOptions
 from spyx_data.commands import FlagParser, boolean, build_path, finite_float, positive_int
@@ -62,6 +63,11 @@ def parse_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> 
         close = close or difflib.get_close_matches(name, known, n=1, cutoff=0.75)
         hint = f"; did you mean {close[0]}?" if close else ""
         raise UsageError(f"unknown flag {name}{hint} (neither {parser.prog} nor Beam defines it; see --help)")
+    if getattr(args, "frames", None) == frames.EVENTS:
+        unused = [name for name in frames.EVENTS_IGNORE if getattr(args, name, None) is not None]
+        if unused:
+            raise UsageError(f"--frames=events stores each sample's events, with no window, time bins or channels "
+                             f"(choose them when reading): drop --{unused[0]}")
     return args, beam_argv
 
 

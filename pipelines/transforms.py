@@ -52,7 +52,7 @@ from spyx_data.builder.options import BuildOptions
 from spyx_data.builder.raster import RasterCounts
 from spyx_data.errors import BuildError, InputError, MachineError, UsageError
 from spyx_data.format import manifest as manifest_lib
-from spyx_data.format import plan
+from spyx_data.format import plan, records
 
 log = logging.getLogger(__name__)
 COUNTERS = "spyx_data"
@@ -98,12 +98,20 @@ class PlanShards(beam.DoFn):
     shard, on runners that cannot redistribute it). ``sources``: each split's source sha256."""
 
     def __init__(self, spec: BuildSpec, inputs: dict[str, str], sources: dict[str, str], num_shards: int | None,
-                 staging_dir: str):
+                 staging_dir: str, source_bytes: dict[str, int]):
         self.spec = spec
         self.inputs = inputs
         self.sources = sources
+        self.source_bytes = source_bytes
         self.num_shards = num_shards
         self.staging_dir = staging_dir
+
+    def record_bytes(self, n: int, source_bytes: int) -> int:
+        """The bytes of a record, to size the shards: the layout's; for events records, which take
+        their sample's size, the source's bytes per sample (raw event formats take about as many
+        bytes an event as the records' 6 or 9)."""
+        layout = self.spec.layout
+        return max(records.HEADER_BYTES, source_bytes // n) if layout.events else layout.record_bytes
 
     def process(self, element: tuple[int, int]) -> Iterator[ShardTask]:
         part, parts = element
@@ -114,7 +122,7 @@ class PlanShards(beam.DoFn):
                 members = manifest_lib.members_digest(self.sources[split], source.members())
             if n == 0:
                 raise InputError(f"{path}: split {split!r} has no samples")
-            num_shards = self.num_shards or plan.default_num_shards(n, self.spec.layout.record_bytes)
+            num_shards = self.num_shards or plan.default_num_shards(n, self.record_bytes(n, self.source_bytes[split]))
             if num_shards > n:
                 raise UsageError(f"{path}: --num_shards={num_shards} is more than the {n} samples of split {split!r}")
             if part == 0:  # for the launcher's progress log
@@ -309,7 +317,7 @@ class WriteShard(beam.DoFn):
             if STOP.is_set():
                 raise KeyboardInterrupt
             indices = range(group.start, group.start + len(group.labels))
-            for record in layout.split(layout.encode(group.obs, group.labels, indices, self.build_id)):
+            for record in layout.encode_records(group.obs, group.labels, indices, self.build_id):
                 guarded(writer.write, record)
             counts += group.counts
         guarded(writer.close)  # raises when the data could not be written (a full disk, say)
@@ -452,7 +460,8 @@ class BuildShards(beam.PTransform):
             pbegin
             | "Sources" >> beam.Create([(part, self.options.plan_parts) for part in range(self.options.plan_parts)])
             | "PlanShards" >> beam.ParDo(PlanShards(self.spec, self.inputs, self.build_key.sources,
-                                                    self.options.num_shards, self.staging_dir))
+                                                    self.options.num_shards, self.staging_dir,
+                                                    {split: f.bytes for split, f in self.sources.items()}))
             | "Distribute" >> beam.Reshuffle()
             | "WriteShards" >> beam.ParDo(write)
             | "Gather" >> beam.combiners.ToList()

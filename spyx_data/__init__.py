@@ -28,6 +28,7 @@ from spyx_data.errors import (
 from spyx_data.format.manifest import Manifest, read_manifest
 from spyx_data.format.records import RecordLayout
 from spyx_data.loaders import NMNIST_loader, SHD_loader
+from spyx_data.read.event_split import SplitEvents, load_events
 from spyx_data.read.loader import GrainLoader, State
 from spyx_data.read.prestage import batch_sharding, load_split, prestage
 from spyx_data.read.split import SplitSource, open_split
@@ -62,9 +63,11 @@ __all__ = [
     "NMNIST_loader",
     "RecordLayout",
     "SHD_loader",
+    "SplitEvents",
     "SplitSource",
     "batch_sharding",
     "State",
+    "load_events",
     "load_split",
     "open_split",
     "prestage",

@@ -31,9 +31,10 @@ from spyx_data import errors, paths
 from spyx_data.commands import FlagParser, run_command
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format.records import RecordLayout
+from spyx_data.read.event_split import events_per_sample, load_events
 from spyx_data.read.prestage import load_split
 from spyx_data.read.verify import verify
-from spyx_data.summaries import MIB, mib, synthetic_note
+from spyx_data.summaries import MIB, mib, record_size, synthetic_note
 
 
 def build_help() -> str:
@@ -82,7 +83,8 @@ def build(argv: Sequence[str]) -> int:
 #: What ``info`` tells of each class, by the build's values (:func:`cell_statistic`).
 CELL_STATISTICS = {"binary": "spike density per class (share of cells holding a spike)",
                    "counts": "events per cell per class (mean count of a cell)",
-                   "float32": "mean |value| per cell per class"}
+                   "float32": "mean |value| per cell per class",
+                   "events": "events per sample per class (mean)"}
 
 
 def cell_statistic(obs: np.ndarray, layout: RecordLayout) -> np.ndarray:
@@ -170,7 +172,7 @@ def info(directory: str) -> str:
         *[f"  {note}" for note in [synthetic_note(manifest)] if note],
         f"  config: {config}",
         f"  inputs: {manifest.config.get('inputs')}",
-        f"  record: {layout.record_bytes} bytes, {layout.describe()}, {manifest.writer_options}",
+        f"  record: {record_size(layout)}, {layout.describe()}, {manifest.writer_options}",
         f"  {'split':8s} {'samples':>8s} {'shards':>6s} {'MiB':>8s}"
         + ("".join(f" {title:>{width}s}" for _, (title, width) in EVENT_COLUMNS) if events else ""),
     ]
@@ -180,8 +182,15 @@ def info(directory: str) -> str:
             f"  {name:8s} {split.num_records:8d} {len(split.shards):6d} {split.num_bytes / MIB:8.1f}"
             + ("".join(f" {split.counts.get(k, 0):{width}d}" for k, (_, width) in EVENT_COLUMNS) if events else "")
         )
-        obs, labels = load_split(directory, name, manifest=manifest)
-        per_sample = cell_statistic(obs, layout)
+        if layout.events:
+            sizes, labels = events_per_sample(directory, name, manifest)
+            per_sample = sizes.astype(np.float64)
+            if len(sizes):
+                lines.append(f"  {'':8s} events per sample: min {sizes.min()}, median {np.median(sizes):g}, "
+                             f"max {sizes.max()}")
+        else:
+            obs, labels = load_split(directory, name, manifest=manifest)
+            per_sample = cell_statistic(obs, layout)
         density[name] = {int(k): float(per_sample[labels == k].mean()) for k in np.unique(labels)}
     lines.append("  members sha256 (the source's digest and each record's sample, in order):")
     lines += [f"  {name:8s} {split.members_sha256 or MEMBERS_NOT_RECORDED}" for name, split in manifest.splits.items()]
@@ -204,6 +213,27 @@ EVENT_COLUMNS = (("events", ("events", 12)), ("dropped_outside_window", ("outsid
                  ("dropped_nonfinite", ("non-finite", 10)), ("empty_samples", ("empty", 6)))
 
 
+def _plot_events(directory: str, split: str, output: str, index: int | None, label: int | None,
+                 manifest: manifest_lib.Manifest) -> str:
+    """:func:`plot` of an events build: sample ``index``'s events as dots (:func:`spyx_data.plots.plot_events`).
+
+    Raises:
+        UsageError: ``--label`` (a class average is of frames: make them with ``frames=Frames(...)``),
+            or no such sample.
+    """
+    from spyx_data import plots
+
+    if index is None:
+        raise errors.UsageError(f"{manifest.build_name} is an events build: plot a sample's events with --index; a "
+                                "class average is of frames")
+    events = load_events(directory, split, manifest)
+    if not 0 <= index < events.num_samples:
+        raise errors.UsageError(f"--index {index} is not a sample of {split!r} (0..{events.num_samples - 1})")
+    plots.plot_events(events.sample(index), events.dims,
+                      f"{manifest.dataset} {split}[{index}], label {events.labels[index]}", output)
+    return f"wrote {output}: {split}[{index}]"
+
+
 def plot(directory: str, split: str, output: str, index: int | None, label: int | None) -> str:
     """Write a PNG of sample ``index``, or of the average of the samples of class ``label``, to
     exactly ``output`` (drawn as :func:`spyx_data.plots.picture_kind` says, for every layout).
@@ -220,6 +250,8 @@ def plot(directory: str, split: str, output: str, index: int | None, label: int 
     directory = build_folder(directory)
     manifest = manifest_lib.read_manifest(directory)
     layout = manifest.layout
+    if layout.events:
+        return _plot_events(directory, split, output, index, label, manifest)
     obs, labels = load_split(directory, split, manifest=manifest)
     if index is not None:
         if not 0 <= index < len(labels):

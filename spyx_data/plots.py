@@ -186,3 +186,25 @@ def plot_sample(sample: np.ndarray, manifest: Manifest, title: str, output: str,
         dims = list(manifest.layout.dims)
         raster_png(sample.reshape(len(sample), -1), manifest, title, output,
                    channel_label=f"channel: the dims {dims} flattened in C order", average=average)
+
+
+def plot_events(columns: tuple[np.ndarray, ...], dims: tuple[int, ...], title: str, output: str) -> None:
+    """A PNG of one sample of an events build (its columns ``(t, x, y, p)`` or ``(t, unit)``, of
+    frame dims ``dims``): a dot per event, time in milliseconds left to right; a spike train's
+    unit bottom to top, a camera's pixel ``y * W + x`` bottom to top, ON events red, OFF blue."""
+    plt, fig = _figure(10, 4)
+    ax = fig.add_subplot()
+    t_ms = columns[0] / 1000
+    if len(columns) == 2:
+        ax.scatter(t_ms, columns[1], s=1, c="black", linewidths=0)
+        ax.set_ylim(-0.5, dims[0] - 0.5)
+        ax.set_ylabel("unit")
+    else:
+        _, x, y, p = columns
+        pixel = y.astype(np.int64) * dims[2] + x
+        ax.scatter(t_ms, pixel, s=1, c=np.where(p[:, None] > 0, ON, OFF) if len(p) else "black", linewidths=0)
+        ax.set_ylim(-0.5, dims[1] * dims[2] - 0.5)
+        ax.set_ylabel("pixel (y * W + x)")
+    ax.set_xlabel("time (ms)")
+    ax.set_title(f"{title}: {len(t_ms)} events")
+    _save(plt, fig, output)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from spyx_data.format.manifest import Manifest
+from spyx_data.format.records import HEADER_BYTES, RecordLayout
 
 #: Bytes in a MiB, the unit sizes are shown in.
 MIB = 2**20
@@ -46,10 +47,18 @@ def framing_counts(counts: Mapping[str, int], values: str) -> str:
     denoise, F in no frame, C cells clipped at 65,535"``, each part where it is not 0, the
     clipped cells always for ``counts`` values; ``""`` when there is nothing to say."""
     parts = [f"{counts[key]} {words}" for key, words in (("dropped_by_denoise", "dropped by denoise"),
-                                                          ("dropped_by_frames", "in no frame")) if counts.get(key)]
+                                                          ("dropped_by_frames", "in no frame"),
+                                                          ("stored_events", "events stored")) if counts.get(key)]
     if values == "counts" or counts.get("clipped_cells"):
         parts.append(f"{counts.get('clipped_cells', 0)} cells clipped at 65,535")
     return "; " + ", ".join(parts) if parts else ""
+
+
+def record_size(layout: RecordLayout) -> str:
+    """A record's size in words: ``2104 bytes``; an events record's ``56 bytes + 6 an event``."""
+    if layout.events:
+        return f"{HEADER_BYTES} bytes + {layout.bytes_per_event} an event"
+    return f"{layout.record_bytes} bytes"
 
 
 def synthetic_note(manifest: Manifest) -> str | None:
@@ -70,7 +79,7 @@ def build_summary(manifest: Manifest, output_dir: str) -> str:
     lines = [
         f"{manifest.dataset} shards in {output_dir}",
         *[f"  {note}" for note in [synthetic_note(manifest)] if note],
-        f"  {layout.describe()} per sample, {layout.record_bytes} bytes per record, {manifest.writer_options}",
+        f"  {layout.describe()} per sample, {record_size(layout)} per record, {manifest.writer_options}",
     ]
     for name, info in manifest.splits.items():
         counts = info.counts

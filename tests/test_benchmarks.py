@@ -9,7 +9,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STAGES = {"build (1 worker)", "build scaling (2 vs 1)", "prestage", "prestage vs np.load", "load_split vs np.load",
           "Grain epoch", "epoch vs plain read", "2 workers, later epochs", "2 workers, ShiftAugment",
           "build memory, .aedat4", "frame tonic_time_bins", "frame tonic_event_bins", "frame spikingjelly_number",
-          "frame spikingjelly_time", "frame voxel_grid", "denoise 1000 us", "denoise 10000 us", "counts storage"}
+          "frame spikingjelly_time", "frame voxel_grid", "denoise 1000 us", "denoise 10000 us", "counts storage",
+          "events storage", "events vs frames"}
 
 
 def test_small_benchmark_runs_every_stage_and_removes_its_data(tmp_path):

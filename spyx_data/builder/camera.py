@@ -255,6 +255,10 @@ class CameraSpec(frames.FrameOptions, raster.TimeWindow):
         if self.frames == "voxel_grid" and (self.sensor[2] != 2 or self.merge_polarity):
             has = "--merge_polarity" if self.merge_polarity else f"a sensor of {self.sensor[2]} polarities"
             raise ValueError(f"--frames=voxel_grid needs the sensor's 2 polarities, not {has}")
+        if self.events and (self.spatial_factor != 1 or self.merge_polarity):
+            given = "--spatial_factor" if self.spatial_factor != 1 else "--merge_polarity"
+            raise ValueError(f"an events build keeps the sensor's full resolution and polarities, so that any frames "
+                             f"can be made of it later: drop {given}")
 
     @property
     def source_suffix(self) -> str:
@@ -272,7 +276,7 @@ class CameraSpec(frames.FrameOptions, raster.TimeWindow):
         dims = raster.frame_shape(self.sensor, self.spatial_factor, self.merge_polarity)
         if self.frames == "voxel_grid":
             dims = (1, *dims[1:])
-        return records.RecordLayout(self.sample_T, dims, self.record_values)
+        return self.record_layout(self.sample_T, dims, raster.frame_shape(self.sensor, 1, False))
 
     def config(self) -> dict[str, Any]:
         """The build parameters the record bytes depend on (stored in the manifest): the frame
@@ -411,33 +415,31 @@ class FolderReader(GroupedReader):
             last = min(first + self.group_samples, stop)
             framed = [self._frame_file(i) for i in range(first, last)]
             counts = sum((c for _, c in framed), raster.RasterCounts())
-            yield Rasters(first, np.stack([obs for obs, _ in framed]), self.labels[first:last], counts)
+            obs = [columns for columns, _ in framed] if self.spec.events else np.stack([obs for obs, _ in framed])
+            yield Rasters(first, obs, self.labels[first:last], counts)
 
-    def _frame_file(self, index: int) -> tuple[np.ndarray, raster.RasterCounts]:
-        """Recording ``index`` decoded whole and framed (:meth:`_frame`); a fault of its events is
-        an :class:`~spyx_data.errors.InputError` naming the file."""
+    def _frame_file(self, index: int) -> tuple[Any, raster.RasterCounts]:
+        """Recording ``index`` decoded whole and framed (:meth:`_frame`), or for an events build its
+        columns (:meth:`_event_columns`); a fault of its events is an
+        :class:`~spyx_data.errors.InputError` naming the file."""
         path = self.path(index)
         with local_file(path) as local:
             recording = whole(self.chunks(path, local))
         try:
-            return self._frame(recording)
+            return self._event_columns(recording) if self.spec.events else self._frame(recording)
         except ValueError as e:
             raise InputError(f"{path}: {e}") from e
 
-    def _frame(self, recording: Events) -> tuple[np.ndarray, raster.RasterCounts]:
-        """One whole recording as its record's ``obs`` (:attr:`CameraSpec.layout`) and its counts.
+    def _events(self, recording: Events) -> tuple[Events, raster.RasterCounts]:
+        """One whole recording's events as they are framed, at full resolution, and the counts.
 
         In tonic's order: the origin of the unfiltered recording; recentred (as tonic's reader
         does); N-MNIST's first saccade (tonic's dataset class, before any transform); denoise
         (:func:`~spyx_data.builder.frames.denoise`) on these events with their times as stored,
-        so its mask is tonic's ``Denoise`` event for event; then timed from the origin,
-        downsampled (``x // spatial_factor``, tonic's ``Downsample(spatial_factor=1/f)``), the
-        polarities merged where asked, and framed (:func:`~spyx_data.builder.frames.frame_events`
-        or :func:`~spyx_data.builder.frames.voxel_grid`).
+        so its mask is tonic's ``Denoise`` event for event; timed from the origin.
 
         Raises:
-            ValueError: an event off the sensor, a negative time (window), events out of time
-                order (time-split modes, voxel grid).
+            ValueError: an event off the sensor.
         """
         spec = self.spec
         origin = spec.files.origin([recording])
@@ -450,6 +452,33 @@ class FolderReader(GroupedReader):
             keep = frames.denoise(moved.t + origin[0], moved.x, moved.y, spec.denoise_us)
             moved = Events(*(a[keep] for a in moved))
             counts += raster.RasterCounts(dropped_by_denoise=int(keep.size - np.count_nonzero(keep)))
+        return moved, counts
+
+    def _event_columns(self, recording: Events) -> tuple[tuple[np.ndarray, ...], raster.RasterCounts]:
+        """One whole recording as its events record's columns ``(t, x, y, p)`` (:meth:`_events`)
+        and its counts, ``stored_events`` among them.
+
+        Raises:
+            ValueError: an event off the sensor, or timed before the origin or 2**32 us or more
+                after it (an events record's times are uint32 microseconds).
+        """
+        moved, counts = self._events(recording)
+        columns = (moved.t, moved.x, moved.y, moved.p)
+        self.spec.layout.check_events(columns)
+        return columns, counts + raster.RasterCounts(stored_events=len(moved.t))
+
+    def _frame(self, recording: Events) -> tuple[np.ndarray, raster.RasterCounts]:
+        """One whole recording as its record's ``obs`` (:attr:`CameraSpec.layout`) and its counts:
+        its events (:meth:`_events`) downsampled (``x // spatial_factor``, tonic's
+        ``Downsample(spatial_factor=1/f)``), the polarities merged where asked, and framed
+        (:func:`~spyx_data.builder.frames.frame_events` or :func:`~spyx_data.builder.frames.voxel_grid`).
+
+        Raises:
+            ValueError: an event off the sensor, a negative time (window), events out of time
+                order (time-split modes, voxel grid).
+        """
+        spec = self.spec
+        moved, counts = self._events(recording)
         t = np.asarray(moved.t).astype(np.int64, copy=False)
         x, y = (np.asarray(c).astype(np.int64, copy=False) // spec.spatial_factor for c in (moved.x, moved.y))
         p = np.zeros_like(x) if spec.merge_polarity else moved.p

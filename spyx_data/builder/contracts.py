@@ -118,8 +118,10 @@ class GroupedReader:
     @property
     def group_samples(self) -> int:
         """Samples in a group: :attr:`MAX_SAMPLES`, fewer where their records would take more
-        than :attr:`GROUP_BYTES`, at least one."""
-        return max(1, min(self.MAX_SAMPLES, self.GROUP_BYTES // self.spec.layout.record_bytes))
+        than :attr:`GROUP_BYTES`, at least one; events records (of their samples' sizes)
+        :attr:`MAX_SAMPLES`."""
+        layout = self.spec.layout
+        return self.MAX_SAMPLES if layout.events else max(1, min(self.MAX_SAMPLES, self.GROUP_BYTES // layout.record_bytes))
 
     def members(self) -> list[str]:
         """Sample ``i`` is index ``i`` of the source (readers of recordings say otherwise)."""

@@ -37,8 +37,15 @@ from spyx_data.builder.raster import check_window, time_bins
 from spyx_data.format import records
 
 #: The frame modes of ``--frames``: ``window`` (the builds' own fixed window, the default) and the
-#: field's references (see the module docstring).
-MODES = ("window", "tonic_time_bins", "tonic_event_bins", "spikingjelly_number", "spikingjelly_time", "voxel_grid")
+#: field's references (see the module docstring); and ``events`` (:data:`EVENTS`).
+MODES = ("window", "tonic_time_bins", "tonic_event_bins", "spikingjelly_number", "spikingjelly_time", "voxel_grid",
+         "events")
+#: ``--frames=events``: no frames; each record holds one sample's events after the dataset's
+#: rules (time origin, recentring, N-MNIST's first saccade, denoise), at full resolution
+#: (:mod:`spyx_data.format.records`' events records), so any frames can be made of them later.
+EVENTS = "events"
+#: Options a build of :data:`EVENTS` does not use: left out of its config and refused as flags.
+EVENTS_IGNORE = ("sample_T", "duration_ms", "channels")
 #: The modes that take ``--overlap`` (tonic's ``ToFrame`` slicers).
 OVERLAPPING = ("tonic_time_bins", "tonic_event_bins")
 #: The modes that split a sample by its times, which must not go back.
@@ -57,13 +64,14 @@ class FrameOptions:
     Attributes:
         frames: one of :data:`MODES`.
         values: one of :data:`VALUES`; a voxel grid is float32 whatever it says, and takes only
-            the default.
+            the default; so does :data:`EVENTS`.
         overlap: a fraction of a frame in [0, 1), for the modes of :data:`OVERLAPPING` only.
         denoise_us: tonic's ``Denoise(filter_time=denoise_us)`` before framing (0: none).
     """
 
-    frames: str = option("window", "how events become frames: window is the fixed window; the others are "
-                         "the references' (see the docs)", "choice", MODES, kw_only=True)
+    frames: str = option("window", "how events become frames: window is the fixed window; events stores each "
+                         "sample's events, no frames; the others are the references' (see the docs)", "choice", MODES,
+                         kw_only=True)
     values: str = option("binary", "what a cell holds: binary (presence, bit-packed) or counts (uint16, "
                          "clipped and counted)", "choice", VALUES, kw_only=True)
     overlap: float = option(0.0, "overlap of consecutive frames, a fraction in [0, 1) (tonic_time_bins, "
@@ -78,6 +86,8 @@ class FrameOptions:
             raise ValueError(f"values must be one of {', '.join(VALUES)}, got {self.values!r}")
         if self.frames == "voxel_grid" and self.values != "binary":
             raise ValueError("a voxel grid holds float32 values: leave --values out with --frames=voxel_grid")
+        if self.frames == EVENTS and self.values != "binary":
+            raise ValueError("an events build holds events, no values: leave --values out with --frames=events")
         if not isinstance(self.overlap, (int, float)) or not 0 <= self.overlap < 1:
             raise ValueError(f"overlap is a fraction of a frame in [0, 1), got {self.overlap!r}")
         if self.overlap and self.frames not in OVERLAPPING:
@@ -88,7 +98,19 @@ class FrameOptions:
     @property
     def record_values(self) -> str:
         """The records' :attr:`~spyx_data.format.records.RecordLayout.values`."""
-        return "float32" if self.frames == "voxel_grid" else self.values
+        return {"voxel_grid": "float32", EVENTS: "events"}.get(self.frames, self.values)
+
+    @property
+    def events(self) -> bool:
+        """Whether records hold events (:data:`EVENTS`), not frames."""
+        return self.frames == EVENTS
+
+    def record_layout(self, sample_T: int, dims: tuple[int, ...], event_dims: tuple[int, ...]) -> records.RecordLayout:
+        """The records' layout: frames of ``sample_T`` bins of ``dims``, or for :data:`EVENTS`
+        events of the full-resolution ``event_dims`` (a camera's ``(P, H, W)``, ``(units,)``)."""
+        if self.events:
+            return records.RecordLayout(0, event_dims, "events")
+        return records.RecordLayout(sample_T, dims, self.record_values)
 
     @property
     def default_framing(self) -> bool:
@@ -101,10 +123,12 @@ class FrameOptions:
                 if getattr(self, f.name) != f.default}
 
     def spec_config(self, *leave_out: str) -> dict[str, Any]:
-        """The spec's fields by name but the frame options and ``leave_out``, then
-        :meth:`frame_config`: the start of a spec's config, the frame options at their defaults
-        left out."""
+        """The spec's fields by name but the frame options and ``leave_out`` (and for
+        :data:`EVENTS`, :data:`EVENTS_IGNORE`), then :meth:`frame_config`: the start of a spec's
+        config, the frame options at their defaults left out."""
         framing = {f.name for f in dataclasses.fields(FrameOptions)} | set(leave_out)
+        if self.events:
+            framing |= set(EVENTS_IGNORE)
         own = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in framing}
         return {**own, **self.frame_config()}
 
@@ -481,6 +505,33 @@ def denoise(t_us: np.ndarray, x: np.ndarray, y: np.ndarray, filter_time_us: int)
     return kept
 
 
+def _denoise_train(options: FrameOptions, t_us: np.ndarray, unit: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """A spike train's events ``(t_us, unit)`` less those ``options.denoise_us`` drops (:func:`denoise`
+    on ``x = unit``, ``y = 0``: see :func:`spike_frames`), and how many it dropped."""
+    if not options.denoise_us:
+        return t_us, unit, 0
+    kept = denoise(t_us, unit, np.zeros_like(unit), options.denoise_us)
+    return t_us[kept], unit[kept], t_us.size - int(np.count_nonzero(kept))
+
+
+def _spike_event_records(
+    options: FrameOptions, trains: Sequence[raster.SpikeTrain], counts: raster.RasterCounts, n_units: int
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], raster.RasterCounts]:
+    """:func:`spike_frames` of :data:`EVENTS`: each sample's columns ``(t_us, unit)``, denoised."""
+    layout = options.record_layout(0, (), (n_units,))
+    samples, denoised, stored = [], 0, 0
+    for i, (t_us, unit, _) in enumerate(trains):
+        t_us, unit, dropped = _denoise_train(options, t_us, unit)
+        try:
+            layout.check_events((t_us, unit))
+        except ValueError as e:
+            raise raster.BadSample(i, str(e)) from e
+        samples.append((t_us, unit))
+        denoised += dropped
+        stored += t_us.size
+    return samples, counts + raster.RasterCounts(dropped_by_denoise=denoised, stored_events=stored)
+
+
 def spike_frames(
     options: FrameOptions, times: Sequence[np.ndarray], units: Sequence[np.ndarray], sample_T: int, channels: int,
     duration_us: int, n_units: int = raster.HEIDELBERG_UNITS, us_per_time: int = raster.US_PER_S,
@@ -501,14 +552,20 @@ def spike_frames(
     ``dropped_by_denoise``, the ``window``'s late events as ``dropped_outside_window`` and any
     other mode's unframed ones as ``dropped_by_frames``, ``clipped_cells``.
 
+    For :data:`EVENTS` no frames: ``obs`` is each sample's columns ``(t_us, unit)`` (the events
+    above, denoised, units kept, not channels), counted as ``stored_events``.
+
     Raises:
         raster.BadSample: naming the sample (position in the group), as
-            :func:`~spyx_data.builder.raster.spike_events`, and for times that go back under
-            a mode of :data:`TIME_SPLIT` (naming the event as stored).
+            :func:`~spyx_data.builder.raster.spike_events`, for times that go back under
+            a mode of :data:`TIME_SPLIT` (naming the event as stored), and for a time an events
+            record cannot hold (past 2**32 - 1 us).
     """
     if options.default_framing:
         return raster.audio_rasters(times, units, sample_T, channels, duration_us, n_units, us_per_time)
     trains, counts = raster.spike_events(times, units, n_units, us_per_time)
+    if options.events:
+        return _spike_event_records(options, trains, counts, n_units)
     layout = records.RecordLayout(sample_T, (channels,), options.record_values)
     obs = np.empty((len(trains), *layout.obs_shape), layout.obs_dtype)
     denoised = outside = clipped = 0
@@ -518,10 +575,8 @@ def spike_frames(
             j = int(back[0]) + 1
             raise raster.BadSample(i, f"event {int(number[j])} goes back in time ({int(t_us[j])} us after "
                                       f"{int(t_us[j - 1])} us); --frames={options.frames} needs events in time order")
-        if options.denoise_us:
-            kept = denoise(t_us, unit, np.zeros_like(unit), options.denoise_us)
-            denoised += t_us.size - int(np.count_nonzero(kept))
-            t_us, unit = t_us[kept], unit[kept]
+        t_us, unit, dropped = _denoise_train(options, t_us, unit)
+        denoised += dropped
         cells, dims = audio_cells(unit * channels // n_units, channels)
         obs[i], framed = frame_events(options, t_us, cells, dims, sample_T, duration_us)
         outside += framed.outside

@@ -53,7 +53,8 @@ class RasterCounts:
     :data:`FRAMING_COUNTS`: events ``dropped_by_denoise``, events ``dropped_by_frames`` (in no
     frame of a mode other than the window, e.g. the tail tonic's ``n_time_bins`` drops; the
     window's own are ``dropped_outside_window``), and ``clipped_cells``, cells whose count
-    exceeded the stored type's maximum (stored as that maximum).
+    exceeded the stored type's maximum (stored as that maximum); an events build
+    (``--frames=events``) adds ``stored_events``, the events its records hold.
     """
 
     events: int = 0
@@ -64,6 +65,7 @@ class RasterCounts:
     dropped_by_denoise: int = 0
     dropped_by_frames: int = 0
     clipped_cells: int = 0
+    stored_events: int = 0
 
     def __add__(self, other: RasterCounts) -> RasterCounts:
         return RasterCounts(*(getattr(self, f.name) + getattr(other, f.name) for f in _COUNT_FIELDS))
@@ -77,7 +79,7 @@ class RasterCounts:
 
 _COUNT_FIELDS = dataclasses.fields(RasterCounts)
 #: The counts only the framing options make (stated in a manifest where not 0).
-FRAMING_COUNTS = ("dropped_by_denoise", "dropped_by_frames", "clipped_cells")
+FRAMING_COUNTS = ("dropped_by_denoise", "dropped_by_frames", "clipped_cells", "stored_events")
 
 
 class BadSample(ValueError):

@@ -12,7 +12,10 @@ holds no dataset. Readers find shards only through the manifest (never a glob). 
                  "packed_shape": [16, 128], "record_bytes": 2104,
                  "packed_axis": 0, "bitorder": "big"},
                                             # other values: "values": "counts" (or "float32"),
-                                            # "obs_shape": [128, 128], "obs_dtype": "<u2"
+                                            # "obs_shape": [128, 128], "obs_dtype": "<u2";
+                                            # events: "values": "events", "sample_T": 0,
+                                            # "columns": [["t", "<u4"], ["unit", "<u2"]],
+                                            # "bytes_per_event": 6, no "record_bytes"
       "writer_options": "group_size:1,uncompressed",
       "splits": {
         "train": {"num_records": 8156,
@@ -144,6 +147,8 @@ class BuildKey:
         record = {"version": records.VERSION, "sample_T": self.layout.sample_T, "dims": list(self.layout.dims)}
         if not self.layout.packed:  # binary builds keep the names they had before other values existed
             record["values"] = self.layout.values
+        if self.layout.events:
+            record["columns"] = _columns_json(self.layout)
         identity = {
             "dataset": self.dataset,
             "config": self.config,
@@ -206,6 +211,36 @@ class Manifest:
         """Records decoded from ``buffer`` and checked as :meth:`check_records` does."""
         return self.layout.decode(buffer, first_index, self.build_key.build_id, self.num_classes)
 
+    def decode_events(self, found: list[bytes], first_index: int | None = None) -> records.EventRecords:
+        """Events records (one ``bytes`` each) decoded and checked as :meth:`check_records` does
+        (:meth:`spyx_data.format.records.RecordLayout.decode_events`)."""
+        return self.layout.decode_events(found, first_index, self.build_key.build_id, self.num_classes)
+
+    def check_record(self, record: bytes, index: int) -> None:
+        """Check one record (``bytes``) as record ``index`` of its split: :meth:`decode`, or
+        :meth:`decode_events` for an events build.
+
+        Raises:
+            RecordError: see :meth:`spyx_data.format.records.RecordLayout.check`.
+        """
+        if self.layout.events:
+            self.decode_events([record], index)
+        else:
+            self.decode(record, index)
+
+    def require_frames(self, reader: str) -> records.RecordLayout:
+        """The layout of this build's frames records, for ``reader`` (a function's name).
+
+        Raises:
+            UsageError: an events build, whose records hold events, not frames: saying to pass
+                ``frames=Frames(...)`` or to read the events with ``spyx_data.load_events``.
+        """
+        if self.layout.events:
+            raise UsageError(f"{self.build_name} is an events build (--frames=events): its records hold events, not "
+                             f"frames; pass frames=Frames(...) to {reader} to make frames of them, or read the events "
+                             "with spyx_data.load_events")
+        return self.layout
+
     def to_json(self) -> str:
         """Deterministic JSON text (sorted keys, no timestamps): equal builds give equal bytes."""
         layout = self.layout
@@ -244,8 +279,15 @@ class Manifest:
             values = rec.get("values", "binary")
             if values not in records.MAGICS:
                 raise ManifestError(f"record values {values!r}, this reader knows {sorted(records.MAGICS)}")
-            layout = records.RecordLayout(_count(rec, "sample_T", 1), tuple(_count(rec, "dims", 1, many=True)), values)
-            if rec["record_bytes"] != layout.record_bytes:
+            events = values == "events"
+            layout = records.RecordLayout(_count(rec, "sample_T", 0 if events else 1),
+                                          tuple(_count(rec, "dims", 1, many=True)), values)
+            if events:
+                if rec["columns"] != _columns_json(layout) or rec["bytes_per_event"] != layout.bytes_per_event:
+                    raise ManifestError(f"event columns {rec['columns']} of {rec['bytes_per_event']} bytes, this reader "
+                                        f"knows {_columns_json(layout)} of {layout.bytes_per_event} for dims "
+                                        f"{list(layout.dims)}")
+            elif rec["record_bytes"] != layout.record_bytes:
                 raise ManifestError(f"record_bytes {rec['record_bytes']} != {layout.record_bytes} for {layout}")
             if not isinstance(doc["splits"], dict) or not doc["splits"]:
                 raise ManifestError("no splits")
@@ -281,13 +323,21 @@ def _record_json(layout: records.RecordLayout) -> dict[str, Any]:
         "header_bytes": records.HEADER_BYTES,
         "sample_T": layout.sample_T,
         "dims": list(layout.dims),
-        "record_bytes": layout.record_bytes,
     }
+    if layout.events:
+        record.update(values=layout.values, columns=_columns_json(layout), bytes_per_event=layout.bytes_per_event)
+        return record
+    record["record_bytes"] = layout.record_bytes
     if layout.packed:
         record.update(packed_shape=list(layout.obs_shape), packed_axis=records.PACKED_AXIS, bitorder=records.BITORDER)
     else:
         record.update(values=layout.values, obs_shape=list(layout.obs_shape), obs_dtype=layout.obs_dtype.str)
     return record
+
+
+def _columns_json(layout: records.RecordLayout) -> list[list[str]]:
+    """An events layout's columns as the manifest states them: ``[[name, little-endian type], ...]``."""
+    return [[name, dtype.str] for name, dtype in layout.columns]
 
 
 def strict_json(doc: Any, error: type[Exception], what: str, **kwargs: Any) -> str:

@@ -52,8 +52,8 @@ def load_split(
         ShardError: a shard is missing, unreadable or disagrees with the manifest.
     """
     manifest = manifest or manifest_lib.read_manifest(directory)
+    layout = manifest.require_frames("load_split")
     info = manifest.split(split)
-    layout = manifest.layout
     stop = info.num_records if stop is None else stop
     if not 0 <= start <= stop <= info.num_records:
         raise ValueError(f"records [{start}, {stop}) are not within the {info.num_records} of {split!r}")
@@ -210,6 +210,7 @@ def prestage(
     process_count = jax.process_count() if process_count is None else process_count
     local_batch = batch_size // process_count if spans else batch_size
     manifest = manifest_lib.read_manifest(directory)
+    manifest.require_frames("prestage")
     n = manifest.split(split).num_records
     parts = [plan.host_range(n, h, process_count) for h in range(process_count)]
     sizes = [stop - start for start, stop in parts]

@@ -107,7 +107,7 @@ def open_reader(path: str):
     return reader
 
 
-def _open_shard(path: str, shard: manifest_lib.ShardInfo):
+def open_shard(path: str, shard: manifest_lib.ShardInfo):
     """An open ``ArrayRecordReader`` on ``path`` whose record count matches the manifest.
 
     Raises:
@@ -128,9 +128,9 @@ def check_shard(path: str, shard: manifest_lib.ShardInfo, manifest: manifest_lib
     Raises:
         ShardError: naming ``path``.
     """
-    reader = _open_shard(path, shard)
+    reader = open_shard(path, shard)
     try:
-        manifest.decode(reader.read([0])[0], shard.first_index)
+        manifest.check_record(reader.read([0])[0], shard.first_index)
     except RecordError as e:
         raise ShardError(f"{path}: {e}") from e
     except RuntimeError as e:  # how ArrayRecord reports a corrupt chunk
@@ -152,7 +152,7 @@ def check_fits(
     """
     writer_options = manifest.writer_options if writer_options is None else writer_options
     if not _readable_directly(path, shard, writer_options):
-        _open_shard(path, shard).close()
+        open_shard(path, shard).close()
         return
     room = riegeli.max_records(shard.num_bytes, manifest.layout.record_bytes)
     if shard.num_records > room:
@@ -216,7 +216,7 @@ def iter_shard(
             rest = _read_with_reader(path, shard, begin + done, end)
             yield done, manifest.decode(rest, shard.first_index + begin + done)
         elif mismatch:  # every record read, but the file goes on otherwise than the manifest says
-            _open_shard(path, shard).close()
+            open_shard(path, shard).close()
     except ValueError as e:
         raise ShardError(f"{path}: {e}") from e
 
@@ -255,7 +255,7 @@ def read_shard(
 
 def _read_with_reader(path: str, shard: manifest_lib.ShardInfo, begin: int, end: int) -> bytes:
     """Records ``[begin, end)`` concatenated, read with ArrayRecord's reader."""
-    reader = _open_shard(path, shard)
+    reader = open_shard(path, shard)
     try:
         return b"".join(reader.read_all() if (begin, end) == (0, shard.num_records) else reader.read(begin, end))
     except RuntimeError as e:  # how the reader reports a corrupt chunk

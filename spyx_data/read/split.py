@@ -45,8 +45,8 @@ class SplitSource:
         self.directory = str(directory)
         self.split = split
         self.manifest = manifest or manifest_lib.read_manifest(self.directory)
+        self.layout = self.manifest.require_frames("open_split")
         self.info = self.manifest.split(split)
-        self.layout = self.manifest.layout
         shards = self.info.shards
         with ThreadPoolExecutor(min(16, len(shards))) as pool:
             self.paths = list(pool.map(shard_path, [self.directory] * len(shards), shards))

@@ -52,7 +52,7 @@ def shard_problems(path: str, shard: manifest_lib.ShardInfo, manifest: manifest_
             yield Problem(path, None, f"{reader.num_records()} records, manifest says {shard.num_records}")
         for k in range(min(reader.num_records(), shard.num_records)):
             try:
-                manifest.decode(reader.read([k])[0], first_index=shard.first_index + k)
+                manifest.check_record(reader.read([k])[0], shard.first_index + k)
             except (RuntimeError, RecordError) as e:  # RuntimeError: ArrayRecord's report of a corrupt chunk
                 yield Problem(path, k, f"(source index {shard.first_index + k}) {getattr(e, 'reason', e)}")
     finally:
