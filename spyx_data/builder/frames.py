@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -34,17 +34,8 @@ from numpy.typing import DTypeLike
 from spyx_data.builder import raster
 from spyx_data.builder.contracts import option
 from spyx_data.builder.raster import check_window, time_bins
-from spyx_data.format import records
-
-#: The frame modes of ``--frames``: ``window`` (the builds' own fixed window, the default) and the
-#: field's references (see the module docstring).
-MODES = ("window", "tonic_time_bins", "tonic_event_bins", "spikingjelly_number", "spikingjelly_time", "voxel_grid")
-#: The modes that take ``--overlap`` (tonic's ``ToFrame`` slicers).
-OVERLAPPING = ("tonic_time_bins", "tonic_event_bins")
-#: The modes that split a sample by its times, which must not go back.
-TIME_SPLIT = ("tonic_time_bins", "spikingjelly_time")
-#: What a counting mode stores (``--values``): 0/1 presence (bit-packed) or uint16 event counts.
-VALUES = ("binary", "counts")
+from spyx_data.format import framing, records
+from spyx_data.format.framing import MODES, TIME_SPLIT, VALUES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,10 +46,10 @@ class FrameOptions:
     keep their names and bytes; otherwise the config, and so the build key, holds each.
 
     Attributes:
-        frames: one of :data:`MODES`.
-        values: one of :data:`VALUES`; a voxel grid is float32 whatever it says, and takes only
+        frames: one of :data:`~spyx_data.format.framing.MODES`.
+        values: one of :data:`~spyx_data.format.framing.VALUES`; a voxel grid is float32 whatever it says, and takes only
             the default.
-        overlap: a fraction of a frame in [0, 1), for the modes of :data:`OVERLAPPING` only.
+        overlap: a fraction of a frame in [0, 1), for the modes of :data:`~spyx_data.format.framing.OVERLAPPING` only.
         denoise_us: tonic's ``Denoise(filter_time=denoise_us)`` before framing (0: none).
     """
 
@@ -70,25 +61,28 @@ class FrameOptions:
                             "tonic_event_bins)", "float", kw_only=True)
     denoise_us: int = option(0, "tonic's Denoise(filter_time=N us) before framing; 0: none", "int", kw_only=True)
 
+    #: Whether the family's events are spike trains (which have no voxel grid).
+    SPIKE_TRAIN: ClassVar[bool] = False
+
     def check_frame_options(self) -> None:
-        """Raise ``ValueError`` for a combination the references do not define."""
-        if self.frames not in MODES:
-            raise ValueError(f"frames must be one of {', '.join(MODES)}, got {self.frames!r}")
-        if self.values not in VALUES:
-            raise ValueError(f"values must be one of {', '.join(VALUES)}, got {self.values!r}")
-        if self.frames == "voxel_grid" and self.values != "binary":
-            raise ValueError("a voxel grid holds float32 values: leave --values out with --frames=voxel_grid")
-        if not isinstance(self.overlap, (int, float)) or not 0 <= self.overlap < 1:
-            raise ValueError(f"overlap is a fraction of a frame in [0, 1), got {self.overlap!r}")
-        if self.overlap and self.frames not in OVERLAPPING:
-            raise ValueError(f"--overlap is taken by --frames={' and '.join(OVERLAPPING)} only, not {self.frames}")
+        """Raise ``ValueError`` for a combination the references do not define
+        (:func:`~spyx_data.format.framing.check_frame_options`) or a bad ``denoise_us``."""
+        framing.check_frame_options(self.frames, self.values, self.overlap, spike_train=self.SPIKE_TRAIN)
         if not isinstance(self.denoise_us, int) or self.denoise_us < 0:
             raise ValueError(f"denoise_us is a whole number of microseconds >= 0, got {self.denoise_us!r}")
 
     @property
     def record_values(self) -> str:
         """The records' :attr:`~spyx_data.format.records.RecordLayout.values`."""
-        return "float32" if self.frames == "voxel_grid" else self.values
+        return framing.record_values(self.frames, self.values)
+
+    def framing(self, channels: int | None = None, spatial_factor: int = 1,
+                merge_polarity: bool = False) -> framing.Frames:
+        """These options with the spec's ``sample_T`` and ``duration_ms`` as a
+        :class:`~spyx_data.format.framing.Frames` (a spike train's ``channels``, or a camera's
+        ``spatial_factor`` and ``merge_polarity``): its ``layout`` is the build's record layout."""
+        return framing.Frames(self.sample_T, self.duration_ms, self.frames, self.values, self.overlap, channels,
+                              spatial_factor, merge_polarity)
 
     @property
     def default_framing(self) -> bool:
@@ -104,8 +98,8 @@ class FrameOptions:
         """The spec's fields by name but the frame options and ``leave_out``, then
         :meth:`frame_config`: the start of a spec's config, the frame options at their defaults
         left out."""
-        framing = {f.name for f in dataclasses.fields(FrameOptions)} | set(leave_out)
-        own = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in framing}
+        left_out = {f.name for f in dataclasses.fields(FrameOptions)} | set(leave_out)
+        own = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in left_out}
         return {**own, **self.frame_config()}
 
 
@@ -114,11 +108,7 @@ class SpikeTrainFrames(FrameOptions):
     """:class:`FrameOptions` of a family of spike trains (events ``(time, unit)``, framed by
     :func:`spike_frames`): every mode but ``voxel_grid``, which needs a camera's 2 polarities."""
 
-    def check_frame_options(self) -> None:
-        super().check_frame_options()
-        if self.frames == "voxel_grid":
-            raise ValueError("--frames=voxel_grid is tonic's ToVoxelGrid, which needs a camera's 2 polarities; a "
-                             "spike train has none: choose another --frames")
+    SPIKE_TRAIN = True
 
 
 class FrameCounts(NamedTuple):
@@ -504,7 +494,7 @@ def spike_frames(
     Raises:
         raster.BadSample: naming the sample (position in the group), as
             :func:`~spyx_data.builder.raster.spike_events`, and for times that go back under
-            a mode of :data:`TIME_SPLIT` (naming the event as stored).
+            a mode of :data:`~spyx_data.format.framing.TIME_SPLIT` (naming the event as stored).
     """
     if options.default_framing:
         return raster.audio_rasters(times, units, sample_T, channels, duration_us, n_units, us_per_time)

@@ -74,7 +74,7 @@ class AudioSpec(frames.SpikeTrainFrames, raster.TimeWindow):
 
     @property
     def layout(self) -> records.RecordLayout:
-        return records.RecordLayout(self.sample_T, (self.channels,), self.record_values)
+        return self.framing(self.channels).layout((self.UNITS, 1, 1))
 
     def config(self) -> dict[str, Any]:
         """The build parameters the record bytes depend on (stored in the manifest)."""

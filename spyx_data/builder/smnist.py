@@ -98,7 +98,7 @@ class Spec(frames.SpikeTrainFrames, raster.TimeWindow):
 
     @property
     def layout(self) -> records.RecordLayout:
-        return records.RecordLayout(self.sample_T, (self.num_neurons,), self.record_values)
+        return self.framing(self.num_neurons).layout((self.num_neurons, 1, 1))
 
     def config(self) -> dict[str, Any]:
         """The build parameters the record bytes depend on (stored in the manifest)."""
