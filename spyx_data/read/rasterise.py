@@ -161,7 +161,11 @@ def _voxel_grid(frames: Frames, sensor: tuple[int, int, int], batch: EventBatch,
     pixel = cell % (rows * columns)
     with jax.enable_x64(True):
         span = (t_last - t0).astype(jnp.float64)
-        ts = T * (batch.t - t0[:, None]).astype(jnp.float64) / jnp.where(span > 0, span, 1.0)[:, None]
+        scaled = T * (batch.t - t0[:, None]).astype(jnp.float64)
+        # a true division (XLA turns a division by a broadcast scalar into a product by its reciprocal)
+        ts = jax.lax.optimization_barrier((scaled, jnp.broadcast_to(jnp.where(span > 0, span, 1.0)[:, None],
+                                                                   scaled.shape)))
+        ts = ts[0] / ts[1]
         left = jnp.trunc(ts)
         frac = ts - left
         sign = jnp.where(batch.p != 0, 1.0, -1.0)
