@@ -58,6 +58,7 @@ __all__ = [
     "RecordError",
     "ShardError",
     "UsageError",
+    "Frames",
     "GrainLoader",
     "Manifest",
     "NMNIST_loader",
@@ -78,4 +79,6 @@ __all__ = [
 def __getattr__(name: str):
     if name in _ENCODERS:
         return getattr(importlib.import_module("spyx_data.encoders"), name)
+    if name == "Frames":
+        return importlib.import_module("spyx_data.format.framing").Frames
     raise AttributeError(f"module 'spyx_data' has no attribute {name!r}")

@@ -25,7 +25,7 @@ from spyx_data.builder import frames, raster
 from spyx_data.builder.contracts import GroupedReader, Rasters, option
 from spyx_data.builder.events import Decoder, Events, local_file, whole
 from spyx_data.errors import InputError, UsageError
-from spyx_data.format import records
+from spyx_data.format import framing, records
 
 #: The time origins of :class:`SampleFiles` (stated in every manifest's config as ``time_origin``).
 AS_STORED = "as stored"
@@ -252,9 +252,7 @@ class CameraSpec(frames.FrameOptions, raster.TimeWindow):
             raise ValueError(f"split={self.split} has no seed: leave split_seed None")
         self.duration_us  # noqa: B018 (checks the window)
         self.check_frame_options()
-        if self.frames == "voxel_grid" and (self.sensor[2] != 2 or self.merge_polarity):
-            has = "--merge_polarity" if self.merge_polarity else f"a sensor of {self.sensor[2]} polarities"
-            raise ValueError(f"--frames=voxel_grid needs the sensor's 2 polarities, not {has}")
+        framing.check_voxel_sensor(self.frames, self.sensor[2], self.merge_polarity)
         if self.events and (self.spatial_factor != 1 or self.merge_polarity):
             given = "--spatial_factor" if self.spatial_factor != 1 else "--merge_polarity"
             raise ValueError(f"an events build keeps the sensor's full resolution and polarities, so that any frames "
@@ -273,10 +271,7 @@ class CameraSpec(frames.FrameOptions, raster.TimeWindow):
 
     @property
     def layout(self) -> records.RecordLayout:
-        dims = raster.frame_shape(self.sensor, self.spatial_factor, self.merge_polarity)
-        if self.frames == "voxel_grid":
-            dims = (1, *dims[1:])
-        return self.record_layout(self.sample_T, dims, raster.frame_shape(self.sensor, 1, False))
+        return self.record_layout(self.sensor, spatial_factor=self.spatial_factor, merge_polarity=self.merge_polarity)
 
     def config(self) -> dict[str, Any]:
         """The build parameters the record bytes depend on (stored in the manifest): the frame

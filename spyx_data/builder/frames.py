@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -34,24 +34,17 @@ from numpy.typing import DTypeLike
 from spyx_data.builder import raster
 from spyx_data.builder.contracts import option
 from spyx_data.builder.raster import check_window, time_bins
-from spyx_data.format import records
+from spyx_data.format import framing, records
+from spyx_data.format.framing import MODES, OVERLAPPING, TIME_SPLIT, VALUES
 
-#: The frame modes of ``--frames``: ``window`` (the builds' own fixed window, the default) and the
-#: field's references (see the module docstring); and ``events`` (:data:`EVENTS`).
-MODES = ("window", "tonic_time_bins", "tonic_event_bins", "spikingjelly_number", "spikingjelly_time", "voxel_grid",
-         "events")
 #: ``--frames=events``: no frames; each record holds one sample's events after the dataset's
 #: rules (time origin, recentring, N-MNIST's first saccade, denoise), at full resolution
 #: (:mod:`spyx_data.format.records`' events records), so any frames can be made of them later.
 EVENTS = "events"
+#: The choices of ``--frames``: the frame modes (:data:`~spyx_data.format.framing.MODES`) and :data:`EVENTS`.
+FRAME_CHOICES = (*MODES, EVENTS)
 #: Options a build of :data:`EVENTS` does not use: left out of its config and refused as flags.
 EVENTS_IGNORE = ("sample_T", "duration_ms", "channels")
-#: The modes that take ``--overlap`` (tonic's ``ToFrame`` slicers).
-OVERLAPPING = ("tonic_time_bins", "tonic_event_bins")
-#: The modes that split a sample by its times, which must not go back.
-TIME_SPLIT = ("tonic_time_bins", "spikingjelly_time")
-#: What a counting mode stores (``--values``): 0/1 presence (bit-packed) or uint16 event counts.
-VALUES = ("binary", "counts")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,55 +55,68 @@ class FrameOptions:
     keep their names and bytes; otherwise the config, and so the build key, holds each.
 
     Attributes:
-        frames: one of :data:`MODES`.
-        values: one of :data:`VALUES`; a voxel grid is float32 whatever it says, and takes only
-            the default; so does :data:`EVENTS`.
-        overlap: a fraction of a frame in [0, 1), for the modes of :data:`OVERLAPPING` only.
+        frames: one of :data:`FRAME_CHOICES`.
+        values: one of :data:`~spyx_data.format.framing.VALUES`; a voxel grid is float32 whatever
+            it says, and takes only the default; so does :data:`EVENTS`.
+        overlap: a fraction of a frame in [0, 1), for the modes of
+            :data:`~spyx_data.format.framing.OVERLAPPING` only.
         denoise_us: tonic's ``Denoise(filter_time=denoise_us)`` before framing (0: none).
     """
 
     frames: str = option("window", "how events become frames: window is the fixed window; events stores each "
-                         "sample's events, no frames; the others are the references' (see the docs)", "choice", MODES,
-                         kw_only=True)
+                         "sample's events, no frames; the others are the references' (see the docs)", "choice",
+                         FRAME_CHOICES, kw_only=True)
     values: str = option("binary", "what a cell holds: binary (presence, bit-packed) or counts (uint16, "
                          "clipped and counted)", "choice", VALUES, kw_only=True)
     overlap: float = option(0.0, "overlap of consecutive frames, a fraction in [0, 1) (tonic_time_bins, "
                             "tonic_event_bins)", "float", kw_only=True)
     denoise_us: int = option(0, "tonic's Denoise(filter_time=N us) before framing; 0: none", "int", kw_only=True)
 
+    #: Whether the family's events are spike trains (which have no voxel grid).
+    SPIKE_TRAIN: ClassVar[bool] = False
+
     def check_frame_options(self) -> None:
-        """Raise ``ValueError`` for a combination the references do not define."""
-        if self.frames not in MODES:
-            raise ValueError(f"frames must be one of {', '.join(MODES)}, got {self.frames!r}")
-        if self.values not in VALUES:
-            raise ValueError(f"values must be one of {', '.join(VALUES)}, got {self.values!r}")
-        if self.frames == "voxel_grid" and self.values != "binary":
-            raise ValueError("a voxel grid holds float32 values: leave --values out with --frames=voxel_grid")
-        if self.frames == EVENTS and self.values != "binary":
-            raise ValueError("an events build holds events, no values: leave --values out with --frames=events")
-        if not isinstance(self.overlap, (int, float)) or not 0 <= self.overlap < 1:
-            raise ValueError(f"overlap is a fraction of a frame in [0, 1), got {self.overlap!r}")
-        if self.overlap and self.frames not in OVERLAPPING:
-            raise ValueError(f"--overlap is taken by --frames={' and '.join(OVERLAPPING)} only, not {self.frames}")
+        """Raise ``ValueError`` for a combination the references do not define
+        (:func:`~spyx_data.format.framing.check_frame_options`; :data:`EVENTS` takes no values nor
+        overlap) or a bad ``denoise_us``."""
+        if self.frames == EVENTS:
+            if self.values != "binary":
+                raise ValueError("an events build holds events, no values: leave --values out with --frames=events")
+            if self.overlap:
+                raise ValueError(f"--overlap is taken by --frames={' and '.join(OVERLAPPING)} only, not events")
+        else:
+            framing.check_frame_options(self.frames, self.values, self.overlap, spike_train=self.SPIKE_TRAIN)
         if not isinstance(self.denoise_us, int) or self.denoise_us < 0:
             raise ValueError(f"denoise_us is a whole number of microseconds >= 0, got {self.denoise_us!r}")
 
     @property
     def record_values(self) -> str:
         """The records' :attr:`~spyx_data.format.records.RecordLayout.values`."""
-        return {"voxel_grid": "float32", EVENTS: "events"}.get(self.frames, self.values)
+        return "events" if self.events else framing.record_values(self.frames, self.values)
 
     @property
     def events(self) -> bool:
         """Whether records hold events (:data:`EVENTS`), not frames."""
         return self.frames == EVENTS
 
-    def record_layout(self, sample_T: int, dims: tuple[int, ...], event_dims: tuple[int, ...]) -> records.RecordLayout:
-        """The records' layout: frames of ``sample_T`` bins of ``dims``, or for :data:`EVENTS`
-        events of the full-resolution ``event_dims`` (a camera's ``(P, H, W)``, ``(units,)``)."""
+    def framing(self, channels: int | None = None, spatial_factor: int = 1,
+                merge_polarity: bool = False) -> framing.Frames:
+        """These options with the spec's ``sample_T`` and ``duration_ms`` as a
+        :class:`~spyx_data.format.framing.Frames` (a spike train's ``channels``, or a camera's
+        ``spatial_factor`` and ``merge_polarity``): its ``layout`` is the build's record layout.
+        Not for :data:`EVENTS`."""
+        return framing.Frames(self.sample_T, self.duration_ms, self.frames, self.values, self.overlap, channels,
+                              spatial_factor, merge_polarity)
+
+    def record_layout(self, sensor: tuple[int, int, int], channels: int | None = None, spatial_factor: int = 1,
+                      merge_polarity: bool = False) -> records.RecordLayout:
+        """The records' layout for events of the full-resolution ``sensor`` (tonic's ``(W, H, P)``;
+        a spike train's ``(units, 1, 1)``): :data:`EVENTS` records of its full dims (a camera's
+        ``(P, H, W)``, ``(units,)``), else the frames of :meth:`framing`."""
         if self.events:
-            return records.RecordLayout(0, event_dims, "events")
-        return records.RecordLayout(sample_T, dims, self.record_values)
+            dims = (sensor[0],) if self.SPIKE_TRAIN else framing.frame_shape(sensor)
+            return records.RecordLayout(0, dims, "events")
+        return self.framing(channels, spatial_factor, merge_polarity).layout(sensor)
 
     @property
     def default_framing(self) -> bool:
@@ -126,10 +132,10 @@ class FrameOptions:
         """The spec's fields by name but the frame options and ``leave_out`` (and for
         :data:`EVENTS`, :data:`EVENTS_IGNORE`), then :meth:`frame_config`: the start of a spec's
         config, the frame options at their defaults left out."""
-        framing = {f.name for f in dataclasses.fields(FrameOptions)} | set(leave_out)
+        left_out = {f.name for f in dataclasses.fields(FrameOptions)} | set(leave_out)
         if self.events:
-            framing |= set(EVENTS_IGNORE)
-        own = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in framing}
+            left_out |= set(EVENTS_IGNORE)
+        own = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in left_out}
         return {**own, **self.frame_config()}
 
 
@@ -138,11 +144,7 @@ class SpikeTrainFrames(FrameOptions):
     """:class:`FrameOptions` of a family of spike trains (events ``(time, unit)``, framed by
     :func:`spike_frames`): every mode but ``voxel_grid``, which needs a camera's 2 polarities."""
 
-    def check_frame_options(self) -> None:
-        super().check_frame_options()
-        if self.frames == "voxel_grid":
-            raise ValueError("--frames=voxel_grid is tonic's ToVoxelGrid, which needs a camera's 2 polarities; a "
-                             "spike train has none: choose another --frames")
+    SPIKE_TRAIN = True
 
 
 class FrameCounts(NamedTuple):
@@ -518,7 +520,7 @@ def _spike_event_records(
     options: FrameOptions, trains: Sequence[raster.SpikeTrain], counts: raster.RasterCounts, n_units: int
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], raster.RasterCounts]:
     """:func:`spike_frames` of :data:`EVENTS`: each sample's columns ``(t_us, unit)``, denoised."""
-    layout = options.record_layout(0, (), (n_units,))
+    layout = options.record_layout((n_units, 1, 1))
     samples, denoised, stored = [], 0, 0
     for i, (t_us, unit, _) in enumerate(trains):
         t_us, unit, dropped = _denoise_train(options, t_us, unit)
@@ -535,7 +537,7 @@ def _spike_event_records(
 def spike_frames(
     options: FrameOptions, times: Sequence[np.ndarray], units: Sequence[np.ndarray], sample_T: int, channels: int,
     duration_us: int, n_units: int = raster.HEIDELBERG_UNITS, us_per_time: int = raster.US_PER_S,
-) -> tuple[np.ndarray, raster.RasterCounts]:
+) -> tuple[np.ndarray | list[tuple[np.ndarray, np.ndarray]], raster.RasterCounts]:
     """Spike-train samples (SHD, SSC, N-TIDIGITS, S-MNIST) framed by ``options``: the records'
     ``obs`` ``[n, *obs_shape]`` (:func:`frame_events`' per sample) and the counts.
 
@@ -558,8 +560,8 @@ def spike_frames(
     Raises:
         raster.BadSample: naming the sample (position in the group), as
             :func:`~spyx_data.builder.raster.spike_events`, for times that go back under
-            a mode of :data:`TIME_SPLIT` (naming the event as stored), and for a time an events
-            record cannot hold (past 2**32 - 1 us).
+            a mode of :data:`~spyx_data.format.framing.TIME_SPLIT` (naming the event as stored),
+            and for a time an events record cannot hold (past 2**32 - 1 us).
     """
     if options.default_framing:
         return raster.audio_rasters(times, units, sample_T, channels, duration_us, n_units, us_per_time)

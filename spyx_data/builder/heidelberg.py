@@ -74,7 +74,7 @@ class AudioSpec(frames.SpikeTrainFrames, raster.TimeWindow):
 
     @property
     def layout(self) -> records.RecordLayout:
-        return self.record_layout(self.sample_T, (self.channels,), (self.UNITS,))
+        return self.record_layout((self.UNITS, 1, 1), self.channels)
 
     def config(self) -> dict[str, Any]:
         """The build parameters the record bytes depend on (stored in the manifest)."""

@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from spyx_data.format.framing import frame_shape
 from spyx_data.format.records import BITORDER, packed_length
 
 US_PER_S = 1_000_000
@@ -358,18 +359,6 @@ def audio_rasters(
         return packed, counts
 
     return _in_passes([times_s, units], [np.float64, np.int64], one_pass, events_per_pass, first_event)
-
-
-def frame_shape(
-    sensor: tuple[int, int, int], spatial_factor: int = 1, merge_polarity: bool = False
-) -> tuple[int, int, int]:
-    """Frame dims ``(P, H, W)`` of a camera ``sensor`` given as tonic's ``(W, H, P)``.
-
-    Spatial downsampling by ``spatial_factor`` keeps every pixel: ``H' = ceil(H / factor)``.
-    """
-    width, height, polarities = sensor
-    f = spatial_factor
-    return (1 if merge_polarity else polarities, -(-height // f), -(-width // f))
 
 
 def camera_rasters(

@@ -98,7 +98,7 @@ class Spec(frames.SpikeTrainFrames, raster.TimeWindow):
 
     @property
     def layout(self) -> records.RecordLayout:
-        return self.record_layout(self.sample_T, (self.num_neurons,), (self.num_neurons,))
+        return self.record_layout((self.num_neurons, 1, 1), self.num_neurons)
 
     def config(self) -> dict[str, Any]:
         """The build parameters the record bytes depend on (stored in the manifest)."""
