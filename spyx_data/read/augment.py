@@ -194,9 +194,13 @@ class DropEvent(_Transform):
     def _sample(self, key, ev):
         n = ev.valid.sum()
         count = jnp.floor(_draw(key, 1, self.p) * n.astype(jnp.float32) + 0.5).astype(jnp.int32)
-        order = jnp.lexsort((_event_bits(key, 2, ev.t.shape[0]), ~ev.valid))  # valid events first, in random order
-        rank = jnp.zeros_like(order).at[order].set(jnp.arange(order.shape[0], dtype=order.dtype))
-        return ev._replace(valid=ev.valid & (rank >= count))
+        # Drop the `count` events of smallest (random key, slot); every padding slot's key is above theirs.
+        keys = jnp.where(ev.valid, _event_bits(key, 2, ev.t.shape[0]) >> 1, jnp.uint32(0xFFFFFFFF))
+        threshold = jnp.sort(keys)[jnp.maximum(count - 1, 0)]
+        below = keys < threshold
+        ties = ev.valid & (keys == threshold)
+        drop = (count > 0) & (below | (ties & (jnp.cumsum(ties) <= count - below.sum())))
+        return ev._replace(valid=ev.valid & ~drop)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -77,6 +77,14 @@ def test_drop_event_draws_p_from_a_range_as_tonic():
     assert 50 <= dropped.min() < 55 and 245 < dropped.max() <= 250
 
 
+def test_drop_event_breaks_ties_of_its_random_keys_by_slot(monkeypatch):
+    monkeypatch.setattr(A, "_event_bits", lambda key, stream, n: jnp.zeros(n, jnp.uint32))
+    batch = pad([recording(10)], length=12)
+    batch = batch._replace(valid=batch.valid & (np.arange(12) != 1))  # slot 1 dropped before: 9 events
+    out = A.DropEvent(0.35)(A.sample_keys(0, 0, [0]), batch)  # int(0.35 * 9 + 0.5) = 3: the first three
+    assert np.asarray(out.valid[0]).tolist() == [False, False, False, False] + [True] * 6 + [False] * 2
+
+
 # ---- DropEventByTime ---------------------------------------------------------------------------
 
 def test_drop_event_by_time_drops_a_window_distributed_as_tonics():
