@@ -3,7 +3,8 @@
 The reader side needs numpy, jax, grain and array-record only (no Beam, no tonic); jax and
 grain are imported when first used, so ``import spyx_data`` in a Beam worker costs numpy. The
 encoders (``rate_code``, ``RateCode``, ...) live in :mod:`spyx_data.encoders` and load it on
-first access. The errors spyx-data raises on purpose are exported here too.
+first access, the on-device event augmentations (``DropEvent``, ``EventMix``, ``sample_keys``, ...)
+in :mod:`spyx_data.read.augment`, likewise. The errors spyx-data raises on purpose are exported here too.
 
 The package has three wings: ``spyx_data.format`` (the records, manifest, shard plan and
 Riegeli layout: the contract between builds and readers), ``spyx_data.read`` (what a training
@@ -45,8 +46,24 @@ _ENCODERS = (
     "shift_augment",
     "shuffler",
 )
+_AUGMENTATIONS = (
+    "Compose",
+    "DropEvent",
+    "DropEventByArea",
+    "DropEventByTime",
+    "EventMix",
+    "RandomFlipLR",
+    "RandomFlipPolarity",
+    "RandomFlipUD",
+    "SpatialJitter",
+    "TimeJitter",
+    "TimeSkew",
+    "UniformNoise",
+    "sample_keys",
+)
 __all__ = [
     *_ENCODERS,
+    *_AUGMENTATIONS,
     # what spyx-data raises on purpose (spyx_data.errors)
     "BuildError",
     "Error",
@@ -81,4 +98,6 @@ def __getattr__(name: str):
         return getattr(importlib.import_module("spyx_data.encoders"), name)
     if name == "Frames":
         return importlib.import_module("spyx_data.format.framing").Frames
+    if name in _AUGMENTATIONS:
+        return getattr(importlib.import_module("spyx_data.read.augment"), name)
     raise AttributeError(f"module 'spyx_data' has no attribute {name!r}")
