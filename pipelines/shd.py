@@ -2,7 +2,7 @@
 
     python -m pipelines.shd --data_dir=./data --output_dir=./shards [--synthetic=1000]
         [--sample_T=128] [--channels=128] [--duration_ms=1000] [--num_shards=N]
-        [--frames=window|tonic_time_bins|tonic_event_bins|spikingjelly_number|spikingjelly_time]
+        [--frames=window|tonic_time_bins|tonic_event_bins|spikingjelly_number|spikingjelly_time|events]
         [--values=binary|counts] [--overlap=F] [--denoise_us=N]
         [--runner=DirectRunner | --direct_running_mode=multi_processing --direct_num_workers=2 ...]
 """
