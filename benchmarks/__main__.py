@@ -6,7 +6,8 @@
 spikes each over 0.3-1.4 s) and, for the memory checks, ten times that, and a recordings build
 of 8 AEDAT4 recordings of 300,000 and of 3,000,000 events (:mod:`benchmarks.recordings`), and
 each frame mode on 64 ``.npy`` recordings of 100,000 events against its reference library
-(:mod:`benchmarks.frames`);
+(:mod:`benchmarks.frames`), and each on-device augmentation against tonic's transform
+(:mod:`benchmarks.augment`);
 ``small`` is a quick run of every stage (CI runs it so that it cannot rot); ``ssc`` measures
 only the build's scaling and memory on SSC-sized data (:mod:`benchmarks.scale`; minutes, not
 in CI). Each timing is the median of ``--repeats`` runs on the same data in this one run;
@@ -38,6 +39,8 @@ SIZES = {"full": (8156, 2264), "small": (256, 128)}
 RECORDING_EVENTS = {"full": 300_000, "small": 3_000}
 #: Recordings and events per recording of the frame modes' stages.
 FRAME_RECORDINGS = {"full": (64, 100_000), "small": (4, 2_000)}
+#: Samples and events per sample of the augmentation stages.
+AUGMENT_SAMPLES = {"full": (32, 20_000), "small": (4, 1_000)}
 def median_build(data_dir: str, workdir: str, repeats: int, *flags: str) -> tuple[float, float, float]:
     """Median wall time, peak RSS and median shard-task time (first task start to last task end,
     from the build's own log) of fresh ``python -m pipelines.shd`` builds."""
@@ -217,6 +220,11 @@ def run(args: argparse.Namespace, workdir: str) -> None:
     from benchmarks import frames
 
     frames.run(table, workdir, repeats, *FRAME_RECORDINGS[args.size])
+
+    # Event-space augmentation on the device against tonic's transforms, sample by sample.
+    from benchmarks import augment
+
+    augment.run(table, max(repeats, 5), *AUGMENT_SAMPLES[args.size])
 
     # Build memory: the same build on 1x and 10x the samples (full size only).
     if args.size == "full":

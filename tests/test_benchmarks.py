@@ -10,6 +10,9 @@ STAGES = {"build (1 worker)", "build scaling (2 vs 1)", "prestage", "prestage vs
           "Grain epoch", "epoch vs plain read", "2 workers, later epochs", "2 workers, ShiftAugment",
           "build memory, .aedat4", "frame tonic_time_bins", "frame tonic_event_bins", "frame spikingjelly_number",
           "frame spikingjelly_time", "frame voxel_grid", "denoise 1000 us", "denoise 10000 us", "counts storage",
+          *(f"augment {name}" for name in ("DropEvent", "DropEventByTime", "DropEventByArea", "TimeJitter",
+                                           "SpatialJitter", "TimeSkew", "RandomFlipLR", "RandomFlipUD",
+                                           "RandomFlipPolarity", "UniformNoise", "EventMix")),
           "events storage", "events vs frames"}
 
 
