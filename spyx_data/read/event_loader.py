@@ -35,7 +35,9 @@ class EventFrames(GrainLoader):
         split: e.g. ``"train"``.
         batch_size: samples per batch (on this host).
         frames: the frames to make (:class:`~spyx_data.Frames`).
-        shuffle, seed, drop_remainder, process_index, process_count: as ``GrainLoader``'s.
+        shuffle: shuffle the order each epoch, as ``GrainLoader``'s.
+        seed: the shuffle's and the augmentations' seed.
+        drop_remainder: as ``GrainLoader``'s.
         transforms: event-space augmentations (:mod:`spyx_data.read.augment`, e.g.
             ``DropEvent``), applied in order to every sample before rasterising, as
             ``Compose(transforms)``: sample ``i`` of epoch ``e`` draws from
@@ -44,6 +46,8 @@ class EventFrames(GrainLoader):
             and their labels: apply it in the training step.
         device: the ``jax.Device`` holding the events and making the frames (default: the
             default device).
+        process_index: this host, as ``GrainLoader``'s.
+        process_count: the number of hosts, as ``GrainLoader``'s.
         verify: also recompute each shard's sha256 against the manifest.
 
     Raises:
