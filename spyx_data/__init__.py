@@ -75,6 +75,8 @@ __all__ = [
     "RecordError",
     "ShardError",
     "UsageError",
+    "EventFrames",
+    "EventFramesSource",
     "Frames",
     "GrainLoader",
     "Manifest",
@@ -96,6 +98,10 @@ __all__ = [
 def __getattr__(name: str):
     if name in _ENCODERS:
         return getattr(importlib.import_module("spyx_data.encoders"), name)
+    if name == "EventFrames":
+        return importlib.import_module("spyx_data.read.event_loader").EventFrames
+    if name == "EventFramesSource":
+        return importlib.import_module("spyx_data.read.event_frames").EventFramesSource
     if name == "Frames":
         return importlib.import_module("spyx_data.format.framing").Frames
     if name in _AUGMENTATIONS:

@@ -7,6 +7,7 @@ events build's records hold each sample's events (:mod:`spyx_data.format.records
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -15,6 +16,7 @@ import numpy as np
 from spyx_data.errors import RecordError, ShardError, UsageError
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import records
+from spyx_data.format.framing import Frames
 from spyx_data.read.events import EventBatch
 from spyx_data.read.shards import check_checksum, open_shard, shard_path
 
@@ -97,6 +99,54 @@ def _events_layout(manifest: manifest_lib.Manifest) -> records.RecordLayout:
         raise UsageError(f"{manifest.build_name} is a build of {manifest.layout.values} frames, not of events: read "
                          "it with spyx_data.load_split or prestage")
     return manifest.layout
+
+
+def event_sensor(layout: records.RecordLayout) -> tuple[int, int, int]:
+    """tonic's ``sensor_size`` ``(W, H, P)`` of an events layout's dims (a camera's ``(P, H, W)``;
+    a spike train's ``(units,)`` is the sensor ``(units, 1, 1)``): what :class:`Frames` and the
+    rasteriser take."""
+    dims = layout.dims
+    return (dims[2], dims[1], dims[0]) if len(dims) == 3 else (dims[0], 1, 1)
+
+
+def frames_layout(manifest: manifest_lib.Manifest, frames: Frames | None, reader: str) -> records.RecordLayout:
+    """The layout of the records ``reader`` (a function's name) serves from a build given
+    ``frames=``: without ``frames``, the frames build's own; with them, for an events build, the
+    layout of the frames build of the same flags (:meth:`Frames.layout` of the build's sensor,
+    :func:`event_sensor`); for a frames build, its own where ``frames`` are the build's
+    (:meth:`Frames.of`; ``duration_ms`` compared in ``window`` mode only, the others do not use it).
+
+    Raises:
+        UsageError: an events build without ``frames`` (:meth:`~spyx_data.format.manifest.Manifest.require_frames`).
+        ValueError: ``frames`` that is not a :class:`Frames`; a spike train's ``Frames``
+            (``channels``) for a camera's events or a camera's for a spike train's, more channels
+            than units; a frames build's other frames.
+    """
+    if frames is None:
+        return manifest.require_frames(reader)
+    if not isinstance(frames, Frames):
+        raise ValueError(f"frames must be a spyx_data.Frames, got {frames!r}")
+    layout = manifest.layout
+    if layout.events:
+        spike_train = len(layout.dims) == 1
+        if frames.spike_train != spike_train:
+            kind, give = ("a spike train's (units,)", "channels=") if spike_train else \
+                (f"a camera's {layout.dims}", "no channels (spatial_factor=, merge_polarity= instead)")
+            raise ValueError(f"{manifest.build_name} holds events of {kind}: give Frames {give}")
+        return frames.layout(event_sensor(layout))
+    try:
+        own = Frames.of(manifest)
+    except ValueError:
+        own = None
+    if own is None or _framing(own) != _framing(frames):
+        raise ValueError(f"{manifest.build_name} holds frames already{f' ({own})' if own else ''}, not {frames}: "
+                         f"leave frames= out to read them, or pass frames= with its events build")
+    return layout
+
+
+def _framing(frames: Frames) -> Frames:
+    """``frames`` without what its mode does not use (``duration_ms`` outside ``window``)."""
+    return frames if frames.mode == "window" else dataclasses.replace(frames, duration_ms=None)
 
 
 def iter_event_records(

@@ -172,12 +172,18 @@ class EpochBatches:
             self._order = (epoch, order[: self.cut][self.process_index :: self.process_count])
         return self._order[1]
 
-    def __call__(self, g: int) -> dict[str, np.ndarray]:
+    def indices(self, g: int) -> tuple[int, np.ndarray, int]:
+        """Batch ``g``'s epoch, its source indices (int64; padded with index 0 to ``batch_size``
+        where this host's epoch is padded) and how many of them are real samples (the first)."""
         epoch, b = divmod(int(g), self.per_epoch)
         indices = self.order(epoch)[b * self.batch_size : (b + 1) * self.batch_size]
         real = len(indices)
-        if self.pad and real < self.batch_size:  # padding rows read record 0, then are zeroed
+        if self.pad and real < self.batch_size:
             indices = np.concatenate([indices, np.zeros(self.batch_size - real, dtype=indices.dtype)])
+        return epoch, indices, real
+
+    def __call__(self, g: int) -> dict[str, np.ndarray]:
+        epoch, indices, real = self.indices(g)  # padding rows read record 0, then are zeroed
         batch = read_batch(self.dataset, indices)
         if self.transforms:
             batch = stack([self.transformed({key: value[k] for key, value in batch.items()}, int(i), epoch)
@@ -323,12 +329,17 @@ class GrainLoader:
     def _next_batch(self) -> State:
         """The next batch of the stream; counted as delivered."""
         g = self.epoch * len(self) + self._position
+        batch = self._read(g)
+        self.epoch, self._position = divmod(g + 1, len(self))
+        return batch
+
+    def _read(self, g: int) -> State:
+        """Batch ``g`` of the stream."""
         if self.worker_count:
             batch = self._workers.batch(self._batches, g, self.worker_count)
         else:
             read = self._batches(g)  # copied when they are views: they would keep the whole read alive
             batch = {"obs": np.ascontiguousarray(read["obs"]), "labels": np.ascontiguousarray(read["labels"])}
-        self.epoch, self._position = divmod(g + 1, len(self))
         return State(obs=batch["obs"], labels=batch["labels"])
 
     def get_state(self) -> dict[str, Any]:
@@ -379,9 +390,11 @@ class GrainLoader:
     def _identity(self) -> dict[str, Any]:
         """What a state must share with this loader to continue its stream, in plain values."""
         manifest, split = getattr(self.dataset, "manifest", None), getattr(self.dataset, "split", None)
+        frames = getattr(self.dataset, "frames", None)  # the frames a source makes of an events build
         return {
             "source": (f"{manifest.build_name}/{split}" if manifest is not None and split is not None
-                       else f"{type(self.dataset).__name__} of {len(self.dataset)}"),
+                       else f"{type(self.dataset).__name__} of {len(self.dataset)}")
+                      + ("" if frames is None else f" as {plain(frames, 'frames')!r}"),
             "batch_size": self.batch_size,
             "shuffle": self.shuffle,
             "seed": self.seed,

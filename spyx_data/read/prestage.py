@@ -11,6 +11,8 @@ import numpy as np
 
 from spyx_data.format import manifest as manifest_lib
 from spyx_data.format import plan
+from spyx_data.format.framing import Frames
+from spyx_data.read.event_split import frames_layout
 from spyx_data.read.shards import check_checksum, check_fits, iter_shard, shard_path
 
 #: Records a reading thread is started for.
@@ -143,8 +145,17 @@ def prestage(
     process_index: int | None = None,
     process_count: int | None = None,
     verify: bool = False,
+    frames: Frames | None = None,
 ) -> tuple[Any, ...]:
     """Load a split onto JAX devices, cut into batches, in source order.
+
+    Of an events build (``--frames=events``) with ``frames=Frames(...)``, the result is exactly
+    that of the frames build with the same flags (and the same events rules, e.g. denoise): the
+    events of this host's part go to the device once, and each batch is gathered, padded to a
+    bucketed length and rasterised there (:mod:`spyx_data.read.event_frames`), every sample's
+    events first checked on the host (refused naming its source index). The frames are made on
+    ``device`` (a sharding's first device of this process); with a sharding over several
+    processes they pass through host memory to make the global arrays.
 
     On several hosts each reads its own contiguous part of the split
     (:func:`spyx_data.format.plan.host_range`): the parts are disjoint and together cover the
@@ -174,6 +185,9 @@ def prestage(
         process_count: the number of hosts; default ``jax.process_count()`` (with a
             multi-process ``device``, the only value allowed).
         verify: also recompute the sha256 of each shard read against the manifest.
+        frames: for an events build, the frames to make of its events (:class:`~spyx_data.Frames`;
+            ``channels`` for a spike train, a camera's sensor its own); for a frames build,
+            None or its own configuration (``Frames.of(manifest)``).
 
     Returns:
         ``(obs, labels)``, or ``(obs, labels, mask)`` when ``drop_remainder`` is False:
@@ -191,6 +205,9 @@ def prestage(
             count, other ``process_index``/``process_count``, or a sharding whose part on this
             process is not whole along axis 0 and a ``1 / process_count`` block along axis 1.
         ShardError: a shard is missing, unreadable or disagrees with the manifest.
+        UsageError: an events build without ``frames``.
+        ValueError: ``frames`` that do not fit the build
+            (:func:`~spyx_data.read.event_split.frames_layout`), or events they cannot frame.
     """
     import jax
 
@@ -210,7 +227,7 @@ def prestage(
     process_count = jax.process_count() if process_count is None else process_count
     local_batch = batch_size // process_count if spans else batch_size
     manifest = manifest_lib.read_manifest(directory)
-    manifest.require_frames("prestage")
+    frames_layout(manifest, frames, "prestage")
     n = manifest.split(split).num_records
     parts = [plan.host_range(n, h, process_count) for h in range(process_count)]
     sizes = [stop - start for start, stop in parts]
@@ -218,12 +235,19 @@ def prestage(
     check_batches(n_batches, f"split {split!r}", min(sizes), local_batch)
     rows = n_batches * local_batch
     start, stop = parts[process_index]
-    obs, labels = load_split(directory, split, rows, manifest, start, min(stop, start + rows), verify)
-    obs = obs.reshape(n_batches, local_batch, *obs.shape[1:])
-    labels = labels.reshape(n_batches, local_batch)
+    if manifest.layout.events:
+        from spyx_data.read.event_frames import prestage_events
+
+        obs, labels = prestage_events(directory, split, manifest, frames, start, min(stop, start + rows), n_batches,
+                                      local_batch, device, verify)
+    else:
+        obs, labels = load_split(directory, split, rows, manifest, start, min(stop, start + rows), verify)
+        obs = obs.reshape(n_batches, local_batch, *obs.shape[1:])
+        labels = labels.reshape(n_batches, local_batch)
     if spans:
         _check_process_block(device, (n_batches, batch_size), (n_batches, local_batch))
-        obs, labels = (jax.make_array_from_process_local_data(device, a, (n_batches, batch_size, *a.shape[2:]))
+        obs, labels = (jax.make_array_from_process_local_data(device, np.asarray(a),
+                                                              (n_batches, batch_size, *a.shape[2:]))
                        for a in (obs, labels))
     else:
         obs, labels = jax.device_put(obs, device), jax.device_put(labels, device)

@@ -52,6 +52,7 @@ from spyx_data.read.events import EventBatch
 #: The largest stored count (``uint16``); larger counts are clipped to it.
 MAX_COUNT = 65_535
 _OPEN = 2**32 - 1  # an edge above every time and every position
+_INT32_MAX = 2**31 - 1
 
 
 def _ends(t: jax.Array, valid: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -218,23 +219,54 @@ def check_events(frames: Frames, sensor: tuple[int, int, int], batch: EventBatch
     raise ``ValueError`` naming the sample and event (its position among the sample's events)
     for a negative time, an event off the ``sensor`` (a spike train: a unit outside ``0 ..
     units - 1``), or a time that goes back under a mode that splits by time or a voxel grid."""
-    frames.layout(sensor)
     t, x, y, p, valid = (np.asarray(a) for a in batch)
+    offsets = np.concatenate([[0], np.cumsum(valid.sum(axis=1))])
+    check_event_columns(frames, sensor, (t[valid], x[valid], y[valid], p[valid]), offsets)
+
+
+def check_event_columns(
+    frames: Frames,
+    sensor: tuple[int, int, int],
+    columns: tuple[np.ndarray | None, ...],
+    offsets: np.ndarray,
+    first_index: int = 0,
+) -> None:
+    """:func:`check_events` of samples given as flat columns ``(t, x, y, p)`` (``y``, ``p`` None
+    for a spike train, whose ``x`` is the unit), sample ``k``'s events ``[offsets[k],
+    offsets[k + 1])``, vectorised over all events; a sample is named ``first_index + k``. Times
+    may be unsigned: one past ``2**31 - 1`` (int32 microseconds) is refused too."""
+    frames.layout(sensor)
+    t = np.asarray(columns[0]).astype(np.int64)
+    offsets = np.asarray(offsets, np.int64)
     width, height, polarities = sensor
-    for s in range(t.shape[0]):
-        ts, xs, ys, ps = (a[s][valid[s]] for a in (t, x, y, p))
-        limits = [("unit", xs, width)] if frames.spike_train else [("x", xs, width), ("y", ys, height),
-                                                                   ("p", ps, polarities)]
-        for name, values, size in limits:
-            off = np.flatnonzero((values < 0) | (values >= size))
-            if off.size:
-                j = int(off[0])
-                raise ValueError(f"sample {s}: event {j} has {name}={int(values[j])}, outside 0..{size - 1}")
-        negative = np.flatnonzero(ts < 0)
-        if negative.size:
-            raise ValueError(f"sample {s}: event {int(negative[0])} has a negative time ({int(ts[negative[0]])} us)")
-        back = np.flatnonzero(ts[1:] < ts[:-1])
-        if back.size and frames.mode in (*TIME_SPLIT, "voxel_grid"):
-            j = int(back[0]) + 1
-            raise ValueError(f"sample {s}: event {j} goes back in time ({int(ts[j])} us after {int(ts[j - 1])} us); "
-                             f"--frames={frames.mode} needs events in time order")
+    limits = [("unit", 1, width)] if frames.spike_train else [("x", 1, width), ("y", 2, height),
+                                                              ("p", 3, polarities)]
+    bad = (t < 0) | (t > _INT32_MAX)
+    for _, c, size in limits:
+        values = np.asarray(columns[c]).astype(np.int64)
+        bad |= (values < 0) | (values >= size)
+    if frames.mode in (*TIME_SPLIT, "voxel_grid") and len(t) > 1:
+        back = t[1:] < t[:-1]
+        back[offsets[1:-1][(offsets[1:-1] > 0) & (offsets[1:-1] < len(t))] - 1] = False  # a sample's first event
+        bad[1:] |= back
+    if not bad.any():
+        return
+    k = int(np.searchsorted(offsets, np.argmax(bad), side="right")) - 1
+    at = slice(int(offsets[k]), int(offsets[k + 1]))
+    ts, name = t[at], f"sample {first_index + k}"
+    for axis, c, size in limits:
+        values = np.asarray(columns[c][at]).astype(np.int64)
+        off = np.flatnonzero((values < 0) | (values >= size))
+        if off.size:
+            j = int(off[0])
+            raise ValueError(f"{name}: event {j} has {axis}={int(values[j])}, outside 0..{size - 1}")
+    negative = np.flatnonzero(ts < 0)
+    if negative.size:
+        raise ValueError(f"{name}: event {int(negative[0])} has a negative time ({int(ts[negative[0]])} us)")
+    late = np.flatnonzero(ts > _INT32_MAX)
+    if late.size:
+        raise ValueError(f"{name}: event {int(late[0])} has t={int(ts[late[0]])} us, past the rasteriser's "
+                         f"{_INT32_MAX} us (int32)")
+    j = int(np.flatnonzero(ts[1:] < ts[:-1])[0]) + 1
+    raise ValueError(f"{name}: event {j} goes back in time ({int(ts[j])} us after {int(ts[j - 1])} us); "
+                     f"--frames={frames.mode} needs events in time order")

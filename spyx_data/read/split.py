@@ -12,6 +12,8 @@ import numpy as np
 from spyx_data import paths
 from spyx_data.errors import RecordError, ShardError
 from spyx_data.format import manifest as manifest_lib
+from spyx_data.format.framing import Frames
+from spyx_data.read.event_split import frames_layout
 from spyx_data.read.shards import check_checksum, check_shard, shard_path
 
 
@@ -117,11 +119,29 @@ class SplitSource:
         return f"SplitSource({self.directory!r}, {self.split!r}, num_records={len(self)})"
 
 
-def open_split(directory: str, split: str, verify: bool = False) -> SplitSource:
+def open_split(directory: str, split: str, verify: bool = False, frames: Frames | None = None) -> Any:
     """Open ``split`` of the build in ``directory`` (the folder holding ``manifest.json``).
 
     Opening checks that a folder named as a build holds that build, the record schema and that
     every shard exists with the manifest's record count; ``verify=True`` also recomputes every
     shard's sha256 (reading all of it).
+
+    With ``frames=Frames(...)`` an events build (``--frames=events``) gives an
+    :class:`~spyx_data.read.event_frames.EventFramesSource`: the same records (``obs``,
+    ``labels``, ``index``) as the frames build of the same flags, made from the split's events
+    (loaded into host memory and checked on open) on the CPU, batch by batch. A frames build takes
+    only its own ``frames`` (:func:`~spyx_data.read.event_split.frames_layout`).
+
+    Raises:
+        UsageError: an events build without ``frames``.
+        ValueError: ``frames`` that do not fit the build, or events they cannot frame.
     """
-    return SplitSource(directory, split, verify=verify)
+    if frames is None:
+        return SplitSource(directory, split, verify=verify)
+    manifest = manifest_lib.read_manifest(directory)
+    frames_layout(manifest, frames, "open_split")
+    if not manifest.layout.events:
+        return SplitSource(directory, split, manifest, verify)
+    from spyx_data.read.event_frames import EventFramesSource
+
+    return EventFramesSource(directory, split, frames, manifest, verify)
