@@ -167,6 +167,27 @@ def run(args: argparse.Namespace, workdir: str) -> None:
     table.add("prestage", f"{loop['train']:.3f} s", f"{ours:.4f} s", speedup, ">= 100x",
               lambda r: r >= 100)
 
+    # Events once, any T: the same split from an events build, framed on the device, against the
+    # frames build's prestage (above) and its in-process epoch.
+    events_root = os.path.join(workdir, "events")
+    shutil.rmtree(events_root, ignore_errors=True)
+    events = __import__("pipelines.shd", fromlist=["run"]).run(
+        [f"--data_dir={data_dir}", f"--output_dir={events_root}", "--frames=events"])
+    events_build = os.path.join(events_root, events.build_name)
+    frames = spyx_data.Frames.of(manifest)
+    from_events = median_seconds(
+        lambda: spyx_data.prestage(events_build, "train", batch, frames=frames)[0].block_until_ready(),
+        max(repeats, 5))
+    table.add("prestage from events", f"{ours:.4f} s frames build", f"{from_events:.4f} s events build",
+              ratio(from_events, ours), "<= 3x (time)", lambda r: r <= 3)
+    lazy = spyx_data.EventFrames(events_build, "train", batch, frames, shuffle=True)
+    lazy_s = median_seconds(lambda: [b.obs.block_until_ready() for b in lazy], repeats)
+    frames_epoch = spyx_data.GrainLoader(spyx_data.open_split(build, "train"), batch, shuffle=True, worker_count=0)
+    frames_s = median_seconds(lambda: list(frames_epoch), repeats)
+    table.add("EventFrames epoch", f"{frames_s:.3f} s GrainLoader", f"{lazy_s:.3f} s on the device",
+              ratio(lazy_s, frames_s), "(time)", lambda r: True)
+    shutil.rmtree(events_root)
+
     # Prestage against the machine's limit: np.load of the same packed bytes in one .npy.
     obs, _ = spyx_data.load_split(build, "train")
     npy = os.path.join(workdir, "train-obs.npy")

@@ -13,7 +13,7 @@ STAGES = {"build (1 worker)", "build scaling (2 vs 1)", "prestage", "prestage vs
           *(f"augment {name}" for name in ("DropEvent", "DropEventByTime", "DropEventByArea", "TimeJitter",
                                            "SpatialJitter", "TimeSkew", "RandomFlipLR", "RandomFlipUD",
                                            "RandomFlipPolarity", "UniformNoise", "EventMix")),
-          "events storage", "events vs frames"}
+          "events storage", "events vs frames", "prestage from events", "EventFrames epoch"}
 
 
 def test_small_benchmark_runs_every_stage_and_removes_its_data(tmp_path):
