@@ -140,17 +140,23 @@ def _counts(frames: Frames, sensor: tuple[int, int, int], batch: EventBatch, val
     T = frames.sample_T
     n_cells = int(np.prod(frames.dims(sensor)))
     key, lo, hi = _slices(frames, batch, valid)
-    search = jax.vmap(functools.partial(jnp.searchsorted, side="right"))
-    first, stop = search(hi, key), search(lo, key)  # the frames i with hi_i > key and lo_i <= key
+    size = key.shape[0]
+    search = jax.vmap(functools.partial(jnp.searchsorted, side="right", method="scan_unrolled"))
+    first = search(hi, key)  # the first frame i with hi_i > key
     cell, on = _cells(frames, sensor, batch)
+    sample = jnp.arange(size)[:, None]
+    if not frames.overlap:  # contiguous frames (hi_i == lo_i+1): the event is in frame `first` if it is past lo_0
+        inside = valid & on & (first < T) & (key >= lo[:, :1])
+        target = jnp.where(inside, (sample * T + first) * n_cells + cell, size * T * n_cells)  # outside: dropped
+        counts = jnp.zeros(size * T * n_cells, jnp.int32).at[target].add(1, mode="drop")
+        return counts.reshape(size, T, n_cells)
+    stop = search(lo, key)  # frames first <= i < stop hold the event (lo_i <= key)
     inside = valid & on & (stop > first)
-    sample = jnp.arange(key.shape[0])[:, None]
-    cell = jnp.where(inside, cell, n_cells)  # out of range: dropped
-    if not frames.overlap:  # at most one frame per event
-        return jnp.zeros((key.shape[0], T, n_cells), jnp.int32).at[sample, first, cell].add(1, mode="drop")
-    ends = jnp.zeros((key.shape[0], T + 1, n_cells), jnp.int32)
-    ends = ends.at[sample, first, cell].add(1, mode="drop").at[sample, stop, cell].add(-1, mode="drop")
-    return jnp.cumsum(ends, axis=1)[:, :T]
+    width = (T + 1) * n_cells
+    begin = jnp.where(inside, (sample * (T + 1) + first) * n_cells + cell, size * width)
+    end = jnp.where(inside, (sample * (T + 1) + stop) * n_cells + cell, size * width)
+    ends = jnp.zeros(size * width, jnp.int32).at[begin].add(1, mode="drop").at[end].add(-1, mode="drop")
+    return jnp.cumsum(ends.reshape(size, T + 1, n_cells), axis=1)[:, :T]
 
 
 def _voxel_grid(frames: Frames, sensor: tuple[int, int, int], batch: EventBatch, valid: jax.Array) -> jax.Array:
@@ -236,15 +242,14 @@ def check_event_columns(
     offsets[k + 1])``, vectorised over all events; a sample is named ``first_index + k``. Times
     may be unsigned: one past ``2**31 - 1`` (int32 microseconds) is refused too."""
     frames.layout(sensor)
-    t = np.asarray(columns[0]).astype(np.int64)
+    t = np.asarray(columns[0])
     offsets = np.asarray(offsets, np.int64)
     width, height, polarities = sensor
     limits = [("unit", 1, width)] if frames.spike_train else [("x", 1, width), ("y", 2, height),
                                                               ("p", 3, polarities)]
-    bad = (t < 0) | (t > _INT32_MAX)
+    bad = _outside(t, _INT32_MAX + 1)
     for _, c, size in limits:
-        values = np.asarray(columns[c]).astype(np.int64)
-        bad |= (values < 0) | (values >= size)
+        bad |= _outside(np.asarray(columns[c]), size)
     if frames.mode in (*TIME_SPLIT, "voxel_grid") and len(t) > 1:
         back = t[1:] < t[:-1]
         back[offsets[1:-1][(offsets[1:-1] > 0) & (offsets[1:-1] < len(t))] - 1] = False  # a sample's first event
@@ -253,7 +258,7 @@ def check_event_columns(
         return
     k = int(np.searchsorted(offsets, np.argmax(bad), side="right")) - 1
     at = slice(int(offsets[k]), int(offsets[k + 1]))
-    ts, name = t[at], f"sample {first_index + k}"
+    ts, name = t[at].astype(np.int64), f"sample {first_index + k}"
     for axis, c, size in limits:
         values = np.asarray(columns[c][at]).astype(np.int64)
         off = np.flatnonzero((values < 0) | (values >= size))
@@ -270,3 +275,10 @@ def check_event_columns(
     j = int(np.flatnonzero(ts[1:] < ts[:-1])[0]) + 1
     raise ValueError(f"{name}: event {j} goes back in time ({int(ts[j])} us after {int(ts[j - 1])} us); "
                      f"--frames={frames.mode} needs events in time order")
+
+
+def _outside(values: np.ndarray, size: int) -> np.ndarray:
+    """bool: where integer ``values`` lie outside ``0 .. size - 1``, compared in their own type
+    (no widened copy of a split's columns)."""
+    above = values >= size if size <= np.iinfo(values.dtype).max else np.zeros(values.shape, bool)
+    return above | (values < 0) if np.issubdtype(values.dtype, np.signedinteger) else above
