@@ -48,6 +48,8 @@ _ENCODERS = (
 )
 _AUGMENTATIONS = (
     "Compose",
+    "DropByArea",
+    "DropByTime",
     "DropEvent",
     "DropEventByArea",
     "DropEventByTime",

@@ -222,6 +222,10 @@ class DropEventByTime(_Transform):
         return ev._replace(valid=ev.valid & ~_in_window(ev, lo, hi))
 
 
+#: The short name the field also uses for :class:`DropEventByTime` (tonic 1.7's class name).
+DropByTime = DropEventByTime
+
+
 @dataclasses.dataclass(frozen=True)
 class DropEventByArea(_Transform):
     """tonic's ``DropEventByArea``: drops the events in a box of ``int(W * area_ratio)`` x
@@ -238,6 +242,10 @@ class DropEventByArea(_Transform):
 
     def _sample(self, key, ev):
         return ev._replace(valid=ev.valid & ~_in_box(ev, *_box(key, self.sensor_size, self.area_ratio)))
+
+
+#: The short name the field also uses for :class:`DropEventByArea` (tonic 1.7's class name).
+DropByArea = DropEventByArea
 
 
 @dataclasses.dataclass(frozen=True)

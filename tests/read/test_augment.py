@@ -417,3 +417,7 @@ def test_the_transforms_are_spyx_data_names_loaded_on_first_use():
     code = "import spyx_data, sys; print('spyx_data.read.augment' in sys.modules, 'jax' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_the_short_names_of_the_field_are_tonics_classes():
+    assert spyx_data.DropByTime is spyx_data.DropEventByTime and spyx_data.DropByArea is spyx_data.DropEventByArea
