@@ -38,8 +38,9 @@ class LazyExports(griffe.Extension):
         for name in module.__all__:
             if name in pkg.members:
                 continue
-            defined_in = getattr(module, name).__module__  # a module of the package, which griffe has read
-            pkg.set_member(name, griffe.Alias(name, f"{defined_in}.{name}", parent=pkg))
+            value = getattr(module, name)  # defined in a module of the package, which griffe has read
+            target = f"{value.__module__}.{value.__qualname__}"  # a short name's target is its class
+            pkg.set_member(name, griffe.Alias(name, target, parent=pkg))
 
 
 class InlineMarkup(griffe.Extension):
