@@ -143,6 +143,30 @@ def test_build_equals_its_samples_rasterised_directly(builds, name):
     assert any(np.frombuffer(b, np.uint8).any() for _, b in ours)
 
 
+@pytest.mark.parametrize("name", sorted(registry.REGISTRY))
+def test_every_dataset_builds_events_that_frame_to_its_default_build(builds, name, tmp_path):
+    """``--frames=events`` on every registry dataset: each split framed on the device with the
+    default build's ``Frames`` (``prestage``) and on the host (``open_split``) is that build."""
+    data_dir, frames_dir, frames_manifest = builds[name]
+    manifest = tonic_pipeline.run([f"--dataset={name}", f"--data_dir={data_dir}", f"--output_dir={tmp_path}",
+                                   "--frames=events"])
+    events_dir = build_dir(tmp_path, manifest)
+    frames = spyx_data.Frames.of(frames_manifest)
+    assert manifest.layout.values == "events" and sorted(manifest.splits) == sorted(frames_manifest.splits)
+    for split in frames_manifest.splits:
+        want = spyx_data.prestage(frames_dir, split, 5, drop_remainder=False)
+        got = spyx_data.prestage(events_dir, split, 5, drop_remainder=False, frames=frames)
+        assert len(got) == len(want) == 3
+        for ours, theirs in zip(got, want):
+            assert ours.dtype == theirs.dtype and np.asarray(ours).tobytes() == np.asarray(theirs).tobytes()
+        obs, labels = spyx_data.load_split(frames_dir, split)
+        source = spyx_data.open_split(events_dir, split, frames=frames)
+        records = source.__getitems__(range(len(source)))
+        assert len(records) == len(labels) > 0
+        assert [r["obs"].tobytes() for r in records] == [o.tobytes() for o in obs]
+        assert [int(r["labels"]) for r in records] == labels.tolist()
+
+
 @pytest.mark.parametrize("name", [name for name, info in registry.REGISTRY.items() if info.seeded_test_fraction])
 def test_seeded_split_is_disjoint_and_complete(builds, name):
     _, _, manifest = builds[name]
