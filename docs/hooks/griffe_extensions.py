@@ -39,7 +39,7 @@ class LazyExports(griffe.Extension):
             if name in pkg.members:
                 continue
             value = getattr(module, name)  # defined in a module of the package, which griffe has read
-            target = f"{value.__module__}.{value.__qualname__}"  # a short name's target is its class
+            target = f"{value.__module__}.{getattr(value, '__qualname__', name)}"  # a short name names its class
             pkg.set_member(name, griffe.Alias(name, target, parent=pkg))
 
 
