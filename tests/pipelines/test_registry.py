@@ -158,7 +158,8 @@ def test_every_dataset_builds_events_that_frame_to_its_default_build(builds, nam
         got = spyx_data.prestage(events_dir, split, 5, drop_remainder=False, frames=frames)
         assert len(got) == len(want) == 3
         for ours, theirs in zip(got, want):
-            assert ours.dtype == theirs.dtype and np.asarray(ours).tobytes() == np.asarray(theirs).tobytes()
+            assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+            assert np.asarray(ours).tobytes() == np.asarray(theirs).tobytes()
         obs, labels = spyx_data.load_split(frames_dir, split)
         source = spyx_data.open_split(events_dir, split, frames=frames)
         records = source.__getitems__(range(len(source)))
