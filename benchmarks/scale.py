@@ -38,13 +38,15 @@ def ensure_ssc(data_dir: str, scale: float) -> dict[str, int]:
 @contextlib.contextmanager
 def dask_cluster(workers: int, workdir: str):
     """A ``LocalCluster`` of ``workers`` single-threaded worker processes, its scratch space in
-    ``workdir``: its address, a function giving their pids, and its task stream (recorded while
-    the context is open)."""
+    ``workdir``, its HTTP server on a free local port (8787 may be another cluster's): its
+    address, a function giving their pids, and its task stream (recorded while the context is
+    open)."""
     import dask
     from distributed import Client, LocalCluster, get_task_stream
 
     with dask.config.set({"temporary-directory": workdir}), \
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                         dashboard_address="127.0.0.1:0") as cluster, \
             Client(cluster) as client, get_task_stream(client) as stream:
         yield cluster.scheduler_address, lambda: [n.process.pid for n in cluster.workers.values() if n.process], stream
 

@@ -159,12 +159,13 @@ def test_build_from_and_to_a_non_local_filesystem(shd_build, shd_data):
 @contextlib.contextmanager
 def local_cluster(tmp_path, **options):
     """A Dask ``LocalCluster`` of 2 single-threaded worker processes whose scratch space (the
-    scheduler's too) is in ``tmp_path``, not in TMPDIR."""
+    scheduler's too) is in ``tmp_path``, not in TMPDIR, its HTTP server on a free local port (8787
+    may be another cluster's)."""
     import dask
     from distributed import LocalCluster
 
     with dask.config.set({"temporary-directory": str(tmp_path / "dask-space")}), \
-            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                          **options) as cluster:
         yield cluster
 
